@@ -1,0 +1,278 @@
+//! The append-only invoice tree: a binary Poseidon Merkle tree of commitments.
+//!
+//! Empty leaves are 0, `node = Poseidon(left, right)`, and the direction bit at level `k` is
+//! bit `k` of the leaf index (leaf level first), as in the spec and circomlib-style trees.
+
+use crate::{field, poseidon};
+use ark_bn254::Fr;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+pub const DEFAULT_DEPTH: usize = 32;
+/// Deepest tree supported (leaf indices are u64).
+pub const MAX_DEPTH: usize = 63;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TreeError {
+    #[error("the tree is full ({0} leaves)")]
+    Full(u64),
+    #[error("no leaf at index {0}")]
+    NoLeaf(u64),
+    #[error("Merkle path has {found} siblings; the tree has depth {depth}")]
+    WrongDepth { found: usize, depth: usize },
+}
+
+/// `Poseidon(left, right)`.
+pub fn node(left: &Fr, right: &Fr) -> Fr {
+    poseidon::hash(&[*left, *right])
+}
+
+/// `zero_hashes()[k]` is the root of an empty subtree of height `k`.
+pub fn zero_hashes() -> &'static [Fr] {
+    static Z: OnceLock<Vec<Fr>> = OnceLock::new();
+    Z.get_or_init(|| {
+        let mut z = vec![Fr::from(0u64)];
+        for k in 0..MAX_DEPTH {
+            z.push(node(&z[k], &z[k]));
+        }
+        z
+    })
+}
+
+/// A leaf's authentication path. Siblings are leaf level first.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerklePath {
+    pub index: u64,
+    #[serde(with = "fr_vec")]
+    pub siblings: Vec<Fr>,
+}
+
+impl core::fmt::Debug for MerklePath {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The index locates the invoice among a hospital's registrations: keep it out of logs.
+        write!(f, "MerklePath(depth {})", self.siblings.len())
+    }
+}
+
+impl MerklePath {
+    /// Bit `k` of the index: whether the running node is the right child at level `k`.
+    pub fn directions(&self) -> Vec<bool> {
+        (0..self.siblings.len())
+            .map(|k| (self.index >> k) & 1 == 1)
+            .collect()
+    }
+}
+
+/// The root that `leaf` and `path` imply.
+pub fn root_from_path(leaf: &Fr, path: &MerklePath) -> Fr {
+    path.siblings
+        .iter()
+        .zip(path.directions())
+        .fold(*leaf, |cur, (sib, right)| {
+            if right {
+                node(sib, &cur)
+            } else {
+                node(&cur, sib)
+            }
+        })
+}
+
+/// An incremental tree that keeps every non-empty node, so that paths for any leaf are
+/// served without recomputation. Memory is about two field elements per leaf.
+#[derive(Clone)]
+pub struct IncrementalTree {
+    depth: usize,
+    /// `levels[k][i]`: node `i` at height `k` (level 0 = leaves), only the filled prefix.
+    levels: Vec<Vec<Fr>>,
+}
+
+impl IncrementalTree {
+    pub fn new(depth: usize) -> Self {
+        assert!(
+            (1..=MAX_DEPTH).contains(&depth),
+            "tree depth must be 1..={MAX_DEPTH}"
+        );
+        Self {
+            depth,
+            levels: vec![Vec::new(); depth + 1],
+        }
+    }
+
+    pub fn from_leaves(depth: usize, leaves: &[Fr]) -> Result<Self, TreeError> {
+        let mut tree = Self::new(depth);
+        for leaf in leaves {
+            tree.append(*leaf)?;
+        }
+        Ok(tree)
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    pub fn len(&self) -> u64 {
+        self.levels[0].len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels[0].is_empty()
+    }
+
+    pub fn leaves(&self) -> &[Fr] {
+        &self.levels[0]
+    }
+
+    /// Appends a leaf and returns its index.
+    pub fn append(&mut self, leaf: Fr) -> Result<u64, TreeError> {
+        let index = self.len();
+        if index >> self.depth != 0 {
+            return Err(TreeError::Full(index));
+        }
+        self.levels[0].push(leaf);
+        let mut cur = leaf;
+        for k in 0..self.depth {
+            let i = (index >> k) as usize;
+            let sibling = self.node_at(k, i ^ 1);
+            cur = if i & 1 == 1 {
+                node(&sibling, &cur)
+            } else {
+                node(&cur, &sibling)
+            };
+            let parent = &mut self.levels[k + 1];
+            if parent.len() == i >> 1 {
+                parent.push(cur);
+            } else {
+                parent[i >> 1] = cur;
+            }
+        }
+        Ok(index)
+    }
+
+    fn node_at(&self, level: usize, i: usize) -> Fr {
+        self.levels[level]
+            .get(i)
+            .copied()
+            .unwrap_or(zero_hashes()[level])
+    }
+
+    pub fn root(&self) -> Fr {
+        self.node_at(self.depth, 0)
+    }
+
+    pub fn path(&self, index: u64) -> Result<MerklePath, TreeError> {
+        if index >= self.len() {
+            return Err(TreeError::NoLeaf(index));
+        }
+        let siblings = (0..self.depth)
+            .map(|k| self.node_at(k, ((index >> k) as usize) ^ 1))
+            .collect();
+        Ok(MerklePath { index, siblings })
+    }
+
+    /// The index of the first leaf equal to `leaf`.
+    pub fn position(&self, leaf: &Fr) -> Option<u64> {
+        self.levels[0]
+            .iter()
+            .position(|l| l == leaf)
+            .map(|i| i as u64)
+    }
+}
+
+/// The stand-alone tree file, `{"leaves": ["0x…", …]}` in index order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeFile {
+    #[serde(with = "fr_vec")]
+    pub leaves: Vec<Fr>,
+}
+
+mod fr_vec {
+    use super::*;
+    use serde::{de::Error, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[Fr], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(field::format))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fr>, D::Error> {
+        let strings = Vec::<String>::deserialize(d)?;
+        strings
+            .iter()
+            .map(|s| field::parse(s).map_err(D::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree computed the slow way: every level hashed from the full leaf layer.
+    fn naive_root(depth: usize, leaves: &[Fr]) -> Fr {
+        let mut layer: Vec<Fr> = leaves.to_vec();
+        for k in 0..depth {
+            if layer.len() % 2 == 1 {
+                layer.push(zero_hashes()[k]);
+            }
+            layer = layer.chunks(2).map(|c| node(&c[0], &c[1])).collect();
+            if layer.is_empty() {
+                layer.push(zero_hashes()[k + 1]);
+            }
+        }
+        layer[0]
+    }
+
+    #[test]
+    fn empty_root_is_the_zero_hash() {
+        assert_eq!(IncrementalTree::new(32).root(), zero_hashes()[32]);
+        assert_eq!(
+            field::format(&zero_hashes()[32]),
+            "0x2f68a1c58e257e42a17a6c61dff5551ed560b9922ab119d5ac8e184c9734ead9"
+        );
+    }
+
+    #[test]
+    fn incremental_matches_naive_and_paths_verify() {
+        let leaves: Vec<Fr> = (1..=13u64).map(Fr::from).collect();
+        let mut tree = IncrementalTree::new(5);
+        for (i, leaf) in leaves.iter().enumerate() {
+            assert_eq!(tree.append(*leaf).unwrap(), i as u64);
+            assert_eq!(tree.root(), naive_root(5, &leaves[..=i]));
+        }
+        for (i, leaf) in leaves.iter().enumerate() {
+            let path = tree.path(i as u64).unwrap();
+            assert_eq!(root_from_path(leaf, &path), tree.root());
+            assert_ne!(
+                root_from_path(&(*leaf + Fr::from(1u64)), &path),
+                tree.root()
+            );
+        }
+        assert_eq!(tree.position(&Fr::from(4u64)), Some(3));
+        assert_eq!(tree.path(13), Err(TreeError::NoLeaf(13)));
+    }
+
+    #[test]
+    fn wrong_sibling_or_index_changes_the_root() {
+        let tree =
+            IncrementalTree::from_leaves(8, &(1..=5u64).map(Fr::from).collect::<Vec<_>>()).unwrap();
+        let mut path = tree.path(2).unwrap();
+        path.siblings[3] += Fr::from(1u64);
+        assert_ne!(root_from_path(&Fr::from(3u64), &path), tree.root());
+        let mut path = tree.path(2).unwrap();
+        path.index = 3;
+        assert_ne!(root_from_path(&Fr::from(3u64), &path), tree.root());
+    }
+
+    #[test]
+    fn fills_up() {
+        let mut tree = IncrementalTree::new(2);
+        for i in 0..4u64 {
+            tree.append(Fr::from(i)).unwrap();
+        }
+        assert_eq!(tree.append(Fr::from(9u64)), Err(TreeError::Full(4)));
+        assert_eq!(
+            tree.root(),
+            naive_root(2, &(0..4u64).map(Fr::from).collect::<Vec<_>>())
+        );
+    }
+}
