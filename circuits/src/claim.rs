@@ -122,7 +122,7 @@ impl ClaimWitness {
                 depth: shape.depth,
             });
         }
-        if !(self.policy.period_start..=self.policy.period_end).contains(&inv.issued_on) {
+        if !policy::in_period(&self.policy, inv.issued_on) {
             return Err(RuleViolation::OutsidePeriod);
         }
         let pay = policy::payout(&self.policy, &inv.padded_items(shape.items)?);

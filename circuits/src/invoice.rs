@@ -109,20 +109,26 @@ pub fn items_hash(items: &[Item]) -> Fr {
         .iter()
         .flat_map(|it| [it.detail, packed(it)])
         .collect();
-    chain(&values, poseidon::hash)
+    let Ok(h) = chain(&values, |v| {
+        Ok::<_, core::convert::Infallible>(poseidon::hash(v))
+    });
+    h
 }
 
 /// The absorption order of [`items_hash`], shared with the gadget so both chain alike.
-pub fn chain<T: Clone>(values: &[T], mut hash: impl FnMut(&[T]) -> T) -> T {
+pub fn chain<T: Clone, E>(
+    values: &[T],
+    mut hash: impl FnMut(&[T]) -> Result<T, E>,
+) -> Result<T, E> {
     let first = values.len().min(poseidon::MAX_INPUTS);
-    let mut h = hash(&values[..first]);
+    let mut h = hash(&values[..first])?;
     for chunk in values[first..].chunks(poseidon::MAX_INPUTS - 1) {
         let mut inputs = Vec::with_capacity(chunk.len() + 1);
         inputs.push(h);
         inputs.extend_from_slice(chunk);
-        h = hash(&inputs);
+        h = hash(&inputs)?;
     }
-    h
+    Ok(h)
 }
 
 /// `commitment = Poseidon(INVOICE, serial, hospital_id, patient_pk, issued_on, items_hash)`

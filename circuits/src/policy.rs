@@ -72,6 +72,11 @@ impl Policy {
     }
 }
 
+/// `period_start <= day <= period_end`.
+pub fn in_period(p: &Policy, day: Day) -> bool {
+    (p.period_start..=p.period_end).contains(&day)
+}
+
 /// `Poseidon(POLICY, salt, insurer_id, period_start, period_end, deductible, rate_bp, cap,
 /// category_mask)`.
 pub fn policy_hash(p: &Policy) -> Fr {
