@@ -3,22 +3,21 @@
 //! `hash(inputs)` equals circomlib's `Poseidon(n)` template (and circomlibjs' `poseidon`) for
 //! 1..=16 inputs: width `t = n + 1`, state `[0, inputs..]`, x^5 S-box, 8 full rounds and
 //! circomlib's partial-round count for that width, output `state[0]`. arkworks' sponge differs
-//! (other output element and absorption), so only its Grain LFSR constant generator is reused.
+//! (other output element and absorption), so only its Grain LFSR constant generator is reused,
+//! at build time (`build.rs`).
 
 use ark_bn254::Fr;
-use ark_crypto_primitives::sponge::poseidon::find_poseidon_ark_and_mds;
 use ark_ff::{Field, PrimeField};
 use std::sync::OnceLock;
+
+mod constants {
+    include!(concat!(env!("OUT_DIR"), "/poseidon_constants.rs"));
+}
 
 /// Full rounds, half before and half after the partial rounds.
 pub const FULL_ROUNDS: usize = 8;
 /// The widest hash the statement uses (the 16-input items hash).
 pub const MAX_INPUTS: usize = 16;
-
-/// circomlib's partial-round counts for widths 2..=17 (`N_ROUNDS_P` in poseidon.circom).
-const PARTIAL_ROUNDS: [usize; MAX_INPUTS] = [
-    56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68,
-];
 
 /// Domain tags: the first input of every tagged construction, so that hashes of the same
 /// arity built for different purposes can never collide.
@@ -62,8 +61,8 @@ impl Params {
     }
 }
 
-/// The parameters for `n_inputs` inputs (width `n_inputs + 1`), generated once from the
-/// Grain LFSR exactly as circomlib's constants were.
+/// The parameters for `n_inputs` inputs (width `n_inputs + 1`), as circomlib generated them
+/// with the Grain LFSR; decoded once.
 pub fn params(n_inputs: usize) -> &'static Params {
     static CACHE: [OnceLock<Params>; MAX_INPUTS] = [const { OnceLock::new() }; MAX_INPUTS];
     assert!(
@@ -71,18 +70,16 @@ pub fn params(n_inputs: usize) -> &'static Params {
         "Poseidon takes 1..={MAX_INPUTS} inputs, got {n_inputs}"
     );
     CACHE[n_inputs - 1].get_or_init(|| {
-        let partial_rounds = PARTIAL_ROUNDS[n_inputs - 1];
-        let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
-            u64::from(Fr::MODULUS_BIT_SIZE),
-            n_inputs,
-            FULL_ROUNDS as u64,
-            partial_rounds as u64,
-            0,
-        );
+        let (ark, mds) = constants::CONSTANTS[n_inputs - 1];
+        let decode = |rows: &[&[[u8; 32]]]| -> Vec<Vec<Fr>> {
+            rows.iter()
+                .map(|row| row.iter().map(|b| Fr::from_le_bytes_mod_order(b)).collect())
+                .collect()
+        };
         Params {
-            ark,
-            mds,
-            partial_rounds,
+            ark: decode(ark),
+            mds: decode(mds),
+            partial_rounds: constants::PARTIAL_ROUNDS[n_inputs - 1],
         }
     })
 }

@@ -1,1 +1,13 @@
+//! Claim proving: parameters, witness checking and Groth16 proofs.
+//!
+//! The prover refuses a witness that breaks the statement, naming the broken rule, because
+//! `ark_groth16` would otherwise return an invalid proof without complaint in release builds.
 
+mod params;
+mod prove;
+
+pub use params::{ClaimParams, ClaimProvingKey, ParamsError};
+pub use prove::{prove, ProveError};
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,68 @@
+//! Verification of zkclaim claim proofs.
+//!
+//! This crate is what an insurer or auditor links: it depends on the curve and the native
+//! statement types only, never on the constraint system. Groth16 verification is the
+//! pairing check `e(A, B) = e(α, β) · e(Σ xᵢ·ICᵢ, γ) · e(C, δ)`; the key and proof types
+//! serialize byte-for-byte like arkworks' `ark_groth16` ones, so keys and proofs made by the
+//! prover load here unchanged.
 
+mod key;
+mod package;
+mod proof;
+
+pub use key::{ClaimVerifyingKey, PreparedClaimKey};
+pub use package::ClaimPackage;
+pub use proof::Proof;
+
+use ark_bn254::{Bn254, G1Affine, G1Projective};
+use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup};
+use ark_ff::PrimeField;
+use zkclaim_circuits::claim::PublicInputs;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The proof does not verify for these public inputs under this key.
+    #[error("invalid proof: it does not verify for these public inputs")]
+    InvalidProof,
+    #[error("malformed proof: {0}")]
+    MalformedProof(String),
+    #[error("malformed verifying key: {0}")]
+    MalformedKey(String),
+    /// gamma = delta lets anyone forge proofs for any public inputs.
+    #[error("unsafe verifying key: gamma equals delta")]
+    WeakKey,
+    #[error("verifying key takes {found} public inputs; a claim has {expected}")]
+    WrongInputCount { found: usize, expected: usize },
+}
+
+/// Verifies one claim proof. A proof that does not verify is an error, never `Ok(false)`.
+pub fn verify(
+    key: &PreparedClaimKey,
+    public: &PublicInputs,
+    proof: &Proof,
+) -> Result<(), VerifyError> {
+    let prepared = prepare_inputs(key.key(), public);
+    let a: <Bn254 as Pairing>::G1Prepared = proof.a.into();
+    let pairing = Bn254::multi_miller_loop(
+        [a, prepared.into_affine().into(), proof.c.into()],
+        [proof.b.into(), key.gamma_neg.clone(), key.delta_neg.clone()],
+    );
+    let result = Bn254::final_exponentiation(pairing).ok_or(VerifyError::InvalidProof)?;
+    if result == key.alpha_beta {
+        Ok(())
+    } else {
+        Err(VerifyError::InvalidProof)
+    }
+}
+
+/// `IC₀ + Σ xᵢ·ICᵢ₊₁` over the inputs in the one serialized order.
+fn prepare_inputs(key: &ClaimVerifyingKey, public: &PublicInputs) -> G1Projective {
+    let ic: &[G1Affine] = &key.gamma_abc_g1;
+    public
+        .to_field_elements()
+        .iter()
+        .zip(&ic[1..])
+        .fold(ic[0].into_group(), |acc, (x, base)| {
+            acc + base.mul_bigint(x.into_bigint())
+        })
+}

@@ -123,7 +123,7 @@ pub fn payout(
         &FpVar::Constant(Fr::from(RATE_ONE - 1)),
         RATE_BITS,
     )?;
-    (&over).mul_equals(&p.rate_bp, &(quotient * Fr::from(RATE_ONE) + remainder))?;
+    over.mul_equals(&p.rate_bp, &(quotient * Fr::from(RATE_ONE) + remainder))?;
 
     bits(&p.cap, MONEY_BITS)?;
     let amount = is_ge(quotient, &p.cap, MONEY_BITS)?.select(&p.cap, quotient)?;

@@ -165,6 +165,6 @@ mod tests {
             native::node(&two_sib_minus_cur, &Fr::from(1u64))
         );
         assert!(!cs.is_satisfied().unwrap());
-        assert_eq!(cs.which_is_unsatisfied().unwrap().is_some(), true);
+        assert!(cs.which_is_unsatisfied().unwrap().is_some());
     }
 }

@@ -1,0 +1,144 @@
+//! Claim-circuit parameters: generation (single-party, development only), files, loading.
+
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, ProvingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_snark::SNARK;
+use ark_std::rand::{CryptoRng, RngCore};
+use std::path::Path;
+use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
+use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey, VerifyError};
+
+const PROVING_KEY_FILE: &str = "claim.pk";
+const VERIFYING_KEY_FILE: &str = "claim.vk";
+const SHAPE_FILE: &str = "shape.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsError {
+    #[error("parameter file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("parameter file {path} is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+    #[error("verifying key: {0}")]
+    Key(#[from] VerifyError),
+    #[error("the proving key does not match the verifying key in {0}")]
+    Mismatch(String),
+    #[error("key generation failed: {0}")]
+    Setup(String),
+}
+
+/// The Groth16 proving key of the claim circuit.
+#[derive(Clone)]
+pub struct ClaimProvingKey(pub(crate) ProvingKey<Bn254>);
+
+impl core::fmt::Debug for ClaimProvingKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "ClaimProvingKey({} constraints' worth)",
+            self.0.a_query.len()
+        )
+    }
+}
+
+/// Everything needed to prove and verify claims of one shape. Load once, share between
+/// proofs (it is read-only).
+#[derive(Debug, Clone)]
+pub struct ClaimParams {
+    pub shape: Shape,
+    pub proving_key: ClaimProvingKey,
+    pub verifying_key: ClaimVerifyingKey,
+    pub prepared: PreparedClaimKey,
+}
+
+impl ClaimParams {
+    /// Single-party key generation. Whoever holds this run's randomness can forge proofs:
+    /// development and tests only; production keys come from a multi-party ceremony.
+    pub fn setup<R: RngCore + CryptoRng>(shape: Shape, rng: &mut R) -> Result<Self, ParamsError> {
+        let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(ClaimCircuit::blank(shape), rng)
+            .map_err(|e| ParamsError::Setup(e.to_string()))?;
+        Self::from_proving_key(shape, pk)
+    }
+
+    fn from_proving_key(shape: Shape, pk: ProvingKey<Bn254>) -> Result<Self, ParamsError> {
+        let mut vk_bytes = Vec::new();
+        pk.vk
+            .serialize_compressed(&mut vk_bytes)
+            .expect("writing to a Vec cannot fail");
+        let verifying_key = ClaimVerifyingKey::from_bytes(&vk_bytes)?;
+        let prepared = verifying_key.prepare();
+        Ok(Self {
+            shape,
+            proving_key: ClaimProvingKey(pk),
+            verifying_key,
+            prepared,
+        })
+    }
+
+    /// Writes `claim.pk`, `claim.vk` and `shape.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), ParamsError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| ParamsError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut pk = Vec::new();
+        self.proving_key
+            .0
+            .serialize_uncompressed(&mut pk)
+            .expect("writing to a Vec cannot fail");
+        for (name, bytes) in [
+            (PROVING_KEY_FILE, pk),
+            (VERIFYING_KEY_FILE, self.verifying_key.to_bytes()),
+            (
+                SHAPE_FILE,
+                serde_json::to_vec_pretty(&self.shape).expect("shape serializes"),
+            ),
+        ] {
+            let path = dir.join(name);
+            // Write then rename, so a crash never leaves a half-written key behind.
+            let tmp = dir.join(format!("{name}.tmp"));
+            std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Loads parameters saved by [`ClaimParams::save`]. The verifying key is fully validated;
+    /// the (large) proving key is read without per-point checks, then must embed exactly that
+    /// verifying key.
+    pub fn load(dir: &Path) -> Result<Self, ParamsError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| ParamsError::Io {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let corrupt = |name: &str, reason: String| ParamsError::Corrupt {
+            path: dir.join(name).display().to_string(),
+            reason,
+        };
+        let shape: Shape = serde_json::from_slice(&read(SHAPE_FILE)?)
+            .map_err(|e| corrupt(SHAPE_FILE, e.to_string()))?;
+        let verifying_key = ClaimVerifyingKey::from_bytes(&read(VERIFYING_KEY_FILE)?)?;
+        let pk =
+            ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&read(PROVING_KEY_FILE)?[..])
+                .map_err(|e| corrupt(PROVING_KEY_FILE, e.to_string()))?;
+        let params = Self::from_proving_key(shape, pk)?;
+        if params.verifying_key != verifying_key {
+            return Err(ParamsError::Mismatch(dir.display().to_string()));
+        }
+        Ok(params)
+    }
+
+    /// Whether `dir` holds saved parameters.
+    pub fn exist(dir: &Path) -> bool {
+        [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE]
+            .iter()
+            .all(|f| dir.join(f).is_file())
+    }
+}

@@ -1,0 +1,240 @@
+//! Proofs end to end: valid claims verify; anything changed does not.
+
+use crate::{prove, ClaimParams, ProveError};
+use ark_bn254::{Bn254, Fr};
+use ark_ff::{BigInteger, PrimeField, UniformRand};
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use rand::{rngs::StdRng, SeedableRng};
+use std::sync::OnceLock;
+use zkclaim_circuits::{
+    claim::{ClaimWitness, PublicInputs, RuleViolation, Shape},
+    field,
+    invoice::{Invoice, Item},
+    keys::SecretKey,
+    policy::Policy,
+    tree::IncrementalTree,
+};
+use zkclaim_verifier::{verify, ClaimPackage, Proof, VerifyError};
+
+fn params() -> &'static ClaimParams {
+    static P: OnceLock<ClaimParams> = OnceLock::new();
+    P.get_or_init(|| ClaimParams::setup(Shape::default(), &mut StdRng::seed_from_u64(1)).unwrap())
+}
+
+fn witness(rng: &mut StdRng) -> ClaimWitness {
+    let sk = SecretKey::random(rng);
+    let invoice = Invoice {
+        serial: Fr::rand(rng),
+        hospital_id: 7,
+        patient_pk: sk.public_key(),
+        issued_on: 20_777,
+        items: vec![
+            Item {
+                detail: Fr::rand(rng),
+                category: 3,
+                amount: 9_700,
+            },
+            Item {
+                detail: Fr::rand(rng),
+                category: 5,
+                amount: 10_000,
+            },
+        ],
+    };
+    let policy = Policy {
+        salt: Fr::rand(rng),
+        insurer_id: 2,
+        period_start: 20_454,
+        period_end: 20_818,
+        deductible: 10_000,
+        rate_bp: 8_000,
+        cap: 5_000_000,
+        category_mask: 0xffff,
+    };
+    let mut tree = IncrementalTree::new(32);
+    for _ in 0..3 {
+        tree.append(Fr::rand(rng)).unwrap();
+    }
+    let index = tree.append(invoice.commitment(8).unwrap()).unwrap();
+    ClaimWitness {
+        sk,
+        invoice,
+        path: tree.path(index).unwrap(),
+        policy,
+    }
+}
+
+fn proved() -> (ClaimPackage, StdRng) {
+    let mut rng = StdRng::seed_from_u64(2);
+    let w = witness(&mut rng);
+    (prove(params(), w, &mut rng).unwrap(), rng)
+}
+
+#[test]
+fn a_valid_claim_verifies_and_round_trips_as_json() {
+    let (pkg, _) = proved();
+    assert_eq!(pkg.public_inputs.claim_amount, 7_760);
+    pkg.verify(&params().prepared).unwrap();
+    let json = serde_json::to_string(&pkg).unwrap();
+    let back: ClaimPackage = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, pkg);
+    assert_eq!(pkg.proof.to_bytes().len(), 128);
+}
+
+#[test]
+fn changing_any_public_input_fails_verification() {
+    let (pkg, _) = proved();
+    let one = Fr::from(1u64);
+    let tampers: [fn(&mut PublicInputs, Fr); 5] = [
+        |p, d| p.invoice_root += d,
+        |p, d| p.nullifier += d,
+        |p, d| p.claimant_tag += d,
+        |p, d| p.policy_hash += d,
+        |p, _| p.claim_amount += 1,
+    ];
+    for (i, tamper) in tampers.iter().enumerate() {
+        let mut public = pkg.public_inputs;
+        tamper(&mut public, one);
+        assert_eq!(
+            verify(&params().prepared, &public, &pkg.proof),
+            Err(VerifyError::InvalidProof),
+            "input {i}"
+        );
+    }
+    let mut lower = pkg.public_inputs;
+    lower.claim_amount -= 1;
+    assert_eq!(
+        verify(&params().prepared, &lower, &pkg.proof),
+        Err(VerifyError::InvalidProof)
+    );
+}
+
+#[test]
+fn a_public_input_encoded_as_x_plus_r_is_rejected() {
+    let (pkg, _) = proved();
+    let json = serde_json::to_string(&pkg).unwrap();
+    let x = pkg.public_inputs.nullifier;
+    let mut x_plus_r = x.into_bigint();
+    assert!(
+        !x_plus_r.add_with_carry(&Fr::MODULUS),
+        "x + r < 2^256 for BN254"
+    );
+    let forged = json.replace(
+        &field::format(&x),
+        &format!("0x{}", hex_of(&x_plus_r.to_bytes_be())),
+    );
+    assert_ne!(forged, json);
+    let err = serde_json::from_str::<ClaimPackage>(&forged)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not canonical"), "{err}");
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn a_rerandomized_proof_still_verifies() {
+    // Groth16 proofs are malleable into fresh-looking proofs of the same statement: the
+    // ledger must key claims by nullifier, never by proof bytes.
+    let (pkg, mut rng) = proved();
+    let ark = ark_groth16::Proof::<Bn254> {
+        a: pkg.proof.a,
+        b: pkg.proof.b,
+        c: pkg.proof.c,
+    };
+    let re = Groth16::<Bn254>::rerandomize_proof(&params().proving_key.0.vk, &ark, &mut rng);
+    let re = Proof {
+        a: re.a,
+        b: re.b,
+        c: re.c,
+    };
+    assert_ne!(re, pkg.proof);
+    verify(&params().prepared, &pkg.public_inputs, &re).unwrap();
+}
+
+#[test]
+fn proofs_and_keys_interoperate_with_ark_groth16() {
+    let (pkg, _) = proved();
+    let ark = ark_groth16::Proof::<Bn254> {
+        a: pkg.proof.a,
+        b: pkg.proof.b,
+        c: pkg.proof.c,
+    };
+    let vk = &params().proving_key.0.vk;
+    let inputs = pkg.public_inputs.to_field_elements();
+    assert!(Groth16::<Bn254>::verify(vk, &inputs, &ark).unwrap());
+    let mut bytes = Vec::new();
+    ark_serialize::CanonicalSerialize::serialize_compressed(&ark, &mut bytes).unwrap();
+    assert_eq!(bytes, pkg.proof.to_bytes());
+}
+
+#[test]
+fn an_unsatisfiable_claim_is_refused_with_the_rule() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut w = witness(&mut rng);
+    w.policy.period_end = 20_700;
+    let err = prove(params(), w, &mut rng).unwrap_err();
+    assert!(matches!(
+        err,
+        ProveError::Rule(RuleViolation::OutsidePeriod)
+    ));
+    assert_eq!(
+        err.to_string(),
+        "the claim does not satisfy the statement: issued_on outside policy period"
+    );
+
+    let mut w = witness(&mut rng);
+    w.sk = SecretKey::random(&mut rng);
+    let err = prove(params(), w, &mut rng).unwrap_err();
+    assert!(
+        matches!(err, ProveError::Rule(RuleViolation::NotPatientsInvoice)),
+        "{err}"
+    );
+}
+
+#[test]
+fn stock_groth16_proves_an_unsatisfied_witness_silently() {
+    // Why the prover checks satisfaction itself: in release builds ark_groth16 returns a
+    // proof for a broken witness, which then fails verification. (The workspace profiles
+    // build dependencies without debug assertions, as release does.)
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut c =
+        zkclaim_circuits::gadget::claim::ClaimCircuit::new(Shape::default(), witness(&mut rng))
+            .unwrap();
+    c.public.claim_amount += 1;
+    let public = c.public;
+    let proof = Groth16::<Bn254>::prove(&params().proving_key.0, c, &mut rng).unwrap();
+    let proof = Proof {
+        a: proof.a,
+        b: proof.b,
+        c: proof.c,
+    };
+    assert_eq!(
+        verify(&params().prepared, &public, &proof),
+        Err(VerifyError::InvalidProof)
+    );
+}
+
+#[test]
+fn parameters_survive_save_and_load() {
+    let dir = std::env::temp_dir().join(format!("zkclaim-params-{}", std::process::id()));
+    params().save(&dir).unwrap();
+    assert!(ClaimParams::exist(&dir));
+    let loaded = ClaimParams::load(&dir).unwrap();
+    assert_eq!(loaded.verifying_key, params().verifying_key);
+    assert_eq!(loaded.shape, Shape::default());
+    let (pkg, _) = proved();
+    pkg.verify(&loaded.prepared).unwrap();
+    // A verifying key from other parameters does not match the proving key.
+    std::fs::write(dir.join("claim.vk"), {
+        let other = ClaimParams::setup(Shape { items: 2, depth: 2 }, &mut StdRng::seed_from_u64(9))
+            .unwrap();
+        other.verifying_key.to_bytes()
+    })
+    .unwrap();
+    assert!(ClaimParams::load(&dir).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
