@@ -4,6 +4,7 @@
 
 use crate::{date, date::Day, field, poseidon, poseidon::Tag};
 use ark_bn254::Fr;
+use ark_ff::PrimeField;
 use serde::{Deserialize, Serialize};
 
 /// Line items per invoice in the default circuit.
@@ -94,6 +95,14 @@ impl Invoice {
         items.resize(n_items, Item::default());
         Ok(items)
     }
+}
+
+/// The `detail` a hospital writes for a line item: SHA-256 of its coded description
+/// (e.g. `"ICD-10 K35.8; appendectomy"`), reduced mod r. Equal details across invoices reveal
+/// nothing: commitments are hidden by their uniform `serial`.
+pub fn detail_digest(description: &str) -> Fr {
+    use sha2::{Digest, Sha256};
+    Fr::from_be_bytes_mod_order(&Sha256::digest(description.as_bytes()))
 }
 
 /// `packed = amount + 2^40 * category`: one field element per item's numbers.

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod nullifier;
 pub mod policy;
 pub mod poseidon;
+pub mod sample;
 pub mod tree;
 
 #[cfg(feature = "r1cs")]

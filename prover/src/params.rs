@@ -34,6 +34,13 @@ pub enum ParamsError {
 #[derive(Clone)]
 pub struct ClaimProvingKey(pub(crate) ProvingKey<Bn254>);
 
+impl ClaimProvingKey {
+    /// The arkworks key, for comparing against stock `ark_groth16` and for re-randomizing.
+    pub fn as_ark(&self) -> &ProvingKey<Bn254> {
+        &self.0
+    }
+}
+
 impl core::fmt::Debug for ClaimProvingKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(

@@ -1,0 +1,80 @@
+//! Criterion benchmarks: hashing, the tree, synthesis, key generation, stock vs our prover,
+//! and verification, all on the default claim circuit (8 items, depth 32).
+
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::Groth16;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use ark_snark::SNARK;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use rand::{rngs::StdRng, SeedableRng};
+use zkclaim_circuits::{
+    claim::Shape, gadget::claim::ClaimCircuit, poseidon, sample, tree::IncrementalTree,
+};
+use zkclaim_prover::{prove, ClaimParams};
+
+fn hashing(c: &mut Criterion) {
+    let two = [Fr::from(1u64), Fr::from(2u64)];
+    let sixteen = [Fr::from(3u64); 16];
+    c.bench_function("poseidon/2 inputs", |b| b.iter(|| poseidon::hash(&two)));
+    c.bench_function("poseidon/16 inputs", |b| {
+        b.iter(|| poseidon::hash(&sixteen))
+    });
+    let tree =
+        IncrementalTree::from_leaves(32, &(0..1024u64).map(Fr::from).collect::<Vec<_>>()).unwrap();
+    c.bench_function("tree/append (depth 32)", |b| {
+        b.iter_batched(
+            || tree.clone(),
+            |mut t| t.append(Fr::from(7u64)).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    c.bench_function("tree/path (depth 32)", |b| {
+        b.iter(|| tree.path(517).unwrap())
+    });
+}
+
+fn proving(c: &mut Criterion) {
+    let shape = Shape::default();
+    let mut rng = StdRng::seed_from_u64(1);
+    let params = ClaimParams::setup(shape, &mut rng).unwrap();
+    let witness = sample::claim(&mut rng, shape, 64);
+    let circuit = ClaimCircuit::new(shape, witness.clone()).unwrap();
+
+    c.bench_function("claim/witness (native statement)", |b| {
+        b.iter(|| witness.evaluate(shape).unwrap())
+    });
+    c.bench_function("claim/synthesis", |b| {
+        b.iter(|| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            circuit.clone().generate_constraints(cs.clone()).unwrap();
+            cs.finalize();
+        })
+    });
+
+    let mut group = c.benchmark_group("claim/prove");
+    group.sample_size(20);
+    group.bench_function("stock ark_groth16::Groth16::prove", |b| {
+        b.iter(|| {
+            Groth16::<Bn254>::prove(params.proving_key.as_ark(), circuit.clone(), &mut rng).unwrap()
+        })
+    });
+    group.bench_function("zkclaim_prover::prove", |b| {
+        b.iter(|| prove(&params, witness.clone(), &mut rng).unwrap())
+    });
+    group.finish();
+
+    let package = prove(&params, witness.clone(), &mut rng).unwrap();
+    c.bench_function("claim/verify (prepared key)", |b| {
+        b.iter(|| package.verify(&params.prepared).unwrap())
+    });
+
+    let mut group = c.benchmark_group("claim/setup");
+    group.sample_size(10);
+    group.bench_function("single-party key generation", |b| {
+        b.iter(|| ClaimParams::setup(shape, &mut rng).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hashing, proving);
+criterion_main!(benches);

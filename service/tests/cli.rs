@@ -1,0 +1,191 @@
+//! The command line end to end, through the built binary and the spec's file formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("zkclaim-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+    fn write(&self, f: &str, text: &str) -> PathBuf {
+        std::fs::write(self.path(f), text).unwrap();
+        self.path(f)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn zkclaim(dir: &Dir, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkclaim"))
+        .args(["--data", dir.path("data").to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_field(text: &str, key: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    v[key].as_str().unwrap().to_string()
+}
+
+fn invoice(pk: &str, issued_on: &str) -> String {
+    format!(
+        r#"{{"serial": "0x0000000000000000000000000000000000000000000000000000000000abcdef",
+            "hospital_id": 7, "patient_pk": "{pk}", "issued_on": "{issued_on}",
+            "items": [{{"detail": "0x0000000000000000000000000000000000000000000000000000000000000011", "category": 3, "amount": 9700}},
+                      {{"detail": "0x0000000000000000000000000000000000000000000000000000000000000012", "category": 5, "amount": 10000}}]}}"#
+    )
+}
+
+const POLICY: &str = r#"{"salt": "0x0000000000000000000000000000000000000000000000000000000000001234",
+    "insurer_id": 2, "period_start": "2026-01-01", "period_end": "2026-12-31",
+    "deductible": 10000, "rate_bp": 8000, "cap": 5000000, "category_mask": 65535}"#;
+
+fn prove(dir: &Dir, invoice: &Path, out: &str) -> Output {
+    zkclaim(
+        dir,
+        &[
+            "prove",
+            "--invoice",
+            invoice.to_str().unwrap(),
+            "--key",
+            dir.path("patient.json").to_str().unwrap(),
+            "--policy",
+            dir.path("policy.json").to_str().unwrap(),
+            "--tree",
+            dir.path("tree.json").to_str().unwrap(),
+            "--out",
+            dir.path(out).to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn patient_proves_and_insurer_verifies_through_files() {
+    let dir = Dir::new("story");
+    let setup = zkclaim(&dir, &["setup"]);
+    assert!(setup.status.success());
+    assert!(String::from_utf8_lossy(&setup.stderr).contains("can forge claim proofs"));
+
+    let key = dir.path("patient.json");
+    ok(zkclaim(
+        &dir,
+        &["patient", "keygen", "--out", key.to_str().unwrap()],
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
+    let inv = dir.write("invoice.json", &invoice(&pk, "2026-11-20"));
+    dir.write("policy.json", POLICY);
+
+    let commitment = ok(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
+    let commitment = commitment.trim();
+    assert!(commitment.starts_with("0x") && commitment.len() == 66);
+    let tree = dir.path("tree.json");
+    let other = "0x0000000000000000000000000000000000000000000000000000000000000777";
+    assert_eq!(
+        ok(zkclaim(
+            &dir,
+            &["tree", "add", "--tree", tree.to_str().unwrap(), other]
+        ))
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        ok(zkclaim(
+            &dir,
+            &["tree", "add", "--tree", tree.to_str().unwrap(), commitment]
+        ))
+        .trim(),
+        "1"
+    );
+
+    ok(prove(&dir, &inv, "claim.json"));
+    let claim = std::fs::read_to_string(dir.path("claim.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&claim).unwrap();
+    assert_eq!(v["public_inputs"]["claim_amount"], 7760);
+    assert_eq!(v["proof"].as_str().unwrap().len(), 2 + 256);
+    let out = ok(zkclaim(
+        &dir,
+        &["verify", dir.path("claim.json").to_str().unwrap()],
+    ));
+    assert!(out.contains("valid"));
+
+    // A changed amount: verified and rejected (exit 1, with the reason).
+    let forged = dir.write("forged.json", &claim.replace("7760", "7761"));
+    let out = zkclaim(&dir, &["verify", forged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid proof"));
+
+    // A non-canonical field element: not even decoded (exit 2).
+    let nullifier = v["public_inputs"]["nullifier"].as_str().unwrap();
+    let bad = dir.write(
+        "bad.json",
+        &claim.replace(nullifier, &format!("0x{}", "f".repeat(64))),
+    );
+    let out = zkclaim(&dir, &["verify", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not canonical"));
+}
+
+#[test]
+fn refuses_to_prove_a_claim_that_breaks_a_rule() {
+    let dir = Dir::new("refuse");
+    ok(zkclaim(&dir, &["setup"]));
+    let key = dir.path("patient.json");
+    ok(zkclaim(
+        &dir,
+        &["patient", "keygen", "--out", key.to_str().unwrap()],
+    ));
+    let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
+    let inv = dir.write("late.json", &invoice(&pk, "2027-01-02"));
+    dir.write("policy.json", POLICY);
+    let commitment = ok(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
+    ok(zkclaim(
+        &dir,
+        &[
+            "tree",
+            "add",
+            "--tree",
+            dir.path("tree.json").to_str().unwrap(),
+            commitment.trim(),
+        ],
+    ));
+
+    let out = prove(&dir, &inv, "claim.json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issued_on outside policy period"));
+    assert!(!dir.path("claim.json").exists());
+
+    // An invoice that is not in the tree.
+    let stray = dir.write("stray.json", &invoice(&pk, "2026-03-03"));
+    let out = prove(&dir, &stray, "claim.json");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a leaf of the tree"));
+}
