@@ -8,9 +8,13 @@ use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
 use zkclaim_circuits::{
-    claim::Shape, gadget::claim::ClaimCircuit, poseidon, sample, tree::IncrementalTree,
+    claim::{PublicInputs, Shape},
+    gadget::claim::ClaimCircuit,
+    poseidon, sample,
+    tree::IncrementalTree,
 };
 use zkclaim_prover::{prove, ClaimParams};
+use zkclaim_verifier::{verify, verify_batch, Proof};
 
 fn hashing(c: &mut Criterion) {
     let two = [Fr::from(1u64), Fr::from(2u64)];
@@ -67,6 +71,43 @@ fn proving(c: &mut Criterion) {
     c.bench_function("claim/verify (prepared key)", |b| {
         b.iter(|| package.verify(&params.prepared).unwrap())
     });
+
+    // 64 distinct-looking valid proofs (re-randomized) for the batch comparison.
+    let ark = ark_groth16::Proof::<Bn254> {
+        a: package.proof.a,
+        b: package.proof.b,
+        c: package.proof.c,
+    };
+    let batch: Vec<(PublicInputs, Proof)> = (0..64)
+        .map(|_| {
+            let p = Groth16::<Bn254>::rerandomize_proof(
+                &params.proving_key.as_ark().vk,
+                &ark,
+                &mut rng,
+            );
+            (
+                package.public_inputs,
+                Proof {
+                    a: p.a,
+                    b: p.b,
+                    c: p.c,
+                },
+            )
+        })
+        .collect();
+    let mut group = c.benchmark_group("claim/verify 64");
+    group.sample_size(20);
+    group.bench_function("one by one", |b| {
+        b.iter(|| {
+            batch
+                .iter()
+                .for_each(|(public, proof)| verify(&params.prepared, public, proof).unwrap())
+        })
+    });
+    group.bench_function("batch", |b| {
+        b.iter(|| verify_batch(&params.prepared, &batch, &mut rng).unwrap())
+    });
+    group.finish();
 
     let mut group = c.benchmark_group("claim/setup");
     group.sample_size(10);

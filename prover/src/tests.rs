@@ -238,3 +238,46 @@ fn parameters_survive_save_and_load() {
     assert!(ClaimParams::load(&dir).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn batch_verification_accepts_valid_batches_and_names_bad_proofs() {
+    use zkclaim_verifier::verify_batch;
+    let (first, mut rng) = proved();
+    let second = prove(params(), witness(&mut rng), &mut rng).unwrap();
+    let vk = &params().proving_key.0.vk;
+    let mut claims = Vec::new();
+    for pkg in [&first, &second] {
+        let ark = ark_groth16::Proof::<Bn254> {
+            a: pkg.proof.a,
+            b: pkg.proof.b,
+            c: pkg.proof.c,
+        };
+        for _ in 0..4 {
+            let re = Groth16::<Bn254>::rerandomize_proof(vk, &ark, &mut rng);
+            claims.push((
+                pkg.public_inputs,
+                Proof {
+                    a: re.a,
+                    b: re.b,
+                    c: re.c,
+                },
+            ));
+        }
+    }
+    let key = &params().prepared;
+    verify_batch(key, &claims, &mut rng).unwrap();
+    verify_batch(key, &[], &mut rng).unwrap();
+
+    // Swap two proofs' public inputs and change one amount: exactly those are named.
+    let mut bad = claims.clone();
+    bad[2].0 = second.public_inputs;
+    bad[6].0.claim_amount += 1;
+    let err = verify_batch(key, &bad, &mut rng).unwrap_err();
+    assert_eq!(
+        err.failures,
+        vec![
+            (2, VerifyError::InvalidProof),
+            (6, VerifyError::InvalidProof)
+        ]
+    );
+}

@@ -6,10 +6,12 @@
 //! serialize byte-for-byte like arkworks' `ark_groth16` ones, so keys and proofs made by the
 //! prover load here unchanged.
 
+mod batch;
 mod key;
 mod package;
 mod proof;
 
+pub use batch::{verify_batch, BatchError};
 pub use key::{ClaimVerifyingKey, PreparedClaimKey};
 pub use package::ClaimPackage;
 pub use proof::Proof;
