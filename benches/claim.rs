@@ -55,6 +55,15 @@ fn proving(c: &mut Criterion) {
         })
     });
 
+    let m = &params.matrices;
+    c.bench_function("claim/witness synthesis (no matrices)", |b| {
+        b.iter(|| m.assignment(circuit.clone()).unwrap())
+    });
+    let z = m.assignment(circuit.clone()).unwrap();
+    c.bench_function("claim/satisfaction check", |b| {
+        b.iter(|| m.first_unsatisfied(&z))
+    });
+
     let mut group = c.benchmark_group("claim/prove");
     group.sample_size(20);
     group.bench_function("stock ark_groth16::Groth16::prove", |b| {

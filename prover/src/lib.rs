@@ -3,9 +3,11 @@
 //! The prover refuses a witness that breaks the statement, naming the broken rule, because
 //! `ark_groth16` would otherwise return an invalid proof without complaint in release builds.
 
+mod matrices;
 mod params;
 mod prove;
 
+pub use matrices::ClaimMatrices;
 pub use params::{ClaimParams, ClaimProvingKey, ParamsError};
 pub use prove::{prove, ProveError};
 

@@ -1,5 +1,6 @@
 //! Claim-circuit parameters: generation (single-party, development only), files, loading.
 
+use crate::matrices::ClaimMatrices;
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -56,6 +57,8 @@ impl core::fmt::Debug for ClaimProvingKey {
 #[derive(Debug, Clone)]
 pub struct ClaimParams {
     pub shape: Shape,
+    /// The circuit's constraint matrices, built once when the parameters are loaded.
+    pub matrices: std::sync::Arc<ClaimMatrices>,
     pub proving_key: ClaimProvingKey,
     pub verifying_key: ClaimVerifyingKey,
     pub prepared: PreparedClaimKey,
@@ -77,8 +80,18 @@ impl ClaimParams {
             .expect("writing to a Vec cannot fail");
         let verifying_key = ClaimVerifyingKey::from_bytes(&vk_bytes)?;
         let prepared = verifying_key.prepare();
+        let matrices =
+            ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string()))?;
+        let variables = matrices.num_instance + matrices.num_witness;
+        if variables != pk.a_query.len() {
+            return Err(ParamsError::Setup(format!(
+                "the proving key has {} variables; the circuit of shape {shape:?} has {variables}",
+                pk.a_query.len()
+            )));
+        }
         Ok(Self {
             shape,
+            matrices: std::sync::Arc::new(matrices),
             proving_key: ClaimProvingKey(pk),
             verifying_key,
             prepared,

@@ -4,9 +4,7 @@ use crate::ClaimParams;
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::Groth16;
-use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, R1CS_PREDICATE_LABEL,
-};
+use ark_relations::gr1cs::SynthesisError;
 use ark_std::rand::{CryptoRng, RngCore};
 use zkclaim_circuits::{
     claim::{ClaimWitness, RuleViolation},
@@ -27,8 +25,8 @@ pub enum ProveError {
     Synthesis(#[from] SynthesisError),
 }
 
-/// Proves a claim: checks every rule natively, synthesizes the circuit once, checks that
-/// the witness satisfies every constraint, then runs Groth16 on the same assignment.
+/// Proves a claim: checks every rule natively, synthesizes only the witness (the matrices
+/// are cached in the parameters), checks every constraint against it, then runs Groth16.
 pub fn prove<R: RngCore + CryptoRng>(
     params: &ClaimParams,
     witness: ClaimWitness,
@@ -36,30 +34,20 @@ pub fn prove<R: RngCore + CryptoRng>(
 ) -> Result<ClaimPackage, ProveError> {
     let circuit = ClaimCircuit::new(params.shape, witness)?;
     let public_inputs = circuit.public;
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    // Must match key generation, or the matrices would differ from the key's.
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    circuit.generate_constraints(cs.clone())?;
-    cs.finalize();
-    if !cs.is_satisfied()? {
-        let which = cs
-            .which_is_unsatisfied()?
-            .unwrap_or_else(|| "unnamed".into());
-        return Err(ProveError::Unsatisfied(which));
+    let m = &params.matrices;
+    let z = m.assignment(circuit)?;
+    if let Some(row) = m.first_unsatisfied(&z) {
+        return Err(ProveError::Unsatisfied(format!("#{row}")));
     }
-    let matrices = cs.to_matrices()?;
-    let matrices = &matrices[R1CS_PREDICATE_LABEL];
-    let mut assignment = cs.instance_assignment()?;
-    assignment.extend(cs.witness_assignment()?);
     let (r, s) = (Fr::rand(rng), Fr::rand(rng));
     let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
         &params.proving_key.0,
         r,
         s,
-        matrices,
-        cs.num_instance_variables(),
-        cs.num_constraints(),
-        &assignment,
+        &m.abc,
+        m.num_instance,
+        m.num_constraints,
+        &z,
     )?;
     Ok(ClaimPackage {
         public_inputs,

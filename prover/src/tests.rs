@@ -281,3 +281,26 @@ fn batch_verification_accepts_valid_batches_and_names_bad_proofs() {
         ]
     );
 }
+
+#[test]
+fn the_satisfaction_check_finds_a_broken_constraint() {
+    // The backstop behind the native rule check: the cached matrices against the witness.
+    let mut rng = StdRng::seed_from_u64(5);
+    let m = &params().matrices;
+    assert_eq!(m.num_constraints(), 10_845);
+    let honest =
+        zkclaim_circuits::gadget::claim::ClaimCircuit::new(Shape::default(), witness(&mut rng))
+            .unwrap();
+    assert_eq!(
+        m.first_unsatisfied(&m.assignment(honest.clone()).unwrap()),
+        None
+    );
+    let mut broken = honest;
+    broken.public.claim_amount -= 1;
+    let row = m.first_unsatisfied(&m.assignment(broken).unwrap());
+    assert_eq!(
+        row,
+        Some(m.num_constraints() - 1),
+        "the last constraint is claim_amount == payout"
+    );
+}

@@ -49,23 +49,33 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
 }
 
 fn batch_holds(key: &PreparedClaimKey, claims: &[(PublicInputs, Proof)], weights: &[Fr]) -> bool {
-    let weighted_a: Vec<G1Projective> = claims.iter().zip(weights).map(|((_, p), r)| p.a * r).collect();
+    let weighted_a: Vec<G1Projective> = claims
+        .iter()
+        .zip(weights)
+        .map(|((_, p), r)| p.a * r)
+        .collect();
     let weighted_a = G1Projective::normalize_batch(&weighted_a);
     // Σ rᵢ·(IC₀ + Σⱼ xᵢⱼ·ICⱼ₊₁) = (Σ rᵢ)·IC₀ + Σⱼ (Σᵢ rᵢ·xᵢⱼ)·ICⱼ₊₁: fold the weights into
     // the scalars first, so the inputs cost one small MSM per batch, not one per proof.
     let mut input_scalars = [Fr::from(0u64); PublicInputs::COUNT + 1];
     for ((public, _), r) in claims.iter().zip(weights) {
         input_scalars[0] += r;
-        for (acc, x) in input_scalars[1..].iter_mut().zip(public.to_field_elements()) {
+        for (acc, x) in input_scalars[1..]
+            .iter_mut()
+            .zip(public.to_field_elements())
+        {
             *acc += *r * x;
         }
     }
-    let sum_inputs = G1Projective::msm(&key.key().gamma_abc_g1, &input_scalars).expect("equal lengths");
+    let sum_inputs =
+        G1Projective::msm(&key.key().gamma_abc_g1, &input_scalars).expect("equal lengths");
     let cs: Vec<_> = claims.iter().map(|(_, p)| p.c).collect();
     let sum_c = G1Projective::msm(&cs, weights).expect("equal lengths");
 
-    let mut g1: Vec<<Bn254 as Pairing>::G1Prepared> = weighted_a.into_iter().map(Into::into).collect();
-    let mut g2: Vec<<Bn254 as Pairing>::G2Prepared> = claims.iter().map(|(_, p)| p.b.into()).collect();
+    let mut g1: Vec<<Bn254 as Pairing>::G1Prepared> =
+        weighted_a.into_iter().map(Into::into).collect();
+    let mut g2: Vec<<Bn254 as Pairing>::G2Prepared> =
+        claims.iter().map(|(_, p)| p.b.into()).collect();
     g1.push(sum_inputs.into_affine().into());
     g2.push(key.gamma_neg.clone());
     g1.push(sum_c.into_affine().into());
