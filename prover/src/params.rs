@@ -40,6 +40,11 @@ impl ClaimProvingKey {
     pub fn as_ark(&self) -> &ProvingKey<Bn254> {
         &self.0
     }
+
+    /// Bytes of the key file (`claim.pk`, uncompressed).
+    pub fn uncompressed_size(&self) -> usize {
+        self.0.uncompressed_size()
+    }
 }
 
 impl core::fmt::Debug for ClaimProvingKey {

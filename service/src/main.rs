@@ -1,5 +1,6 @@
 //! `zkclaim`: the command line for patients, hospitals, insurers and auditors.
 
+mod bench;
 mod demo;
 mod error;
 mod files;
@@ -82,6 +83,15 @@ enum Command {
         claim: PathBuf,
         #[arg(long)]
         params: Option<PathBuf>,
+    },
+    /// The researchers' report: setup, prove and verify across circuit shapes and threads.
+    Bench {
+        /// A small matrix that finishes in about a minute.
+        #[arg(long)]
+        quick: bool,
+        /// Where bench.csv and bench.svg go.
+        #[arg(long, default_value = "zkclaim-data/bench")]
+        out: PathBuf,
     },
     /// Run the whole story end to end on generated data and print what each party saw.
     Demo {
@@ -206,6 +216,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             package.verify(&params.prepared).map_err(Error::Rejected)?;
             println!("valid: claim of {} fen", package.public_inputs.claim_amount);
         }
+        Command::Bench { quick, out } => bench::run(&bench::Options { quick, out })?,
         Command::Demo { invoices } => demo::run(&params_dir(None), invoices)?,
     }
     Ok(())

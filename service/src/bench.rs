@@ -1,0 +1,356 @@
+//! `zkclaim bench`: the researchers' report. For a matrix of tree depths, items per invoice
+//! and thread counts it measures key generation, proving and verification, and writes a
+//! Markdown table, a CSV file and an SVG plot of prove time against constraint count.
+
+use crate::error::Error;
+use indicatif::{ProgressBar, ProgressStyle};
+use plotters::prelude::*;
+use rand::{rngs::StdRng, SeedableRng};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use zkclaim_circuits::{claim::Shape, sample};
+use zkclaim_prover::{prove, ClaimParams};
+
+pub struct Options {
+    pub quick: bool,
+    pub out: std::path::PathBuf,
+}
+
+struct Row {
+    shape: Shape,
+    threads: usize,
+    constraints: usize,
+    setup: Duration,
+    prove: Stats,
+    verify: Stats,
+    pk_bytes: usize,
+    vk_bytes: usize,
+}
+
+/// Median and spread (min–max) of repeated runs.
+struct Stats {
+    median: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        Stats {
+            median: samples[samples.len() / 2],
+            min: samples[0],
+            max: samples[samples.len() - 1],
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+pub fn run(opts: &Options) -> Result<(), Error> {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (depths, items, proofs): (&[usize], &[usize], usize) = if opts.quick {
+        (&[16, 32], &[4, 8, 16], 3)
+    } else {
+        (&[16, 20, 24, 32], &[4, 8, 16], 5)
+    };
+    let mut threads = vec![1, 2, all];
+    threads.sort();
+    threads.dedup();
+    threads.retain(|t| *t <= all);
+    let shapes: Vec<Shape> = depths
+        .iter()
+        .flat_map(|d| {
+            items.iter().map(move |i| Shape {
+                items: *i,
+                depth: *d,
+            })
+        })
+        .collect();
+
+    let bar = ProgressBar::new((shapes.len() * threads.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} configurations, {elapsed} elapsed {msg}",
+        )
+        .expect("valid template"),
+    );
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut rows = Vec::new();
+    for shape in &shapes {
+        bar.set_message(format!("(items {}, depth {})", shape.items, shape.depth));
+        let start = Instant::now();
+        let params = ClaimParams::setup(*shape, &mut rng)?;
+        let setup = start.elapsed();
+        let pk_bytes = params.proving_key.uncompressed_size();
+        let vk_bytes = params.verifying_key.to_bytes().len();
+        let witness = sample::claim(&mut rng, *shape, 16);
+        for &t in &threads {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .expect("thread pool");
+            let (prove_times, verify_times) = pool.install(|| -> Result<_, Error> {
+                let mut p = Vec::new();
+                let mut v = Vec::new();
+                for _ in 0..proofs {
+                    let start = Instant::now();
+                    let package = prove(&params, witness.clone(), &mut rng)?;
+                    p.push(start.elapsed());
+                    let start = Instant::now();
+                    package.verify(&params.prepared).map_err(Error::Rejected)?;
+                    v.push(start.elapsed());
+                }
+                Ok((p, v))
+            })?;
+            rows.push(Row {
+                shape: *shape,
+                threads: t,
+                constraints: params.matrices.num_constraints(),
+                setup,
+                prove: Stats::of(prove_times),
+                verify: Stats::of(verify_times),
+                pk_bytes,
+                vk_bytes,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+
+    std::fs::create_dir_all(&opts.out).map_err(|source| Error::Io {
+        path: opts.out.clone(),
+        source,
+    })?;
+    let table = markdown(&rows, proofs);
+    println!("{table}");
+    write_csv(&opts.out.join("bench.csv"), &rows)?;
+    plot(&opts.out.join("bench.svg"), &rows, &threads)?;
+    println!(
+        "\nWrote {0}/bench.csv and {0}/bench.svg",
+        opts.out.display()
+    );
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or("?".into(), |kb| format!("{:.0}", kb / 1024.0 / 1024.0));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!("{cpu}, {cores} cores, {mem_gib} GiB, {profile} build")
+}
+
+fn markdown(rows: &[Row], proofs: usize) -> String {
+    let mut s = format!(
+        "Machine: {}. Medians of {proofs} runs, spread min–max.\n\n\
+         | items | depth | constraints | threads | setup ms | prove ms (min–max) | verify ms (min–max) | proof B | pk MB | vk B |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+        machine()
+    );
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {} | {} | {:.0} | {:.0} ({:.0}–{:.0}) | {:.2} ({:.2}–{:.2}) | 128 | {:.1} | {} |\n",
+            r.shape.items,
+            r.shape.depth,
+            r.constraints,
+            r.threads,
+            ms(r.setup),
+            ms(r.prove.median),
+            ms(r.prove.min),
+            ms(r.prove.max),
+            ms(r.verify.median),
+            ms(r.verify.min),
+            ms(r.verify.max),
+            r.pk_bytes as f64 / 1e6,
+            r.vk_bytes
+        );
+    }
+    s
+}
+
+fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
+    let err = |e: csv::Error| Error::BadFile {
+        path: path.into(),
+        reason: e.to_string(),
+    };
+    let mut w = csv::Writer::from_path(path).map_err(err)?;
+    w.write_record([
+        "items",
+        "depth",
+        "constraints",
+        "threads",
+        "setup_ms",
+        "prove_median_ms",
+        "prove_min_ms",
+        "prove_max_ms",
+        "verify_median_ms",
+        "verify_min_ms",
+        "verify_max_ms",
+        "proof_bytes",
+        "pk_bytes",
+        "vk_bytes",
+    ])
+    .map_err(err)?;
+    for r in rows {
+        w.write_record([
+            r.shape.items.to_string(),
+            r.shape.depth.to_string(),
+            r.constraints.to_string(),
+            r.threads.to_string(),
+            format!("{:.3}", ms(r.setup)),
+            format!("{:.3}", ms(r.prove.median)),
+            format!("{:.3}", ms(r.prove.min)),
+            format!("{:.3}", ms(r.prove.max)),
+            format!("{:.4}", ms(r.verify.median)),
+            format!("{:.4}", ms(r.verify.min)),
+            format!("{:.4}", ms(r.verify.max)),
+            "128".into(),
+            r.pk_bytes.to_string(),
+            r.vk_bytes.to_string(),
+        ])
+        .map_err(err)?;
+    }
+    w.flush().map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+fn plot(path: &Path, rows: &[Row], threads: &[usize]) -> Result<(), Error> {
+    let err = |e: String| Error::BadFile {
+        path: path.into(),
+        reason: e,
+    };
+    let max_x = rows.iter().map(|r| r.constraints).max().unwrap_or(1) as f64 * 1.1;
+    let max_y = rows.iter().map(|r| ms(r.prove.median)).fold(1.0, f64::max) * 1.1;
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "zkclaim prove time vs constraint count (median)",
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..max_x, 0.0..max_y)
+        .map_err(|e| err(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("constraints")
+        .y_desc("prove ms")
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    for (i, t) in threads.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let mut points: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.threads == *t)
+            .map(|r| (r.constraints as f64, ms(r.prove.median)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+            .map_err(|e| err(e.to_string()))?
+            .label(format!("{t} thread(s)"))
+            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+        chart
+            .draw_series(LineSeries::new(points, color))
+            .map_err(|e| err(e.to_string()))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    root.present().map_err(|e| err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(depth: usize, threads: usize, prove_ms: u64) -> Row {
+        let d = |ms: u64| Duration::from_millis(ms);
+        Row {
+            shape: Shape { items: 8, depth },
+            threads,
+            constraints: 1000 * depth,
+            setup: d(700),
+            prove: Stats::of(vec![d(prove_ms + 5), d(prove_ms), d(prove_ms - 5)]),
+            verify: Stats::of(vec![d(2), d(1), d(3)]),
+            pk_bytes: 4_500_000,
+            vk_bytes: 424,
+        }
+    }
+
+    #[test]
+    fn stats_take_the_median_and_spread() {
+        let s = Stats::of([9, 1, 5, 3, 7].map(Duration::from_millis).to_vec());
+        assert_eq!(
+            (s.median, s.min, s.max),
+            (
+                Duration::from_millis(5),
+                Duration::from_millis(1),
+                Duration::from_millis(9)
+            )
+        );
+    }
+
+    #[test]
+    fn writes_table_csv_and_plot() {
+        let rows = vec![
+            row(16, 1, 300),
+            row(32, 1, 500),
+            row(16, 2, 170),
+            row(32, 2, 280),
+        ];
+        let table = markdown(&rows, 3);
+        assert!(
+            table.contains(
+                "| 8 | 32 | 32000 | 2 | 700 | 280 (275–285) | 2.00 (1.00–3.00) | 128 | 4.5 | 424 |"
+            ),
+            "{table}"
+        );
+        let dir = std::env::temp_dir().join(format!("zkclaim-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_csv(&dir.join("b.csv"), &rows).unwrap();
+        let csv = std::fs::read_to_string(dir.join("b.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 5);
+        assert!(csv
+            .lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("8,32,32000,1,700.000,500.000,495.000,505.000,"));
+        plot(&dir.join("b.svg"), &rows, &[1, 2]).unwrap();
+        let svg = std::fs::read_to_string(dir.join("b.svg")).unwrap();
+        assert!(
+            svg.contains("<svg")
+                && svg.contains("2 thread(s)")
+                && svg.matches("<circle").count() >= 4
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
