@@ -1,6 +1,6 @@
 //! Claim-circuit parameters: generation (single-party, development only), files, loading.
 
-use crate::matrices::ClaimMatrices;
+use crate::{groth16::SparseQueries, matrices::ClaimMatrices};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -31,29 +31,28 @@ pub enum ParamsError {
     Setup(String),
 }
 
-/// The Groth16 proving key of the claim circuit.
+/// The Groth16 proving key of the claim circuit, with its queries compacted for the prover.
 #[derive(Clone)]
-pub struct ClaimProvingKey(pub(crate) ProvingKey<Bn254>);
+pub struct ClaimProvingKey {
+    pub(crate) key: ProvingKey<Bn254>,
+    pub(crate) sparse: SparseQueries,
+}
 
 impl ClaimProvingKey {
     /// The arkworks key, for comparing against stock `ark_groth16` and for re-randomizing.
     pub fn as_ark(&self) -> &ProvingKey<Bn254> {
-        &self.0
+        &self.key
     }
 
     /// Bytes of the key file (`claim.pk`, uncompressed).
     pub fn uncompressed_size(&self) -> usize {
-        self.0.uncompressed_size()
+        self.key.uncompressed_size()
     }
 }
 
 impl core::fmt::Debug for ClaimProvingKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "ClaimProvingKey({} constraints' worth)",
-            self.0.a_query.len()
-        )
+        write!(f, "ClaimProvingKey({} variables)", self.key.a_query.len())
     }
 }
 
@@ -97,7 +96,10 @@ impl ClaimParams {
         Ok(Self {
             shape,
             matrices: std::sync::Arc::new(matrices),
-            proving_key: ClaimProvingKey(pk),
+            proving_key: ClaimProvingKey {
+                sparse: SparseQueries::new(&pk),
+                key: pk,
+            },
             verifying_key,
             prepared,
         })
@@ -112,7 +114,7 @@ impl ClaimParams {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut pk = Vec::new();
         self.proving_key
-            .0
+            .key
             .serialize_uncompressed(&mut pk)
             .expect("writing to a Vec cannot fail");
         for (name, bytes) in [

@@ -1,9 +1,8 @@
 //! Proving one claim.
 
-use crate::ClaimParams;
-use ark_bn254::{Bn254, Fr};
+use crate::{groth16::create_proof, ClaimParams};
+use ark_bn254::Fr;
 use ark_ff::UniformRand;
-use ark_groth16::Groth16;
 use ark_relations::gr1cs::SynthesisError;
 use ark_std::rand::{CryptoRng, RngCore};
 use zkclaim_circuits::{
@@ -40,14 +39,16 @@ pub fn prove<R: RngCore + CryptoRng>(
         return Err(ProveError::Unsatisfied(format!("#{row}")));
     }
     let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        &params.proving_key.0,
-        r,
-        s,
+    let pk = &params.proving_key;
+    let proof = create_proof(
+        &pk.key,
+        &pk.sparse,
         &m.abc,
         m.num_instance,
         m.num_constraints,
         &z,
+        r,
+        s,
     )?;
     Ok(ClaimPackage {
         public_inputs,

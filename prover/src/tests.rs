@@ -145,7 +145,7 @@ fn a_rerandomized_proof_still_verifies() {
         b: pkg.proof.b,
         c: pkg.proof.c,
     };
-    let re = Groth16::<Bn254>::rerandomize_proof(&params().proving_key.0.vk, &ark, &mut rng);
+    let re = Groth16::<Bn254>::rerandomize_proof(&params().proving_key.as_ark().vk, &ark, &mut rng);
     let re = Proof {
         a: re.a,
         b: re.b,
@@ -163,7 +163,7 @@ fn proofs_and_keys_interoperate_with_ark_groth16() {
         b: pkg.proof.b,
         c: pkg.proof.c,
     };
-    let vk = &params().proving_key.0.vk;
+    let vk = &params().proving_key.as_ark().vk;
     let inputs = pkg.public_inputs.to_field_elements();
     assert!(Groth16::<Bn254>::verify(vk, &inputs, &ark).unwrap());
     let mut bytes = Vec::new();
@@ -206,7 +206,7 @@ fn stock_groth16_proves_an_unsatisfied_witness_silently() {
             .unwrap();
     c.public.claim_amount += 1;
     let public = c.public;
-    let proof = Groth16::<Bn254>::prove(&params().proving_key.0, c, &mut rng).unwrap();
+    let proof = Groth16::<Bn254>::prove(&params().proving_key.as_ark(), c, &mut rng).unwrap();
     let proof = Proof {
         a: proof.a,
         b: proof.b,
@@ -244,7 +244,7 @@ fn batch_verification_accepts_valid_batches_and_names_bad_proofs() {
     use zkclaim_verifier::verify_batch;
     let (first, mut rng) = proved();
     let second = prove(params(), witness(&mut rng), &mut rng).unwrap();
-    let vk = &params().proving_key.0.vk;
+    let vk = &params().proving_key.as_ark().vk;
     let mut claims = Vec::new();
     for pkg in [&first, &second] {
         let ark = ark_groth16::Proof::<Bn254> {
