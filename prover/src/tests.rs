@@ -206,7 +206,7 @@ fn stock_groth16_proves_an_unsatisfied_witness_silently() {
             .unwrap();
     c.public.claim_amount += 1;
     let public = c.public;
-    let proof = Groth16::<Bn254>::prove(&params().proving_key.as_ark(), c, &mut rng).unwrap();
+    let proof = Groth16::<Bn254>::prove(params().proving_key.as_ark(), c, &mut rng).unwrap();
     let proof = Proof {
         a: proof.a,
         b: proof.b,
