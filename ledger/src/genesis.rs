@@ -1,0 +1,416 @@
+//! The consortium genesis (members, roles, the pinned circuit) and members' signing keys.
+
+use crate::{
+    encoding::{hex_bytes, put_bytes, put_u32, put_u64},
+    transaction::SignedTransaction,
+    LedgerError,
+};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rand::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::{collections::HashMap, fmt, path::Path};
+use zeroize::{Zeroize, Zeroizing};
+use zkclaim_circuits::{claim::Shape, tree};
+
+/// Domain separator of [`Genesis::digest`].
+const GENESIS_DOMAIN: &[u8] = b"zkclaim/genesis/v1";
+
+/// What a member may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Hospital,
+    Insurer,
+    Regulator,
+}
+
+impl Role {
+    fn tag(self) -> u8 {
+        match self {
+            Role::Hospital => 1,
+            Role::Insurer => 2,
+            Role::Regulator => 3,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Hospital => "hospital",
+            Role::Insurer => "insurer",
+            Role::Regulator => "regulator",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub id: u32,
+    pub name: String,
+    pub role: Role,
+    /// Ed25519 public key.
+    #[serde(with = "hex_bytes")]
+    pub public_key: [u8; 32],
+}
+
+/// The consortium's founding document, a JSON file every node holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    pub chain_id: String,
+    pub members: Vec<Member>,
+    /// SHA-256 of the claim circuit's compressed verifying key ([`zkclaim_verifier::ClaimVerifyingKey::digest`]).
+    #[serde(with = "hex_bytes")]
+    pub verifying_key_digest: [u8; 32],
+    pub shape: Shape,
+    /// K: a claim may prove against the invoice root after any of the last K blocks. It must
+    /// cover the time from fetching a Merkle path to settlement (proving plus delivery), in
+    /// blocks: K = 128 with a block per second or slower leaves over two minutes.
+    #[serde(default = "default_root_window")]
+    pub root_window: u32,
+    /// How long the committer gathers transactions into one block.
+    #[serde(default = "default_block_window_ms")]
+    pub block_window_ms: u64,
+}
+
+fn default_root_window() -> u32 {
+    128
+}
+
+fn default_block_window_ms() -> u64 {
+    20
+}
+
+impl Genesis {
+    /// SHA-256 of the canonical encoding: `"zkclaim/genesis/v1"`, chain_id (length-prefixed),
+    /// member count (u32), each member in listed order (id u32, name length-prefixed, role
+    /// byte 1/2/3, public key), the verifying-key digest, shape (items u64, depth u64) and
+    /// root_window (u32). It is the parent hash of block 1. `block_window_ms` is left out: it
+    /// is each node's batching knob and does not change which chains are valid.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut out = GENESIS_DOMAIN.to_vec();
+        put_bytes(&mut out, self.chain_id.as_bytes());
+        put_u32(
+            &mut out,
+            u32::try_from(self.members.len()).expect("fewer than 2^32 members"),
+        );
+        for m in &self.members {
+            put_u32(&mut out, m.id);
+            put_bytes(&mut out, m.name.as_bytes());
+            out.push(m.role.tag());
+            out.extend_from_slice(&m.public_key);
+        }
+        out.extend_from_slice(&self.verifying_key_digest);
+        put_u64(&mut out, self.shape.items as u64);
+        put_u64(&mut out, self.shape.depth as u64);
+        put_u32(&mut out, self.root_window);
+        Sha256::digest(out).into()
+    }
+
+    pub fn load(path: &Path) -> Result<Self, LedgerError> {
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        let genesis: Self = serde_json::from_str(&text).map_err(|e| file_error(path, e))?;
+        genesis.consortium()?;
+        Ok(genesis)
+    }
+
+    /// Checks the genesis and indexes its members: ids and keys unique, keys valid points,
+    /// a usable tree depth, K >= 1.
+    pub(crate) fn consortium(&self) -> Result<Consortium, LedgerError> {
+        let bad = |reason: String| Err(LedgerError::InvalidGenesis(reason));
+        if self.chain_id.is_empty() {
+            return bad("chain_id is empty".into());
+        }
+        if self.members.is_empty() {
+            return bad("no members".into());
+        }
+        if !(1..=tree::MAX_DEPTH).contains(&self.shape.depth) || self.shape.items == 0 {
+            return bad(format!("unsupported shape {:?}", self.shape));
+        }
+        if self.root_window == 0 {
+            return bad("root_window must be at least 1".into());
+        }
+        let mut members = HashMap::new();
+        for m in &self.members {
+            let key = VerifyingKey::from_bytes(&m.public_key).map_err(|_| {
+                LedgerError::InvalidGenesis(format!("member {}: invalid public key", m.id))
+            })?;
+            if key.is_weak() {
+                return bad(format!("member {}: weak public key", m.id));
+            }
+            if members.values().any(|(_, k)| *k == key) {
+                return bad(format!("member {}: public key used twice", m.id));
+            }
+            if members.insert(m.id, (m.role, key)).is_some() {
+                return bad(format!("member id {} listed twice", m.id));
+            }
+        }
+        Ok(Consortium {
+            chain_id: self.chain_id.clone(),
+            members,
+        })
+    }
+}
+
+/// The validated member list: who may sign what.
+pub(crate) struct Consortium {
+    pub(crate) chain_id: String,
+    members: HashMap<u32, (Role, VerifyingKey)>,
+}
+
+impl Consortium {
+    /// Checks that `member` exists and signed `message`; returns its role.
+    pub(crate) fn verify(
+        &self,
+        member: u32,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<Role, LedgerError> {
+        let (role, key) = self
+            .members
+            .get(&member)
+            .ok_or(LedgerError::UnknownMember(member))?;
+        // Strict: no malleable signatures, no small-order keys.
+        key.verify_strict(message, &Signature::from_bytes(signature))
+            .map_err(|_| LedgerError::BadSignature)?;
+        Ok(*role)
+    }
+
+    /// Signer known, signature valid, role allowed: in that order.
+    pub(crate) fn authorize(&self, stx: &SignedTransaction) -> Result<(), LedgerError> {
+        let message = stx.tx.signing_bytes(&self.chain_id, stx.signer);
+        let role = self.verify(stx.signer, &message, &stx.signature)?;
+        let needed = stx.tx.role();
+        if role != needed {
+            return Err(LedgerError::WrongRole {
+                member: stx.signer,
+                role,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn public_key(&self, member: u32) -> Option<[u8; 32]> {
+        self.members.get(&member).map(|(_, k)| k.to_bytes())
+    }
+}
+
+/// A member's Ed25519 signing key. `Debug` prints only the member id; the key is wiped
+/// from memory on drop.
+#[derive(Clone)]
+pub struct MemberKey {
+    member_id: u32,
+    key: SigningKey,
+}
+
+/// The key file, `{"member_id": 7, "secret_key": "<64 hex digits>"}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    member_id: u32,
+    secret_key: String,
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        self.secret_key.zeroize();
+    }
+}
+
+impl MemberKey {
+    pub fn generate<R: RngCore + CryptoRng>(member_id: u32, rng: &mut R) -> Self {
+        Self {
+            member_id,
+            key: SigningKey::generate(rng),
+        }
+    }
+
+    pub fn member_id(&self) -> u32 {
+        self.member_id
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
+    /// The key file's JSON, wiped from memory when dropped.
+    pub fn to_json(&self) -> Zeroizing<String> {
+        let file = KeyFile {
+            member_id: self.member_id,
+            secret_key: hex::encode(self.key.as_bytes()),
+        };
+        Zeroizing::new(serde_json::to_string_pretty(&file).expect("key file serializes"))
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, LedgerError> {
+        let file: KeyFile =
+            serde_json::from_str(json).map_err(|e| LedgerError::InvalidKey(e.to_string()))?;
+        let mut secret = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(&file.secret_key, secret.as_mut())
+            .map_err(|_| LedgerError::InvalidKey("secret_key must be 64 hex digits".into()))?;
+        Ok(Self {
+            member_id: file.member_id,
+            key: SigningKey::from_bytes(&secret),
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, LedgerError> {
+        let json = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file_error(path, e))?);
+        Self::from_json(&json).map_err(|e| file_error(path, e))
+    }
+
+    /// Writes a new key file, readable by its owner only; never overwrites an existing one,
+    /// since a lost member key cannot be recovered.
+    pub fn save(&self, path: &Path) -> Result<(), LedgerError> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(|e| file_error(path, e))?;
+        file.write_all(self.to_json().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| file_error(path, e))
+    }
+}
+
+impl fmt::Debug for MemberKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MemberKey(member {}, <redacted>)", self.member_id)
+    }
+}
+
+fn file_error(path: &Path, e: impl fmt::Display) -> LedgerError {
+    LedgerError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    fn genesis() -> Genesis {
+        let mut rng = StdRng::seed_from_u64(1);
+        Genesis {
+            chain_id: "test".into(),
+            members: (1..=3)
+                .map(|id| Member {
+                    id,
+                    name: format!("m{id}"),
+                    role: Role::Hospital,
+                    public_key: MemberKey::generate(id, &mut rng).public_key(),
+                })
+                .collect(),
+            verifying_key_digest: [7; 32],
+            shape: Shape { items: 2, depth: 8 },
+            root_window: 128,
+            block_window_ms: 20,
+        }
+    }
+
+    #[test]
+    fn json_round_trips_and_defaults_apply() {
+        let g = genesis();
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains(r#""role":"hospital""#), "{json}");
+        assert_eq!(serde_json::from_str::<Genesis>(&json).unwrap(), g);
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let obj = v.as_object_mut().unwrap();
+        obj.remove("root_window");
+        obj.remove("block_window_ms");
+        let back: Genesis = serde_json::from_value(v).unwrap();
+        assert_eq!((back.root_window, back.block_window_ms), (128, 20));
+    }
+
+    #[test]
+    fn digest_covers_every_consensus_field_but_not_the_batching_window() {
+        let g = genesis();
+        let edits: [fn(&mut Genesis); 8] = [
+            |g| g.chain_id.push('x'),
+            |g| g.members[0].id = 9,
+            |g| g.members[1].name.push('x'),
+            |g| g.members[2].role = Role::Insurer,
+            |g| g.members[0].public_key = g.members[1].public_key,
+            |g| g.verifying_key_digest[0] ^= 1,
+            |g| g.shape.depth += 1,
+            |g| g.root_window += 1,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut changed = g.clone();
+            edit(&mut changed);
+            assert_ne!(changed.digest(), g.digest(), "edit {i}");
+        }
+        let mut batching = g.clone();
+        batching.block_window_ms = 1;
+        assert_eq!(batching.digest(), g.digest());
+    }
+
+    #[test]
+    fn consortium_refuses_duplicate_ids_keys_and_bad_shapes() {
+        assert!(genesis().consortium().is_ok());
+        let edits: [fn(&mut Genesis); 5] = [
+            |g| g.members[1].id = g.members[0].id,
+            |g| g.members[1].public_key = g.members[0].public_key,
+            |g| g.shape.depth = 0,
+            |g| g.root_window = 0,
+            |g| g.chain_id.clear(),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut g = genesis();
+            edit(&mut g);
+            assert!(
+                matches!(g.consortium(), Err(LedgerError::InvalidGenesis(_))),
+                "edit {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_file_round_trips_and_debug_hides_the_secret() {
+        let key = MemberKey::generate(7, &mut StdRng::seed_from_u64(2));
+        let json = key.to_json();
+        assert!(json.contains(r#""member_id": 7"#), "{}", *json);
+        let back = MemberKey::from_json(&json).unwrap();
+        assert_eq!((back.member_id(), back.public_key()), (7, key.public_key()));
+        let secret = hex::encode(key.key.as_bytes());
+        assert!(json.contains(&secret));
+        let debug = format!("{key:?}");
+        assert_eq!(debug, "MemberKey(member 7, <redacted>)");
+        assert!(MemberKey::from_json(r#"{"member_id": 7, "secret_key": "00"}"#).is_err());
+    }
+
+    #[test]
+    fn saving_never_overwrites_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("member.json");
+        let key = MemberKey::generate(3, &mut StdRng::seed_from_u64(3));
+        key.save(&path).unwrap();
+        assert_eq!(
+            MemberKey::load(&path).unwrap().public_key(),
+            key.public_key()
+        );
+        let other = MemberKey::generate(3, &mut StdRng::seed_from_u64(4));
+        assert!(matches!(other.save(&path), Err(LedgerError::File { .. })));
+        assert_eq!(
+            MemberKey::load(&path).unwrap().public_key(),
+            key.public_key()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The deterministic state machine that blocks drive: the invoice tree, the window of recent
+//! roots and the spent nullifiers. It is never stored; [`replay`] rebuilds it from blocks.
+
+use crate::{
+    block::{tx_root, Block, BlockHeader},
+    genesis::{Consortium, Genesis},
+    store::{blocks, BlockStore},
+    transaction::{SignedTransaction, Transaction},
+    LedgerError,
+};
+use ark_bn254::Fr;
+use std::collections::{HashMap, HashSet, VecDeque};
+use zkclaim_circuits::{
+    claim::PublicInputs,
+    tree::{IncrementalTree, MerklePath},
+};
+use zkclaim_verifier::{PreparedClaimKey, Proof};
+
+/// A settled claim, keyed by its nullifier (never by proof bytes, which can be
+/// re-randomized).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    pub height: u64,
+    pub tx_index: u32,
+    pub insurer: u32,
+    pub public_inputs: PublicInputs,
+    pub proof: Proof,
+}
+
+pub(crate) struct State {
+    tree: IncrementalTree,
+    leaf_index: HashMap<Fr, u64>,
+    /// Invoice roots after each of the last K blocks, oldest first (the genesis empty root
+    /// while it is one of them).
+    roots: VecDeque<Fr>,
+    window: usize,
+    claims: HashMap<Fr, ClaimRecord>,
+    height: u64,
+    head_hash: [u8; 32],
+    time_ms: u64,
+}
+
+/// What the block being built (or replayed) has admitted but not yet applied, so that
+/// duplicates inside one block are caught as well as against the state.
+pub(crate) struct Pending {
+    height: u64,
+    count: u32,
+    commitments: Vec<Fr>,
+    new_commitments: HashSet<Fr>,
+    claims: HashMap<Fr, ClaimRecord>,
+}
+
+impl Pending {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl State {
+    pub(crate) fn new(genesis: &Genesis) -> Self {
+        let tree = IncrementalTree::new(genesis.shape.depth);
+        Self {
+            roots: VecDeque::from([tree.root()]),
+            tree,
+            leaf_index: HashMap::new(),
+            window: genesis.root_window as usize,
+            claims: HashMap::new(),
+            height: 0,
+            head_hash: genesis.digest(),
+            time_ms: 0,
+        }
+    }
+
+    pub(crate) fn height(&self) -> u64 {
+        self.height
+    }
+
+    pub(crate) fn head_hash(&self) -> [u8; 32] {
+        self.head_hash
+    }
+
+    pub(crate) fn time_ms(&self) -> u64 {
+        self.time_ms
+    }
+
+    pub(crate) fn root(&self) -> Fr {
+        self.tree.root()
+    }
+
+    pub(crate) fn roots(&self) -> Vec<Fr> {
+        self.roots.iter().copied().collect()
+    }
+
+    pub(crate) fn invoice_count(&self) -> u64 {
+        self.tree.len()
+    }
+
+    pub(crate) fn claim_count(&self) -> u64 {
+        self.claims.len() as u64
+    }
+
+    pub(crate) fn leaf_index(&self, commitment: &Fr) -> Option<u64> {
+        self.leaf_index.get(commitment).copied()
+    }
+
+    pub(crate) fn merkle_path(&self, leaf_index: u64) -> Result<MerklePath, LedgerError> {
+        self.tree
+            .path(leaf_index)
+            .map_err(|_| LedgerError::UnknownLeaf(leaf_index))
+    }
+
+    pub(crate) fn claim(&self, nullifier: &Fr) -> Option<ClaimRecord> {
+        self.claims.get(nullifier).cloned()
+    }
+
+    pub(crate) fn pending(&self) -> Pending {
+        Pending {
+            height: self.height + 1,
+            count: 0,
+            commitments: Vec::new(),
+            new_commitments: HashSet::new(),
+            claims: HashMap::new(),
+        }
+    }
+
+    /// The state's rules for one (already authorized) transaction: a fresh commitment and
+    /// room in the tree; a root in the window and an unspent nullifier.
+    pub(crate) fn check(&self, tx: &Transaction, pending: &Pending) -> Result<(), LedgerError> {
+        match tx {
+            Transaction::RegisterInvoice { commitment } => {
+                if self.leaf_index.contains_key(commitment)
+                    || pending.new_commitments.contains(commitment)
+                {
+                    return Err(LedgerError::DuplicateCommitment);
+                }
+                let len = self.tree.len() + pending.commitments.len() as u64;
+                if len >> self.tree.depth() != 0 {
+                    return Err(LedgerError::TreeFull);
+                }
+            }
+            Transaction::SettleClaim { claim } => {
+                let public = &claim.public_inputs;
+                if !self.roots.contains(&public.invoice_root) {
+                    return Err(LedgerError::StaleRoot);
+                }
+                if let Some(first) = self
+                    .claims
+                    .get(&public.nullifier)
+                    .or_else(|| pending.claims.get(&public.nullifier))
+                {
+                    return Err(LedgerError::DuplicateClaim {
+                        first_height: first.height,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `stx` against the state and the pending block, then adds it to the block.
+    pub(crate) fn admit(
+        &self,
+        stx: &SignedTransaction,
+        pending: &mut Pending,
+    ) -> Result<(), LedgerError> {
+        self.check(&stx.tx, pending)?;
+        match &stx.tx {
+            Transaction::RegisterInvoice { commitment } => {
+                pending.commitments.push(*commitment);
+                pending.new_commitments.insert(*commitment);
+            }
+            Transaction::SettleClaim { claim } => {
+                let record = ClaimRecord {
+                    height: pending.height,
+                    tx_index: pending.count,
+                    insurer: stx.signer,
+                    public_inputs: claim.public_inputs,
+                    proof: claim.proof,
+                };
+                pending.claims.insert(claim.public_inputs.nullifier, record);
+            }
+        }
+        pending.count += 1;
+        Ok(())
+    }
+
+    /// Applies an admitted block's effects and returns the invoice root after it; the
+    /// caller then [`State::seal`]s it with the block's header.
+    pub(crate) fn apply(&mut self, pending: Pending) -> Fr {
+        for commitment in pending.commitments {
+            let index = self
+                .tree
+                .append(commitment)
+                .expect("admission checked the tree has room");
+            self.leaf_index.insert(commitment, index);
+        }
+        self.claims.extend(pending.claims);
+        self.height = pending.height;
+        let root = self.tree.root();
+        self.roots.push_back(root);
+        if self.roots.len() > self.window {
+            self.roots.pop_front();
+        }
+        root
+    }
+
+    pub(crate) fn seal(&mut self, header: &BlockHeader) {
+        self.head_hash = header.hash();
+        self.time_ms = header.time_ms;
+    }
+
+    /// Checks every rule of one stored block and applies it. With `proofs`, every claim
+    /// proof is verified again (audit); without, the proofs are trusted to have been
+    /// verified before the block was written, while the signatures that cover them are
+    /// still checked.
+    fn replay_block(
+        &mut self,
+        block: &Block,
+        consortium: &Consortium,
+        proofs: Option<&PreparedClaimKey>,
+    ) -> Result<(), String> {
+        let h = &block.header;
+        let expected = self.height + 1;
+        if h.height != expected {
+            return Err(format!("header says height {}", h.height));
+        }
+        if h.prev_hash != self.head_hash {
+            return Err("prev_hash is not the hash of the previous header".into());
+        }
+        if h.time_ms < self.time_ms {
+            return Err("time goes backwards".into());
+        }
+        consortium
+            .verify(h.proposer, &h.hash(), &h.signature)
+            .map_err(|e| format!("proposer signature: {e}"))?;
+        if block.transactions.is_empty() {
+            return Err("no transactions".into());
+        }
+        let ids: Vec<[u8; 32]> = block
+            .transactions
+            .iter()
+            .map(|tx| tx.id(&consortium.chain_id))
+            .collect();
+        if tx_root(&ids) != h.tx_root {
+            return Err("tx_root does not match the transactions".into());
+        }
+        let mut pending = self.pending();
+        for (i, stx) in block.transactions.iter().enumerate() {
+            consortium
+                .authorize(stx)
+                .and_then(|()| self.check(&stx.tx, &pending))
+                .and_then(|()| proofs.map_or(Ok(()), |key| verify_claim(key, &stx.tx)))
+                .and_then(|()| self.admit(stx, &mut pending))
+                .map_err(|e| format!("transaction {i}: {e}"))?;
+        }
+        if self.apply(pending) != h.invoice_root {
+            return Err("invoice_root is not the root after the block".into());
+        }
+        self.seal(h);
+        Ok(())
+    }
+}
+
+/// Verifies a claim's proof; other transactions carry none.
+pub(crate) fn verify_claim(key: &PreparedClaimKey, tx: &Transaction) -> Result<(), LedgerError> {
+    match tx {
+        Transaction::SettleClaim { claim } => {
+            claim.verify(key).map_err(|_| LedgerError::InvalidProof)
+        }
+        Transaction::RegisterInvoice { .. } => Ok(()),
+    }
+}
+
+/// Rebuilds the state from every stored block, checking each; on failure, the height of the
+/// first bad block and why. Height 0 stands for the genesis or the verifying key.
+pub(crate) fn replay(
+    store: &dyn BlockStore,
+    genesis: &Genesis,
+    key: &PreparedClaimKey,
+    verify_proofs: bool,
+) -> Result<State, (u64, String)> {
+    let consortium = genesis.consortium().map_err(|e| (0, e.to_string()))?;
+    if key.key().digest() != genesis.verifying_key_digest {
+        return Err((0, LedgerError::WrongVerifyingKey.to_string()));
+    }
+    let mut state = State::new(genesis);
+    for block in blocks(store) {
+        let height = state.height + 1;
+        let block = block.map_err(|e| match e {
+            LedgerError::Corrupt { reason, .. } => (height, reason),
+            other => (height, other.to_string()),
+        })?;
+        state
+            .replay_block(&block, &consortium, verify_proofs.then_some(key))
+            .map_err(|reason| (height, reason))?;
+    }
+    let head = store
+        .head()
+        .map_err(|e| (state.height + 1, e.to_string()))?;
+    if let Some(head) = head {
+        if head.height != state.height {
+            return Err((
+                state.height + 1,
+                format!("missing: the store's head is block {}", head.height),
+            ));
+        }
+    }
+    Ok(state)
+}

@@ -1,0 +1,170 @@
+//! Block storage: an append-only sequence of encoded blocks, heights from 1.
+
+use crate::{
+    block::{Block, BlockHeader},
+    LedgerError,
+};
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+use std::{path::Path, sync::Mutex};
+
+/// Where blocks live. The ledger is its only writer.
+pub trait BlockStore: Send + Sync {
+    /// Appends the block after the head. When it returns `Ok` the block is durable: it
+    /// survives a crash or power loss.
+    fn append(&self, block: &Block) -> Result<(), LedgerError>;
+    /// The block at `height` (from 1), `None` past the head.
+    fn block(&self, height: u64) -> Result<Option<Block>, LedgerError>;
+    fn head(&self) -> Result<Option<BlockHeader>, LedgerError>;
+}
+
+/// Every block from height 1 up, stopping after the first error.
+pub fn blocks<S: BlockStore + ?Sized>(
+    store: &S,
+) -> impl Iterator<Item = Result<Block, LedgerError>> + '_ {
+    let mut height = 1;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let next = store.block(height).transpose();
+        failed = matches!(next, Some(Err(_)));
+        height += 1;
+        next
+    })
+}
+
+fn check_next(block: &Block, head: Option<u64>) -> Result<(), LedgerError> {
+    let expected = head.map_or(1, |h| h + 1);
+    if block.header.height != expected {
+        return Err(LedgerError::Storage(format!(
+            "refusing to append block {} where block {expected} is next",
+            block.header.height
+        )));
+    }
+    Ok(())
+}
+
+fn corrupt(height: u64, reason: impl ToString) -> LedgerError {
+    LedgerError::Corrupt {
+        height,
+        reason: reason.to_string(),
+    }
+}
+
+/// Blocks kept in memory, encoded as they would be on disk. For tests and tools.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    blocks: Mutex<Vec<Vec<u8>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        // A panic while holding the lock cannot leave the Vec half-modified.
+        self.blocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl BlockStore for MemoryStore {
+    fn append(&self, block: &Block) -> Result<(), LedgerError> {
+        let mut blocks = self.lock();
+        check_next(block, Some(blocks.len() as u64).filter(|&n| n > 0))?;
+        blocks.push(block.to_bytes());
+        Ok(())
+    }
+
+    fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        let blocks = self.lock();
+        let Some(bytes) = height
+            .checked_sub(1)
+            .and_then(|i| blocks.get(usize::try_from(i).ok()?))
+        else {
+            return Ok(None);
+        };
+        Block::from_bytes(bytes)
+            .map(Some)
+            .map_err(|e| corrupt(height, e))
+    }
+
+    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
+        let blocks = self.lock();
+        let Some(bytes) = blocks.last() else {
+            return Ok(None);
+        };
+        Block::header_from_bytes(bytes)
+            .map(Some)
+            .map_err(|e| corrupt(blocks.len() as u64, e))
+    }
+}
+
+/// Table `blocks`: height -> encoded block.
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+
+/// Blocks in a redb file. Every append is its own transaction committed with
+/// `Durability::Immediate` (fsync before returning), so an acknowledged block survives
+/// SIGKILL and power loss, and a torn write is rolled back on the next open.
+#[derive(Debug)]
+pub struct RedbStore {
+    db: Database,
+}
+
+fn storage(e: impl Into<redb::Error>) -> LedgerError {
+    LedgerError::Storage(e.into().to_string())
+}
+
+impl RedbStore {
+    /// Opens the store at `path`, creating it if absent. One process at a time.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let db = Database::create(path).map_err(storage)?;
+        // Create the table now so that readers never find it missing.
+        let tx = db.begin_write().map_err(storage)?;
+        tx.open_table(BLOCKS).map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        Ok(Self { db })
+    }
+}
+
+impl BlockStore for RedbStore {
+    fn append(&self, block: &Block) -> Result<(), LedgerError> {
+        let bytes = block.to_bytes();
+        let mut tx = self.db.begin_write().map_err(storage)?;
+        tx.set_durability(Durability::Immediate);
+        {
+            let mut table = tx.open_table(BLOCKS).map_err(storage)?;
+            let head = table.last().map_err(storage)?.map(|(k, _)| k.value());
+            check_next(block, head)?;
+            table
+                .insert(block.header.height, bytes.as_slice())
+                .map_err(storage)?;
+        }
+        tx.commit().map_err(storage)
+    }
+
+    fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = tx.open_table(BLOCKS).map_err(storage)?;
+        let Some(bytes) = table.get(height).map_err(storage)? else {
+            return Ok(None);
+        };
+        Block::from_bytes(bytes.value())
+            .map(Some)
+            .map_err(|e| corrupt(height, e))
+    }
+
+    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let table = tx.open_table(BLOCKS).map_err(storage)?;
+        let Some((height, bytes)) = table.last().map_err(storage)? else {
+            return Ok(None);
+        };
+        Block::header_from_bytes(bytes.value())
+            .map(Some)
+            .map_err(|e| corrupt(height.value(), e))
+    }
+}

@@ -1,0 +1,159 @@
+//! Members, genesis, circuit parameters, and patients that can prove claims.
+
+use ark_bn254::Fr;
+use ark_ff::UniformRand;
+use rand::{rngs::StdRng, SeedableRng};
+use std::sync::{Arc, OnceLock};
+use zkclaim_circuits::{
+    claim::{ClaimWitness, Shape},
+    invoice::{Invoice, Item},
+    keys::SecretKey,
+    nullifier,
+    policy::Policy,
+};
+use zkclaim_ledger::{
+    BlockStore, Genesis, Ledger, Member, MemberKey, MemoryStore, Role, SignedTransaction,
+    Transaction,
+};
+use zkclaim_prover::{prove, ClaimParams};
+use zkclaim_verifier::ClaimPackage;
+
+pub const SHAPE: Shape = Shape { items: 2, depth: 8 };
+pub const CHAIN: &str = "zkclaim-test";
+pub const HOSPITAL: u32 = 1;
+pub const HOSPITAL_2: u32 = 2;
+pub const INSURER: u32 = 10;
+pub const INSURER_2: u32 = 11;
+pub const REGULATOR: u32 = 20;
+
+pub fn params() -> &'static ClaimParams {
+    static P: OnceLock<ClaimParams> = OnceLock::new();
+    P.get_or_init(|| ClaimParams::setup(SHAPE, &mut StdRng::seed_from_u64(1)).unwrap())
+}
+
+/// Member keys are fixed per id, so a genesis can be rebuilt in another process.
+pub fn key(id: u32) -> MemberKey {
+    MemberKey::generate(id, &mut StdRng::seed_from_u64(1000 + u64::from(id)))
+}
+
+pub fn genesis(root_window: u32, block_window_ms: u64) -> Genesis {
+    genesis_for(
+        params().verifying_key.digest(),
+        root_window,
+        block_window_ms,
+    )
+}
+
+/// A genesis pinning the verifying key with this digest.
+pub fn genesis_for(
+    verifying_key_digest: [u8; 32],
+    root_window: u32,
+    block_window_ms: u64,
+) -> Genesis {
+    let members = [
+        (HOSPITAL, Role::Hospital),
+        (HOSPITAL_2, Role::Hospital),
+        (INSURER, Role::Insurer),
+        (INSURER_2, Role::Insurer),
+        (REGULATOR, Role::Regulator),
+    ];
+    Genesis {
+        chain_id: CHAIN.into(),
+        members: members
+            .iter()
+            .map(|&(id, role)| Member {
+                id,
+                name: format!("member {id}"),
+                role,
+                public_key: key(id).public_key(),
+            })
+            .collect(),
+        verifying_key_digest,
+        shape: SHAPE,
+        root_window,
+        block_window_ms,
+    }
+}
+
+/// The regulator proposes blocks.
+pub fn open(store: Arc<dyn BlockStore>, genesis: Genesis) -> Ledger {
+    Ledger::open(store, genesis, params().prepared.clone(), key(REGULATOR)).unwrap()
+}
+
+pub fn memory_ledger(root_window: u32, block_window_ms: u64) -> (Ledger, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    (
+        open(store.clone(), genesis(root_window, block_window_ms)),
+        store,
+    )
+}
+
+pub fn register(commitment: Fr, hospital: u32) -> SignedTransaction {
+    Transaction::RegisterInvoice { commitment }.sign(CHAIN, &key(hospital))
+}
+
+pub fn settle(claim: ClaimPackage, insurer: u32) -> SignedTransaction {
+    Transaction::SettleClaim { claim }.sign(CHAIN, &key(insurer))
+}
+
+/// A patient with one invoice.
+pub struct Patient {
+    pub sk: SecretKey,
+    pub invoice: Invoice,
+}
+
+impl Patient {
+    pub fn new(rng: &mut StdRng) -> Self {
+        let sk = SecretKey::random(rng);
+        let invoice = Invoice {
+            serial: Fr::rand(rng),
+            hospital_id: HOSPITAL,
+            patient_pk: sk.public_key(),
+            issued_on: 20_777,
+            items: vec![
+                Item {
+                    detail: Fr::rand(rng),
+                    category: 3,
+                    amount: 9_700,
+                },
+                Item {
+                    detail: Fr::rand(rng),
+                    category: 5,
+                    amount: 10_000,
+                },
+            ],
+        };
+        Self { sk, invoice }
+    }
+
+    pub fn commitment(&self) -> Fr {
+        self.invoice.commitment(SHAPE.items).unwrap()
+    }
+
+    pub fn nullifier(&self) -> Fr {
+        nullifier::nullifier(self.sk.expose(), &self.invoice.serial)
+    }
+
+    /// Proves a claim at `insurer` against the ledger's current root.
+    pub fn claim(&self, ledger: &Ledger, insurer: u32, rng: &mut StdRng) -> ClaimPackage {
+        let index = ledger.leaf_index(self.commitment()).expect("registered");
+        let witness = ClaimWitness {
+            sk: self.sk.clone(),
+            invoice: self.invoice.clone(),
+            path: ledger.merkle_path(index).unwrap(),
+            policy: Policy {
+                salt: Fr::rand(rng),
+                insurer_id: insurer,
+                period_start: 20_454,
+                period_end: 20_818,
+                deductible: 10_000,
+                rate_bp: 8_000,
+                cap: 5_000_000,
+                category_mask: 0xffff,
+            },
+        };
+        let claim = prove(params(), witness, rng).unwrap();
+        assert_eq!(claim.public_inputs.invoice_root, ledger.root());
+        claim
+    }
+}
