@@ -21,6 +21,15 @@ pub enum Error {
     NotInTree(String),
     #[error(transparent)]
     Tree(#[from] zkclaim_circuits::tree::TreeError),
+    #[error(transparent)]
+    Ledger(#[from] zkclaim_ledger::LedgerError),
+    /// The audit ran and found a bad block: an answer, like a rejected claim.
+    #[error("audit failed at block {}: {}", .0.height, .0.reason)]
+    AuditFailed(zkclaim_ledger::AuditError),
+    #[error("{0} already exists: remove it or use another --data folder")]
+    Exists(PathBuf),
+    #[error("demo: {0}")]
+    Demo(String),
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),
@@ -30,7 +39,7 @@ impl Error {
     /// 1: a claim was verified and rejected; 2: the command could not do its work.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Rejected(_) => 1,
+            Error::Rejected(_) | Error::AuditFailed(_) => 1,
             _ => 2,
         }
     }

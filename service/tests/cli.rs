@@ -189,3 +189,44 @@ fn refuses_to_prove_a_claim_that_breaks_a_rule() {
     let out = prove(&dir, &stray, "claim.json");
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a leaf of the tree"));
 }
+
+#[test]
+fn demo_runs_the_whole_story_and_the_audit_passes() {
+    let dir = Dir::new("demo");
+    let out = ok(zkclaim(&dir, &["demo", "--invoices", "40"]));
+    for expected in [
+        "refused: invalid proof",
+        "refused: the claim's invoice root is not among the ledger's recent roots",
+        "refused: this invoice was already claimed (block",
+        "| audit (regulator) |",
+        "End to end",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    // The chain the demo left behind audits on its own, with the shared parameters.
+    let params = dir.path("data/params");
+    let audit = Command::new(env!("CARGO_BIN_EXE_zkclaim"))
+        .args([
+            "--data",
+            dir.path("data/demo").to_str().unwrap(),
+            "audit",
+            "--params",
+            params.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(ok(audit).contains("audit passed: "));
+}
+
+#[test]
+fn consortium_init_refuses_to_overwrite_and_audit_reports_an_empty_chain() {
+    let dir = Dir::new("consortium");
+    let out = ok(zkclaim(&dir, &["consortium", "init"]));
+    assert!(out.contains("with 5 members"));
+    let key = dir.path("data/consortium/keys/member-10.json");
+    assert!(key.exists());
+    let again = zkclaim(&dir, &["consortium", "init"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert!(ok(zkclaim(&dir, &["audit"])).contains("audit passed: 0 blocks"));
+}

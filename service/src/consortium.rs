@@ -1,0 +1,113 @@
+//! A consortium's files in a data folder: genesis, member keys, the ledger store.
+//!
+//! ```text
+//! DATA/params/                      claim circuit parameters
+//! DATA/consortium/genesis.json      members, roles, keys, verifying-key digest, K
+//! DATA/consortium/keys/member-N.json  each member's Ed25519 key (mode 0600)
+//! DATA/ledger.redb                  the blocks
+//! ```
+
+use crate::error::Error;
+use rand::rngs::OsRng;
+use std::path::PathBuf;
+use std::sync::Arc;
+use zkclaim_ledger::{Genesis, Ledger, Member, MemberKey, RedbStore, Role};
+use zkclaim_prover::ClaimParams;
+
+pub const HOSPITALS: [u32; 2] = [1, 2];
+pub const INSURERS: [u32; 2] = [10, 11];
+pub const REGULATOR: u32 = 20;
+
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn params(&self) -> PathBuf {
+        self.0.join("params")
+    }
+    fn genesis(&self) -> PathBuf {
+        self.0.join("consortium/genesis.json")
+    }
+    fn key(&self, member: u32) -> PathBuf {
+        self.0.join(format!("consortium/keys/member-{member}.json"))
+    }
+    fn store(&self) -> PathBuf {
+        self.0.join("ledger.redb")
+    }
+
+    pub fn load_genesis(&self) -> Result<Genesis, Error> {
+        Ok(Genesis::load(&self.genesis())?)
+    }
+
+    pub fn load_key(&self, member: u32) -> Result<MemberKey, Error> {
+        Ok(MemberKey::load(&self.key(member))?)
+    }
+
+    /// Writes a development consortium: two hospitals, two insurers and a regulator, each
+    /// with a fresh key, pinned to these circuit parameters.
+    pub fn init(&self, params: &ClaimParams) -> Result<Genesis, Error> {
+        let genesis_path = self.genesis();
+        if genesis_path.exists() {
+            return Err(Error::Exists(genesis_path));
+        }
+        let keys_dir = self.0.join("consortium/keys");
+        std::fs::create_dir_all(&keys_dir).map_err(|source| Error::Io {
+            path: keys_dir,
+            source,
+        })?;
+        let names = [
+            (HOSPITALS[0], "Renji Hospital", Role::Hospital),
+            (HOSPITALS[1], "Huashan Hospital", Role::Hospital),
+            (INSURERS[0], "Insurer A", Role::Insurer),
+            (INSURERS[1], "Insurer B", Role::Insurer),
+            (REGULATOR, "Health Insurance Regulator", Role::Regulator),
+        ];
+        let mut members = Vec::new();
+        for (id, name, role) in names {
+            let key = MemberKey::generate(id, &mut OsRng);
+            key.save(&self.key(id))?;
+            members.push(Member {
+                id,
+                name: name.into(),
+                role,
+                public_key: key.public_key(),
+            });
+        }
+        let genesis = Genesis {
+            chain_id: "zkclaim-dev".into(),
+            members,
+            verifying_key_digest: params.verifying_key.digest(),
+            shape: params.shape,
+            root_window: 128,
+            block_window_ms: 20,
+        };
+        let json = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
+        std::fs::write(&genesis_path, json).map_err(|source| Error::Io {
+            path: genesis_path,
+            source,
+        })?;
+        Ok(genesis)
+    }
+
+    pub fn open_store(&self) -> Result<Arc<RedbStore>, Error> {
+        Ok(Arc::new(RedbStore::open(&self.store())?))
+    }
+
+    /// Opens the node's ledger, the regulator proposing blocks.
+    pub fn open_ledger(&self, params: &ClaimParams) -> Result<Ledger, Error> {
+        let genesis = self.load_genesis()?;
+        let proposer = self.load_key(REGULATOR)?;
+        Ok(Ledger::open(
+            self.open_store()?,
+            genesis,
+            params.prepared.clone(),
+            proposer,
+        )?)
+    }
+}
+
+/// Replays the chain in `data` and re-verifies everything.
+pub fn audit(data: &DataDir, params: &ClaimParams) -> Result<zkclaim_ledger::AuditReport, Error> {
+    let genesis = data.load_genesis()?;
+    let store = data.open_store()?;
+    zkclaim_ledger::audit(&*store, &genesis, &params.prepared).map_err(Error::AuditFailed)
+}
