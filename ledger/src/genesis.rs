@@ -66,12 +66,15 @@ pub struct Genesis {
     #[serde(with = "hex_bytes")]
     pub verifying_key_digest: [u8; 32],
     pub shape: Shape,
-    /// K: a claim may prove against the invoice root after any of the last K blocks. It must
-    /// cover the time from fetching a Merkle path to settlement (proving plus delivery), in
-    /// blocks: K = 128 with a block per second or slower leaves over two minutes.
+    /// K: a claim may prove against any of the last K distinct invoice roots (one per block
+    /// that registered invoices). It must cover the time from fetching a Merkle path to
+    /// settlement (proving plus delivery) in registration blocks: K = 128 with one such block
+    /// per second or slower leaves over two minutes.
     #[serde(default = "default_root_window")]
     pub root_window: u32,
-    /// How long the committer gathers transactions into one block.
+    /// How long the committer waits for more transactions after the first of a block. 0 is
+    /// group commit: a block takes whatever arrived while the previous one was being written,
+    /// which batches under load without delaying a lone transaction.
     #[serde(default = "default_block_window_ms")]
     pub block_window_ms: u64,
 }
@@ -81,7 +84,7 @@ fn default_root_window() -> u32 {
 }
 
 fn default_block_window_ms() -> u64 {
-    20
+    0
 }
 
 impl Genesis {
@@ -315,7 +318,7 @@ mod tests {
             verifying_key_digest: [7; 32],
             shape: Shape { items: 2, depth: 8 },
             root_window: 128,
-            block_window_ms: 20,
+            block_window_ms: 5,
         }
     }
 
@@ -330,7 +333,7 @@ mod tests {
         obj.remove("root_window");
         obj.remove("block_window_ms");
         let back: Genesis = serde_json::from_value(v).unwrap();
-        assert_eq!((back.root_window, back.block_window_ms), (128, 20));
+        assert_eq!((back.root_window, back.block_window_ms), (128, 0));
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub struct ClaimRecord {
 pub(crate) struct State {
     tree: IncrementalTree,
     leaf_index: HashMap<Fr, u64>,
-    /// Invoice roots after each of the last K blocks, oldest first (the genesis empty root
-    /// while it is one of them).
+    /// The last K distinct invoice roots, oldest first (the genesis empty root while it is
+    /// one of them): the roots after the last K blocks that registered invoices.
     roots: VecDeque<Fr>,
     window: usize,
     claims: HashMap<Fr, ClaimRecord>,
@@ -197,9 +197,13 @@ impl State {
         self.claims.extend(pending.claims);
         self.height = pending.height;
         let root = self.tree.root();
-        self.roots.push_back(root);
-        if self.roots.len() > self.window {
-            self.roots.pop_front();
+        // Only blocks that register invoices move the root; blocks of claims alone must not
+        // push a patient's root out of the window.
+        if self.roots.back() != Some(&root) {
+            self.roots.push_back(root);
+            if self.roots.len() > self.window {
+                self.roots.pop_front();
+            }
         }
         root
     }

@@ -78,7 +78,7 @@ impl DataDir {
             verifying_key_digest: params.verifying_key.digest(),
             shape: params.shape,
             root_window: 128,
-            block_window_ms: 20,
+            block_window_ms: 0,
         };
         let json = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
         std::fs::write(&genesis_path, json).map_err(|source| Error::Io {

@@ -109,7 +109,7 @@ fn a_tampered_public_input_is_an_invalid_proof() {
 
 #[test]
 fn claims_must_prove_against_a_root_in_the_window() {
-    // K = 2: the roots after the last two blocks.
+    // K = 2: the last two distinct roots.
     let mut rng = StdRng::seed_from_u64(23);
     let (ledger, _) = memory_ledger(2, 1);
     let (a, b) = (Patient::new(&mut rng), Patient::new(&mut rng));
@@ -121,10 +121,12 @@ fn claims_must_prove_against_a_root_in_the_window() {
     ledger.submit(register(Fr::from(5u64), HOSPITAL)).unwrap();
     let r3 = ledger.root();
     assert_eq!(ledger.roots(), vec![r2, r3]);
-    // One block old: inside the window.
+    // One registration old: inside the window. A block of claims alone moves nothing.
     ledger.submit(settle(claim_a, INSURER)).unwrap();
-    assert_eq!(ledger.roots(), vec![r3, r3]);
-    // Now two blocks old: outside.
+    assert_eq!(ledger.roots(), vec![r2, r3]);
+    // Another registration: r2 is now two roots old, outside.
+    ledger.submit(register(Fr::from(6u64), HOSPITAL)).unwrap();
+    assert_eq!(ledger.roots(), vec![r3, ledger.root()]);
     assert_eq!(
         ledger.submit(settle(claim_b, INSURER)),
         Err(LedgerError::StaleRoot)

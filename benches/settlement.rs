@@ -1,0 +1,183 @@
+//! Settlement on the embedded ledger: latency (proof verification + durable block) for single
+//! claims and for a burst of claims with proofs computed beforehand, throughput, and store
+//! bytes per claim. Verification cost does not depend on the circuit's size (five public
+//! inputs), so the claims use a small circuit to precompute 1,000 proofs quickly.
+//!
+//! `cargo bench -p zkclaim-benches --bench settlement` (`ZKCLAIM_BURST=N` to change 1000).
+
+use rand::{rngs::StdRng, SeedableRng};
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zkclaim_circuits::{
+    claim::{ClaimWitness, Shape},
+    keys::SecretKey,
+    sample,
+};
+use zkclaim_ledger::{Genesis, Ledger, Member, MemberKey, RedbStore, Role, Transaction};
+use zkclaim_prover::{prove, ClaimParams};
+use zkclaim_verifier::ClaimPackage;
+
+const SHAPE: Shape = Shape {
+    items: 4,
+    depth: 16,
+};
+const CHAIN: &str = "zkclaim-bench";
+const SINGLES: usize = 50;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn report(name: &str, mut latencies: Vec<Duration>, wall: Duration) {
+    latencies.sort();
+    println!(
+        "{name}: {} claims, latency median {:.1} ms, p99 {:.1} ms, {:.0} claims/s",
+        latencies.len(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.len() as f64 / wall.as_secs_f64()
+    );
+}
+
+fn main() {
+    let burst: usize = std::env::var("ZKCLAIM_BURST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let mut rng = StdRng::seed_from_u64(7);
+    let params = ClaimParams::setup(SHAPE, &mut rng).unwrap();
+    let keys: Vec<MemberKey> = [1, 10, 20]
+        .iter()
+        .map(|id| MemberKey::generate(*id, &mut rng))
+        .collect();
+    let roles = [Role::Hospital, Role::Insurer, Role::Regulator];
+    let genesis = Genesis {
+        chain_id: CHAIN.into(),
+        members: keys
+            .iter()
+            .zip(roles)
+            .map(|(k, role)| Member {
+                id: k.member_id(),
+                name: format!("{role}"),
+                role,
+                public_key: k.public_key(),
+            })
+            .collect(),
+        verifying_key_digest: params.verifying_key.digest(),
+        shape: SHAPE,
+        root_window: 128,
+        block_window_ms: 0,
+    };
+    let dir = std::env::temp_dir().join(format!("zkclaim-settlement-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store_path = dir.join("ledger.redb");
+    let store = Arc::new(RedbStore::open(&store_path).unwrap());
+    let ledger = Ledger::open(
+        store.clone(),
+        genesis,
+        params.prepared.clone(),
+        keys[2].clone(),
+    )
+    .unwrap();
+
+    // Patients and their invoices, registered concurrently.
+    let n = SINGLES + burst;
+    let policy = sample::policy(&mut rng, 10);
+    let patients: Vec<(SecretKey, zkclaim_circuits::invoice::Invoice)> = (0..n)
+        .map(|_| {
+            let sk = SecretKey::random(&mut rng);
+            let inv = sample::invoice(
+                &mut rng,
+                sk.public_key(),
+                sample::PERIOD.0 + 10,
+                SHAPE.items,
+            );
+            (sk, inv)
+        })
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(64)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        patients.par_iter().for_each(|(_, inv)| {
+            let tx = Transaction::RegisterInvoice {
+                commitment: inv.commitment(SHAPE.items).unwrap(),
+            };
+            ledger.submit(tx.sign(CHAIN, &keys[0])).unwrap();
+        })
+    });
+    let height_before_claims = ledger.height();
+
+    // Proofs precomputed against the current root.
+    eprintln!("proving {n} claims …");
+    // One proof at a time: each already uses every core, and nesting proofs inside a rayon
+    // iterator lets work-stealing stack proof upon proof on one thread's stack.
+    let mut prng = StdRng::from_entropy();
+    let claims: Vec<ClaimPackage> = patients
+        .iter()
+        .map(|(sk, inv)| {
+            let index = ledger
+                .leaf_index(inv.commitment(SHAPE.items).unwrap())
+                .unwrap();
+            let path = ledger.merkle_path(index).unwrap();
+            let w = ClaimWitness {
+                sk: sk.clone(),
+                invoice: inv.clone(),
+                path,
+                policy: policy.clone(),
+            };
+            prove(&params, w, &mut prng).unwrap()
+        })
+        .collect();
+    let signed: Vec<_> = claims
+        .into_iter()
+        .map(|claim| Transaction::SettleClaim { claim }.sign(CHAIN, &keys[1]))
+        .collect();
+    let (singles, bursts) = signed.split_at(SINGLES);
+
+    let start = Instant::now();
+    let latencies: Vec<Duration> = singles
+        .iter()
+        .map(|tx| {
+            let t = Instant::now();
+            ledger.submit(tx.clone()).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    report("single claims, one at a time", latencies, start.elapsed());
+
+    let start = Instant::now();
+    let latencies: Vec<Duration> = pool.install(|| {
+        bursts
+            .par_iter()
+            .map(|tx| {
+                let t = Instant::now();
+                ledger.submit(tx.clone()).unwrap();
+                t.elapsed()
+            })
+            .collect()
+    });
+    report(
+        &format!("burst of {burst} claims, 64 submitters"),
+        latencies,
+        start.elapsed(),
+    );
+    ledger.close();
+    // Bytes of the encoded claim blocks (what every node stores and replicates); the redb
+    // file itself grows in preallocated steps.
+    let claim_bytes: usize = zkclaim_ledger::blocks(&*store)
+        .map(|b| b.unwrap())
+        .filter(|b| b.header.height > height_before_claims)
+        .map(|b| b.to_bytes().len())
+        .sum();
+    println!(
+        "store: {:.0} bytes per claim ({} claim blocks, {} bytes), redb file {} bytes",
+        claim_bytes as f64 / n as f64,
+        ledger.height() - height_before_claims,
+        claim_bytes,
+        std::fs::metadata(&store_path).unwrap().len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
