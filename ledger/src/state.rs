@@ -9,12 +9,13 @@ use crate::{
     LedgerError,
 };
 use ark_bn254::Fr;
+use rand::rngs::OsRng;
 use std::collections::{HashMap, HashSet, VecDeque};
 use zkclaim_circuits::{
     claim::PublicInputs,
     tree::{IncrementalTree, MerklePath},
 };
-use zkclaim_verifier::{PreparedClaimKey, Proof};
+use zkclaim_verifier::{verify_batch, PreparedClaimKey, Proof};
 
 /// A settled claim, keyed by its nullifier (never by proof bytes, which can be
 /// re-randomized).
@@ -248,12 +249,14 @@ impl State {
         if tx_root(&ids) != h.tx_root {
             return Err("tx_root does not match the transactions".into());
         }
+        if let Some(key) = proofs {
+            verify_block_claims(key, block)?;
+        }
         let mut pending = self.pending();
         for (i, stx) in block.transactions.iter().enumerate() {
             consortium
                 .authorize(stx)
                 .and_then(|()| self.check(&stx.tx, &pending))
-                .and_then(|()| proofs.map_or(Ok(()), |key| verify_claim(key, &stx.tx)))
                 .and_then(|()| self.admit(stx, &mut pending))
                 .map_err(|e| format!("transaction {i}: {e}"))?;
         }
@@ -263,6 +266,28 @@ impl State {
         self.seal(h);
         Ok(())
     }
+}
+
+/// Verifies every claim proof of a block in one batch (one final exponentiation for the
+/// block); when the batch fails, names the first bad transaction.
+fn verify_block_claims(key: &PreparedClaimKey, block: &Block) -> Result<(), String> {
+    let (positions, claims): (Vec<usize>, Vec<(PublicInputs, Proof)>) = block
+        .transactions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, stx)| match &stx.tx {
+            Transaction::SettleClaim { claim } => Some((i, (claim.public_inputs, claim.proof))),
+            Transaction::RegisterInvoice { .. } => None,
+        })
+        .unzip();
+    verify_batch(key, &claims, &mut OsRng).map_err(|e| {
+        let first = e.failures[0].0;
+        format!(
+            "transaction {}: {}",
+            positions[first],
+            LedgerError::InvalidProof
+        )
+    })
 }
 
 /// Verifies a claim's proof; other transactions carry none.
