@@ -50,6 +50,29 @@ pub fn invoice<R: Rng>(rng: &mut R, patient_pk: Fr, issued_on: Day, n_items: usi
     }
 }
 
+/// The spec's example invoice: 97.00 yuan of category 3 and 100.00 yuan of category 5, issued
+/// on 2026-11-20. Under [`policy`] it pays 7,760 fen (80% of what exceeds the deductible).
+pub fn spec_invoice<R: Rng>(rng: &mut R, patient_pk: Fr, hospital_id: u32) -> Invoice {
+    Invoice {
+        serial: Fr::rand(rng),
+        hospital_id,
+        patient_pk,
+        issued_on: 20_777,
+        items: vec![
+            Item {
+                detail: detail_digest("ATC J01CA04; amoxicillin 500mg x 24"),
+                category: 3,
+                amount: 9_700,
+            },
+            Item {
+                detail: detail_digest("chest CT scan, partial"),
+                category: 5,
+                amount: 10_000,
+            },
+        ],
+    }
+}
+
 /// A typical policy of `insurer_id`: 100 yuan deductible, 80%, 50,000 yuan cap, all but
 /// cosmetic categories (13..15) covered.
 pub fn policy<R: Rng>(rng: &mut R, insurer_id: u32) -> Policy {
@@ -94,6 +117,14 @@ pub fn claim<R: RngCore + CryptoRng>(rng: &mut R, shape: Shape, others: usize) -
 mod tests {
     use super::*;
     use rand::{rngs::StdRng, SeedableRng};
+
+    #[test]
+    fn the_spec_invoice_pays_7760_fen() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let inv = spec_invoice(&mut rng, Fr::from(1u64), 7);
+        let pay = crate::policy::payout(&policy(&mut rng, 2), &inv.padded_items(8).unwrap());
+        assert_eq!(pay.amount, 7_760);
+    }
 
     #[test]
     fn sample_claims_satisfy_the_statement() {

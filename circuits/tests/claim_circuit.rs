@@ -12,6 +12,7 @@ use zkclaim_circuits::{
     keys::{self, SecretKey},
     nullifier,
     policy::{self, Policy},
+    sample,
     tree::IncrementalTree,
     Fr,
 };
@@ -52,16 +53,7 @@ fn fixture() -> Fixture {
             },
         ],
     };
-    let policy = Policy {
-        salt: Fr::rand(&mut rng),
-        insurer_id: 2,
-        period_start: 20_454,
-        period_end: 20_818,
-        deductible: 10_000,
-        rate_bp: 8_000,
-        cap: 5_000_000,
-        category_mask: 0xffff,
-    };
+    let policy = sample::policy(&mut rng, 2);
     Fixture {
         rng,
         sk,

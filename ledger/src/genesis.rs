@@ -244,6 +244,13 @@ impl MemberKey {
         self.key.sign(message).to_bytes()
     }
 
+    /// Signs arbitrary bytes, for off-ledger authentication (the HTTP service's request
+    /// signatures). Callers must domain-separate their messages from the ledger's
+    /// `"zkclaim/tx/v1"` and block encodings.
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.sign(message)
+    }
+
     /// The key file's JSON, wiped from memory when dropped.
     pub fn to_json(&self) -> Zeroizing<String> {
         let file = KeyFile {
@@ -391,6 +398,30 @@ mod tests {
         let debug = format!("{key:?}");
         assert_eq!(debug, "MemberKey(member 7, <redacted>)");
         assert!(MemberKey::from_json(r#"{"member_id": 7, "secret_key": "00"}"#).is_err());
+    }
+
+    #[test]
+    fn sign_bytes_verifies_only_for_its_member_and_message() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let key = MemberKey::generate(1, &mut rng);
+        let consortium = genesis().consortium().unwrap();
+        let signature = key.sign_bytes(b"POST\n/v1/invoices");
+        assert_eq!(
+            consortium.verify(1, b"POST\n/v1/invoices", &signature),
+            Ok(Role::Hospital)
+        );
+        assert_eq!(
+            consortium.verify(1, b"POST\n/v1/claims", &signature),
+            Err(LedgerError::BadSignature)
+        );
+        assert_eq!(
+            consortium.verify(2, b"POST\n/v1/invoices", &signature),
+            Err(LedgerError::BadSignature)
+        );
+        assert_eq!(
+            consortium.verify(9, b"POST\n/v1/invoices", &signature),
+            Err(LedgerError::UnknownMember(9))
+        );
     }
 
     #[test]

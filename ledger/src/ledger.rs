@@ -9,7 +9,7 @@
 
 use crate::{
     block::{tx_root, Block, BlockHeader},
-    genesis::{Consortium, Genesis, MemberKey},
+    genesis::{Consortium, Genesis, MemberKey, Role},
     state::{replay, verify_claim, ClaimRecord, State},
     store::BlockStore,
     transaction::SignedTransaction,
@@ -171,6 +171,23 @@ impl Ledger {
 
     pub fn claim(&self, nullifier: Fr) -> Option<ClaimRecord> {
         self.inner.read().state.claim(&nullifier)
+    }
+
+    /// The durable block at `height` (from 1), `None` past the head. Read through the
+    /// ledger's own store handle: redb refuses a second open of a file the node holds.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        self.inner.store.block(height)
+    }
+
+    /// Checks that consortium member `member` signed `message` (strictly) and returns its
+    /// role: authentication of off-ledger requests with the keys in the genesis.
+    pub fn verify_member(
+        &self,
+        member: u32,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<Role, LedgerError> {
+        self.inner.consortium.verify(member, message, signature)
     }
 
     /// Stops the committer after it has answered everything queued before; later submits

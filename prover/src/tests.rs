@@ -10,9 +10,8 @@ use std::sync::OnceLock;
 use zkclaim_circuits::{
     claim::{ClaimWitness, PublicInputs, RuleViolation, Shape},
     field,
-    invoice::{Invoice, Item},
     keys::SecretKey,
-    policy::Policy,
+    sample,
     tree::IncrementalTree,
 };
 use zkclaim_verifier::{verify, ClaimPackage, Proof, VerifyError};
@@ -24,34 +23,8 @@ fn params() -> &'static ClaimParams {
 
 fn witness(rng: &mut StdRng) -> ClaimWitness {
     let sk = SecretKey::random(rng);
-    let invoice = Invoice {
-        serial: Fr::rand(rng),
-        hospital_id: 7,
-        patient_pk: sk.public_key(),
-        issued_on: 20_777,
-        items: vec![
-            Item {
-                detail: Fr::rand(rng),
-                category: 3,
-                amount: 9_700,
-            },
-            Item {
-                detail: Fr::rand(rng),
-                category: 5,
-                amount: 10_000,
-            },
-        ],
-    };
-    let policy = Policy {
-        salt: Fr::rand(rng),
-        insurer_id: 2,
-        period_start: 20_454,
-        period_end: 20_818,
-        deductible: 10_000,
-        rate_bp: 8_000,
-        cap: 5_000_000,
-        category_mask: 0xffff,
-    };
+    let invoice = sample::spec_invoice(rng, sk.public_key(), 7);
+    let policy = sample::policy(rng, 2);
     let mut tree = IncrementalTree::new(32);
     for _ in 0..3 {
         tree.append(Fr::rand(rng)).unwrap();

@@ -1,15 +1,13 @@
 //! Members, genesis, circuit parameters, and patients that can prove claims.
 
 use ark_bn254::Fr;
-use ark_ff::UniformRand;
 use rand::{rngs::StdRng, SeedableRng};
 use std::sync::{Arc, OnceLock};
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
-    invoice::{Invoice, Item},
+    invoice::Invoice,
     keys::SecretKey,
-    nullifier,
-    policy::Policy,
+    nullifier, sample,
 };
 use zkclaim_ledger::{
     BlockStore, Genesis, Ledger, Member, MemberKey, MemoryStore, Role, SignedTransaction,
@@ -105,24 +103,7 @@ pub struct Patient {
 impl Patient {
     pub fn new(rng: &mut StdRng) -> Self {
         let sk = SecretKey::random(rng);
-        let invoice = Invoice {
-            serial: Fr::rand(rng),
-            hospital_id: HOSPITAL,
-            patient_pk: sk.public_key(),
-            issued_on: 20_777,
-            items: vec![
-                Item {
-                    detail: Fr::rand(rng),
-                    category: 3,
-                    amount: 9_700,
-                },
-                Item {
-                    detail: Fr::rand(rng),
-                    category: 5,
-                    amount: 10_000,
-                },
-            ],
-        };
+        let invoice = sample::spec_invoice(rng, sk.public_key(), HOSPITAL);
         Self { sk, invoice }
     }
 
@@ -141,16 +122,7 @@ impl Patient {
             sk: self.sk.clone(),
             invoice: self.invoice.clone(),
             path: ledger.merkle_path(index).unwrap(),
-            policy: Policy {
-                salt: Fr::rand(rng),
-                insurer_id: insurer,
-                period_start: 20_454,
-                period_end: 20_818,
-                deductible: 10_000,
-                rate_bp: 8_000,
-                cap: 5_000_000,
-                category_mask: 0xffff,
-            },
+            policy: sample::policy(rng, insurer),
         };
         let claim = prove(params(), witness, rng).unwrap();
         assert_eq!(claim.public_inputs.invoice_root, ledger.root());
