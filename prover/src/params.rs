@@ -162,6 +162,17 @@ impl ClaimParams {
         Ok(params)
     }
 
+    /// Loads only the verifying key from saved parameters: all an insurer or auditor needs,
+    /// without reading the proving key or building the circuit's matrices.
+    pub fn load_verifying_key(dir: &Path) -> Result<ClaimVerifyingKey, ParamsError> {
+        let path = dir.join(VERIFYING_KEY_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| ParamsError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(ClaimVerifyingKey::from_bytes(&bytes)?)
+    }
+
     /// Whether `dir` holds saved parameters.
     pub fn exist(dir: &Path) -> bool {
         [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE]

@@ -199,6 +199,10 @@ fn parameters_survive_save_and_load() {
     let loaded = ClaimParams::load(&dir).unwrap();
     assert_eq!(loaded.verifying_key, params().verifying_key);
     assert_eq!(loaded.shape, Shape::default());
+    assert_eq!(
+        ClaimParams::load_verifying_key(&dir).unwrap(),
+        params().verifying_key
+    );
     let (pkg, _) = proved();
     pkg.verify(&loaded.prepared).unwrap();
     // A verifying key from other parameters does not match the proving key.
