@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use zkclaim_ledger::{Genesis, Ledger, Member, MemberKey, RedbStore, Role};
 use zkclaim_prover::ClaimParams;
+use zkclaim_verifier::PreparedClaimKey;
 
 pub const HOSPITALS: [u32; 2] = [1, 2];
 pub const INSURERS: [u32; 2] = [10, 11];
@@ -106,8 +107,8 @@ impl DataDir {
 }
 
 /// Replays the chain in `data` and re-verifies everything.
-pub fn audit(data: &DataDir, params: &ClaimParams) -> Result<zkclaim_ledger::AuditReport, Error> {
+pub fn audit(data: &DataDir, key: &PreparedClaimKey) -> Result<zkclaim_ledger::AuditReport, Error> {
     let genesis = data.load_genesis()?;
     let store = data.open_store()?;
-    zkclaim_ledger::audit(&*store, &genesis, &params.prepared).map_err(Error::AuditFailed)
+    zkclaim_ledger::audit(&*store, &genesis, key).map_err(Error::AuditFailed)
 }

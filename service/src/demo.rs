@@ -147,7 +147,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     ledger.close();
     drop(ledger);
     let report = steps.time("regulator: audit the whole chain", || {
-        consortium::audit(&dir, &params)
+        consortium::audit(&dir, &params.prepared)
     })?;
 
     // What each party saw.

@@ -30,6 +30,8 @@ pub enum Error {
     Exists(PathBuf),
     #[error("demo: {0}")]
     Demo(String),
+    #[error("serve: {0}")]
+    Serve(String),
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),

@@ -5,6 +5,7 @@ mod consortium;
 mod demo;
 mod error;
 mod files;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use consortium::DataDir;
@@ -105,6 +106,14 @@ enum Command {
     Audit {
         #[arg(long)]
         params: Option<PathBuf>,
+    },
+    /// Serve the consortium ledger in DATA over HTTP (see /openapi.json) until SIGTERM/SIGINT.
+    Serve {
+        /// JSON file with any of the settings below; flags and environment override it.
+        #[arg(long, env = "ZKCLAIM_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: serve::Settings,
     },
     /// Run the whole story end to end on an embedded ledger in DATA/demo and print what each
     /// party saw.
@@ -236,9 +245,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             files::write(out.as_deref(), &package)?;
         }
         Command::Verify { claim, params } => {
-            let params = load_or_setup(&params_dir(params))?;
+            // A fresh key could verify nothing: verification never generates parameters.
+            let key = ClaimParams::load_verifying_key(&params_dir(params))?.prepare();
             let package: ClaimPackage = files::read(&claim)?;
-            package.verify(&params.prepared).map_err(Error::Rejected)?;
+            package.verify(&key).map_err(Error::Rejected)?;
             println!("valid: claim of {} fen", package.public_inputs.claim_amount);
         }
         Command::Bench { quick, out } => bench::run(&bench::Options { quick, out })?,
@@ -255,12 +265,18 @@ fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::Audit { params } => {
-            let params = load_or_setup(&params_dir(params))?;
-            let report = consortium::audit(&data, &params)?;
+            let key = ClaimParams::load_verifying_key(&params_dir(params))?.prepare();
+            let report = consortium::audit(&data, &key)?;
             println!(
                 "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",
                 report.blocks, report.invoices, report.claims
             );
+        }
+        Command::Serve { config, settings } => {
+            let config = serve::Config::resolve(config.as_deref(), settings)?;
+            let params = load_or_setup(&default_params)?;
+            let ledger = data.open_ledger(&params)?;
+            serve::run(config, params, ledger)?;
         }
         Command::Demo { invoices } => demo::run(&data.0, &params_dir(None), invoices)?,
     }
@@ -275,12 +291,16 @@ must come from a multi-party ceremony.";
 /// Generates and saves parameters, warning loudly about what they are.
 fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
     eprintln!("{FORGERY_WARNING}");
-    eprintln!(
-        "generating parameters (items {}, depth {}) …",
+    // Key generation is one opaque arkworks call: a spinner shows it is alive.
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!(
+        "generating parameters (items {}, depth {})",
         shape.items, shape.depth
-    );
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
     let params = ClaimParams::setup(shape, &mut OsRng)?;
     params.save(dir)?;
+    spinner.finish_and_clear();
     Ok(params)
 }
 

@@ -144,6 +144,19 @@ fn patient_proves_and_insurer_verifies_through_files() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid proof"));
 
+    // Verification never generates parameters: without the verifying key it fails (exit 2).
+    let out = zkclaim(
+        &dir,
+        &[
+            "verify",
+            dir.path("claim.json").to_str().unwrap(),
+            "--params",
+            dir.path("none").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("claim.vk"));
+
     // A non-canonical field element: not even decoded (exit 2).
     let nullifier = v["public_inputs"]["nullifier"].as_str().unwrap();
     let bad = dir.write(

@@ -1,0 +1,127 @@
+//! `zkclaim serve` settings: defaults, then a JSON config file, then environment variables,
+//! then flags (clap reads the last two into the same [`Settings`]).
+
+use crate::error::Error;
+use serde::Deserialize;
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+/// Every setting optional: the same struct is read from the config file and from the
+/// flags/environment, and the flags win field by field.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free one.
+    #[arg(long, env = "ZKCLAIM_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Proving threads [default: 1]. Each proof already uses every core through rayon.
+    #[arg(long, env = "ZKCLAIM_WORKERS")]
+    pub workers: Option<usize>,
+    /// Proof requests that may wait for a worker; beyond them the answer is 429 [default: 4].
+    #[arg(long, env = "ZKCLAIM_QUEUE_DEPTH")]
+    pub queue_depth: Option<usize>,
+    /// Largest request body in bytes; larger ones get 413 [default: 65536].
+    #[arg(long, env = "ZKCLAIM_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// Time limit of every request except proofs, in ms [default: 10000].
+    #[arg(long, env = "ZKCLAIM_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Time limit of a proof request, queueing included, in ms [default: 120000].
+    #[arg(long, env = "ZKCLAIM_PROOF_TIMEOUT_MS")]
+    pub proof_timeout_ms: Option<u64>,
+    /// How far a signed request's timestamp may be from the server's clock, and how long
+    /// its signature is remembered against replay, in seconds [default: 300].
+    #[arg(long, env = "ZKCLAIM_REPLAY_WINDOW_S")]
+    pub replay_window_s: Option<u64>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub workers: usize,
+    pub queue_depth: usize,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    pub proof_timeout: Duration,
+    pub replay_window_s: u64,
+}
+
+impl Config {
+    /// Defaults, overridden by `file` (JSON, the fields of [`Settings`]), overridden by `flags`.
+    pub fn resolve(file: Option<&Path>, flags: Settings) -> Result<Self, Error> {
+        let file: Settings = match file {
+            Some(path) => crate::files::read(path)?,
+            None => Settings::default(),
+        };
+        let config = Config {
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            workers: flags.workers.or(file.workers).unwrap_or(1),
+            queue_depth: flags.queue_depth.or(file.queue_depth).unwrap_or(4),
+            body_limit: flags.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
+            request_timeout: Duration::from_millis(
+                flags
+                    .request_timeout_ms
+                    .or(file.request_timeout_ms)
+                    .unwrap_or(10_000),
+            ),
+            proof_timeout: Duration::from_millis(
+                flags
+                    .proof_timeout_ms
+                    .or(file.proof_timeout_ms)
+                    .unwrap_or(120_000),
+            ),
+            replay_window_s: flags
+                .replay_window_s
+                .or(file.replay_window_s)
+                .unwrap_or(300),
+        };
+        if config.workers == 0 {
+            return Err(Error::Serve("workers must be at least 1".into()));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.json");
+        std::fs::write(
+            &path,
+            r#"{"listen": "0.0.0.0:9000", "workers": 3, "replay_window_s": 60}"#,
+        )
+        .unwrap();
+        let flags = Settings {
+            workers: Some(2),
+            ..Settings::default()
+        };
+        let c = Config::resolve(Some(&path), flags).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!((c.workers, c.replay_window_s), (2, 60));
+        assert_eq!((c.queue_depth, c.body_limit), (4, 65536));
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn unknown_fields_and_zero_workers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.json");
+        std::fs::write(&path, r#"{"listen_addr": "0.0.0.0:9000"}"#).unwrap();
+        assert!(matches!(
+            Config::resolve(Some(&path), Settings::default()),
+            Err(Error::BadFile { .. })
+        ));
+        let flags = Settings {
+            workers: Some(0),
+            ..Settings::default()
+        };
+        assert!(matches!(Config::resolve(None, flags), Err(Error::Serve(_))));
+    }
+}

@@ -1,0 +1,135 @@
+//! The service's one error type and its client-safe JSON form,
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+use axum::{
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use zkclaim_ledger::LedgerError;
+use zkclaim_prover::ProveError;
+
+/// Why a request was refused. Messages are safe to show a client: they never echo secrets
+/// from the request (a field's path, never its value) nor storage internals.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The body is not JSON (`malformed_json`), or not JSON of the right form
+    /// (`invalid_request`: which field, and why).
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+    #[error("{1}")]
+    Unauthorized(&'static str, String),
+    #[error("{1}")]
+    Forbidden(&'static str, String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the request body exceeds the limit of {0} bytes")]
+    TooLarge(usize),
+    /// The witness breaks a rule of the statement: the rule's name.
+    #[error("{0}")]
+    Unsatisfiable(String),
+    #[error("the prover queue is full; retry later")]
+    Busy,
+    #[error("{0}")]
+    Unavailable(String),
+    /// Refused or failed by the ledger; nothing was written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+}
+
+/// The code of a refusal, left in the response's extensions for the rejection metric.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectionCode(pub &'static str);
+
+impl ServiceError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use LedgerError as L;
+        match self {
+            ServiceError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),
+            ServiceError::Unauthorized(code, _) => (StatusCode::UNAUTHORIZED, code),
+            ServiceError::Forbidden(code, _) => (StatusCode::FORBIDDEN, code),
+            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ServiceError::Unsatisfiable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
+            }
+            ServiceError::Busy => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ServiceError::Prove(ProveError::Rule(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
+            }
+            ServiceError::Prove(_) => (StatusCode::INTERNAL_SERVER_ERROR, "prover"),
+            ServiceError::Ledger(e) => match e {
+                L::UnknownMember(_) => (StatusCode::UNAUTHORIZED, "unknown_member"),
+                L::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
+                L::WrongRole { .. } => (StatusCode::FORBIDDEN, "wrong_role"),
+                L::StaleRoot => (StatusCode::UNPROCESSABLE_ENTITY, "stale_root"),
+                L::InvalidProof => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_proof"),
+                L::DuplicateClaim { .. } => (StatusCode::CONFLICT, "duplicate_claim"),
+                L::DuplicateCommitment => (StatusCode::CONFLICT, "duplicate_commitment"),
+                L::UnknownLeaf(_) => (StatusCode::NOT_FOUND, "unknown_leaf"),
+                L::TreeFull => (StatusCode::SERVICE_UNAVAILABLE, "tree_full"),
+                L::Closed => (StatusCode::SERVICE_UNAVAILABLE, "closed"),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The detail (a storage path, a constraint number) is for the operator's log.
+            tracing::error!(error = %self, "internal error");
+            "internal error; the request was not applied".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut error = serde_json::json!({ "code": code, "message": message });
+        if let ServiceError::Ledger(LedgerError::DuplicateClaim { first_height }) = self {
+            error["first_height"] = first_height.into();
+        }
+        let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response.extensions_mut().insert(RejectionCode(code));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_refusals_map_to_their_statuses() {
+        let cases = [
+            (LedgerError::UnknownMember(9), 401),
+            (LedgerError::BadSignature, 401),
+            (LedgerError::StaleRoot, 422),
+            (LedgerError::InvalidProof, 422),
+            (LedgerError::DuplicateClaim { first_height: 3 }, 409),
+            (LedgerError::DuplicateCommitment, 409),
+            (LedgerError::UnknownLeaf(4), 404),
+            (LedgerError::Closed, 503),
+            (
+                LedgerError::Storage("disk full at /secret/path".into()),
+                500,
+            ),
+        ];
+        for (e, status) in cases {
+            let response = ServiceError::Ledger(e.clone()).into_response();
+            assert_eq!(response.status().as_u16(), status, "{e}");
+            assert!(response.extensions().get::<RejectionCode>().is_some());
+        }
+        let busy = ServiceError::Busy.into_response();
+        assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+    }
+}

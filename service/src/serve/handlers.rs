@@ -1,0 +1,325 @@
+//! The route handlers. Member actions carry the member-signed ledger transaction as their
+//! body (`SignedTransaction` JSON): the ledger only accepts transactions signed by the
+//! member itself, so the node never holds member keys. The HTTP request signature
+//! ([`super::auth`]) authenticates the request, and its signer must be the transaction's.
+
+use super::{auth, error::ServiceError, Shared};
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Path, Request, State},
+    http::{header, HeaderMap, Method, StatusCode, Uri},
+    response::IntoResponse,
+    Json,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use zeroize::{Zeroize, Zeroizing};
+use zkclaim_circuits::{
+    claim::ClaimWitness, field, invoice::Invoice, keys::KeyFile, policy::Policy,
+};
+use zkclaim_ledger::{Receipt, Role, SignedTransaction, Transaction};
+use zkclaim_verifier::ClaimPackage;
+
+type Answer = Result<Json<Value>, ServiceError>;
+
+/// The raw body, refused with 413 beyond the configured limit.
+pub struct RawBody(Bytes);
+
+impl FromRequest<Shared> for RawBody {
+    type Rejection = ServiceError;
+
+    async fn from_request(request: Request, state: &Shared) -> Result<Self, ServiceError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ServiceError::TooLarge(state.config.body_limit)
+                } else {
+                    ServiceError::BadRequest("bad_body", "cannot read the request body".into())
+                }
+            })
+    }
+}
+
+/// Parses a JSON body; a refusal names the offending field by its path, never its value.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ServiceError::BadRequest("malformed_json", format!("malformed JSON: {inner}"))
+        } else {
+            ServiceError::BadRequest(
+                "invalid_request",
+                format!("invalid request at `{path}`: {inner}"),
+            )
+        }
+    })?;
+    de.end()
+        .map_err(|e| ServiceError::BadRequest("malformed_json", format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// Authenticates a member action and returns its transaction, signed by the same member.
+fn member_transaction(
+    state: &Shared,
+    (method, uri, headers): (&Method, &Uri, &HeaderMap),
+    body: &[u8],
+    needed: Role,
+) -> Result<SignedTransaction, ServiceError> {
+    let member = auth::authenticate(
+        &state.ledger,
+        &state.replay,
+        state.config.replay_window_s,
+        (method.as_str(), uri.path(), headers, body),
+        needed,
+    )?;
+    let stx: SignedTransaction = parse(body)?;
+    if stx.signer != member {
+        return Err(ServiceError::Forbidden(
+            "signer_mismatch",
+            format!(
+                "the transaction is signed by member {}, the request by member {member}",
+                stx.signer
+            ),
+        ));
+    }
+    Ok(stx)
+}
+
+/// `submit` blocks until the block is durable: off the async workers.
+async fn submit(state: &Shared, stx: SignedTransaction) -> Result<Receipt, ServiceError> {
+    let ledger = state.ledger.clone();
+    tokio::task::spawn_blocking(move || ledger.submit(stx))
+        .await
+        .map_err(|_| ServiceError::Unavailable("the ledger task did not finish".into()))?
+        .map_err(ServiceError::from)
+}
+
+fn receipt_json(r: &Receipt) -> Value {
+    json!({
+        "height": r.height,
+        "block_hash": hex::encode(r.block_hash),
+        "tx_index": r.tx_index,
+        "tx_id": hex::encode(r.tx_id),
+    })
+}
+
+fn wrong_transaction(expected: &str) -> ServiceError {
+    ServiceError::BadRequest(
+        "invalid_request",
+        format!("this endpoint takes a {expected} transaction"),
+    )
+}
+
+pub async fn register_invoice(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Answer {
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital)?;
+    let Transaction::RegisterInvoice { commitment } = stx.tx else {
+        return Err(wrong_transaction("register_invoice"));
+    };
+    let receipt = submit(&state, stx).await?;
+    state.metrics.invoices.inc();
+    let mut answer = receipt_json(&receipt);
+    answer["leaf_index"] = json!(state.ledger.leaf_index(commitment));
+    Ok(Json(answer))
+}
+
+pub async fn settle_claim(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Answer {
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer)?;
+    let Transaction::SettleClaim { claim } = &stx.tx else {
+        return Err(wrong_transaction("settle_claim"));
+    };
+    let public = claim.public_inputs;
+    let receipt = submit(&state, stx).await?;
+    state.metrics.settlements.inc();
+    let mut answer = receipt_json(&receipt);
+    answer["nullifier"] = json!(field::format(&public.nullifier));
+    answer["claim_amount"] = json!(public.claim_amount);
+    Ok(Json(answer))
+}
+
+/// `{"invoice": …, "key": {"sk": …}, "policy": …}`: the patient's secrets. Its `Debug`
+/// prints nothing; on drop the secret fields are wiped (the key by `KeyFile` itself). The
+/// prover's own working copies are not under our control.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofRequest {
+    invoice: Invoice,
+    key: KeyFile,
+    policy: Policy,
+}
+
+impl std::fmt::Debug for ProofRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProofRequest(<redacted>)")
+    }
+}
+
+impl Drop for ProofRequest {
+    fn drop(&mut self) {
+        let invoice = &mut self.invoice;
+        invoice.serial.zeroize();
+        invoice.patient_pk.zeroize();
+        for item in &mut invoice.items {
+            item.detail.zeroize();
+            item.amount.zeroize();
+            item.category.zeroize();
+        }
+        self.policy.salt.zeroize();
+    }
+}
+
+pub async fn prove_claim(
+    State(state): State<Shared>,
+    RawBody(body): RawBody,
+) -> Result<Json<ClaimPackage>, ServiceError> {
+    // The body holds `sk` in clear: wiped when this goes (a unique `Bytes` converts in place).
+    let body = Zeroizing::new(Vec::from(body));
+    let request: ProofRequest = parse(&body)?;
+    drop(body);
+    let shape = state.params.shape;
+    let commitment = request
+        .invoice
+        .commitment(shape.items)
+        .map_err(|e| ServiceError::Unsatisfiable(format!("invoice: {e}")))?;
+    let leaf = state.ledger.leaf_index(commitment).ok_or_else(|| {
+        ServiceError::Unsatisfiable(
+            "the invoice's commitment is not registered on the ledger".into(),
+        )
+    })?;
+    let witness = ClaimWitness {
+        sk: request.key.secret_key(),
+        invoice: request.invoice.clone(),
+        path: state.ledger.merkle_path(leaf)?,
+        policy: request.policy.clone(),
+    };
+    drop(request);
+    // The native rule check is cheap: refuse here rather than spend a queue slot on it.
+    witness
+        .public_inputs(shape)
+        .map_err(|rule| ServiceError::Unsatisfiable(rule.to_string()))?;
+    let answer = state.pool.submit(witness, &state.metrics)?;
+    let package = answer
+        .await
+        .map_err(|_| ServiceError::Unavailable("the prover stopped".into()))??;
+    Ok(Json(package))
+}
+
+pub async fn get_claim(State(state): State<Shared>, Path(nullifier): Path<String>) -> Answer {
+    let n = field::parse(&nullifier)
+        .map_err(|e| ServiceError::BadRequest("invalid_request", format!("nullifier: {e}")))?;
+    let record = state.ledger.claim(n).ok_or_else(|| {
+        ServiceError::NotFound(format!("no settled claim has nullifier {nullifier}"))
+    })?;
+    let claim = ClaimPackage {
+        public_inputs: record.public_inputs,
+        proof: record.proof,
+    };
+    Ok(Json(json!({
+        "height": record.height,
+        "tx_index": record.tx_index,
+        "insurer": record.insurer,
+        "claim": claim,
+    })))
+}
+
+pub async fn roots(State(state): State<Shared>) -> Answer {
+    let ledger = &state.ledger;
+    let roots: Vec<String> = ledger.roots().iter().map(field::format).collect();
+    Ok(Json(json!({
+        "height": ledger.height(),
+        "invoice_count": ledger.invoice_count(),
+        "root": field::format(&ledger.root()),
+        "roots": roots,
+    })))
+}
+
+fn number(name: &str, text: &str) -> Result<u64, ServiceError> {
+    text.parse().map_err(|_| {
+        ServiceError::BadRequest(
+            "invalid_request",
+            format!("{name} must be a non-negative integer"),
+        )
+    })
+}
+
+pub async fn path(State(state): State<Shared>, Path(index): Path<String>) -> Answer {
+    let path = state.ledger.merkle_path(number("leaf_index", &index)?)?;
+    Ok(Json(json!({
+        "root": field::format(&state.ledger.root()),
+        "path": path,
+    })))
+}
+
+pub async fn block(State(state): State<Shared>, Path(height): Path<String>) -> Answer {
+    let height = number("height", &height)?;
+    let ledger = state.ledger.clone();
+    let block = tokio::task::spawn_blocking(move || ledger.block(height))
+        .await
+        .map_err(|_| ServiceError::Unavailable("the ledger task did not finish".into()))??
+        .ok_or_else(|| ServiceError::NotFound(format!("no block at height {height}")))?;
+    let h = &block.header;
+    Ok(Json(json!({
+        "height": h.height,
+        "hash": hex::encode(h.hash()),
+        "prev_hash": hex::encode(h.prev_hash),
+        "tx_root": hex::encode(h.tx_root),
+        "invoice_root": field::format(&h.invoice_root),
+        "time_ms": h.time_ms,
+        "proposer": h.proposer,
+        "signature": hex::encode(h.signature),
+        "transactions": block.transactions.len(),
+    })))
+}
+
+pub async fn verifying_key(State(state): State<Shared>) -> Answer {
+    let key = &state.params.verifying_key;
+    Ok(Json(json!({
+        "key": hex::encode(key.to_bytes()),
+        "digest": hex::encode(key.digest()),
+        "shape": state.params.shape,
+    })))
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(State(state): State<Shared>) -> Answer {
+    if state.draining.load(Ordering::SeqCst) {
+        return Err(ServiceError::Unavailable("shutting down".into()));
+    }
+    Ok(Json(
+        json!({"status": "ready", "height": state.ledger.height()}),
+    ))
+}
+
+pub async fn metrics_text(State(state): State<Shared>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+pub async fn openapi_json(State(state): State<Shared>) -> Json<Value> {
+    Json(state.openapi.clone())
+}
+
+pub async fn not_found(method: Method, uri: Uri) -> ServiceError {
+    ServiceError::NotFound(format!("no route for {method} {}", uri.path()))
+}

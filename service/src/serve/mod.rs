@@ -1,0 +1,323 @@
+//! `zkclaim serve`: the consortium node's HTTP service (axum on tokio).
+//!
+//! Routes live in one table, [`routes`], from which both the router and `/openapi.json` are
+//! built. Proofs run on [`pool::ProverPool`]'s threads, ledger submissions on tokio's
+//! blocking pool, so the async workers only parse, route and answer.
+
+mod auth;
+mod config;
+mod error;
+mod handlers;
+mod metrics;
+mod pool;
+
+pub use config::{Config, Settings};
+
+use crate::error::Error;
+use axum::{
+    extract::{DefaultBodyLimit, Request, State},
+    handler::Handler,
+    http::StatusCode,
+    middleware::{self, Next},
+    response::Response,
+    routing::{self, MethodRouter},
+    Router,
+};
+use serde_json::{json, Value};
+use std::{
+    sync::{atomic::AtomicBool, Arc},
+    time::Instant,
+};
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+use zkclaim_ledger::Ledger;
+use zkclaim_prover::ClaimParams;
+
+pub struct AppState {
+    ledger: Arc<Ledger>,
+    params: Arc<ClaimParams>,
+    pool: pool::ProverPool,
+    metrics: Arc<metrics::Metrics>,
+    replay: auth::ReplayCache,
+    config: Config,
+    openapi: Value,
+    /// Set on SIGTERM/SIGINT: `/readyz` answers 503 while in-flight requests finish.
+    draining: AtomicBool,
+}
+
+type Shared = Arc<AppState>;
+
+/// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests (proofs
+/// included) finish, stops the provers and closes the ledger.
+pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Error> {
+    init_tracing();
+    let serve_error = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| serve_error("cannot start the runtime", e))?;
+    let params = Arc::new(params);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let pool = pool::ProverPool::start(
+        params.clone(),
+        config.workers,
+        config.queue_depth,
+        metrics.clone(),
+    )
+    .map_err(|e| serve_error("cannot start the provers", e))?;
+    let table = routes();
+    let state = Arc::new(AppState {
+        ledger: Arc::new(ledger),
+        params,
+        pool,
+        metrics,
+        replay: auth::ReplayCache::default(),
+        openapi: openapi(&table),
+        config,
+        draining: AtomicBool::new(false),
+    });
+    let served = runtime.block_on(serve(state.clone(), table));
+    state.pool.close();
+    state.ledger.close();
+    tracing::info!("stopped");
+    served
+}
+
+/// Logs to stderr at `RUST_LOG` (default info), except arkworks' constraint-system spans
+/// (target `gr1cs`): they format the whole witness, the patient's secrets included, and
+/// turn a 0.3 s proof into minutes.
+fn init_tracing() {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in [
+        "gr1cs",
+        "ark_relations",
+        "ark_r1cs_std",
+        "ark_crypto_primitives",
+    ] {
+        filter = filter.add_directive(format!("{target}=off").parse().expect("valid directive"));
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
+    let io = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
+    let listen = state.config.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| io(&format!("cannot listen on {listen}"), e))?;
+    let addr = listener.local_addr().map_err(|e| io("local address", e))?;
+    // On stdout, one line: scripts and tests that bind port 0 read the address from it.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, router(state.clone(), table))
+        .with_graceful_shutdown(shutdown(state))
+        .await
+        .map_err(|e| io("serving", e))
+}
+
+async fn shutdown(state: Shared) {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// One route: what the router serves and what `/openapi.json` documents.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    /// Needs the member request signature of [`auth`].
+    signed: bool,
+    /// Gets the proof timeout instead of the request timeout.
+    proving: bool,
+    handler: MethodRouter<Shared>,
+}
+
+impl Route {
+    fn get<H: Handler<T, Shared>, T: 'static>(
+        path: &'static str,
+        summary: &'static str,
+        h: H,
+    ) -> Self {
+        Self::new("get", path, summary, routing::get(h))
+    }
+    fn post<H: Handler<T, Shared>, T: 'static>(
+        path: &'static str,
+        summary: &'static str,
+        h: H,
+    ) -> Self {
+        Self::new("post", path, summary, routing::post(h))
+    }
+    fn new(
+        method: &'static str,
+        path: &'static str,
+        summary: &'static str,
+        handler: MethodRouter<Shared>,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            summary,
+            signed: false,
+            proving: false,
+            handler,
+        }
+    }
+    fn signed(self) -> Self {
+        Self {
+            signed: true,
+            ..self
+        }
+    }
+    fn proving(self) -> Self {
+        Self {
+            proving: true,
+            ..self
+        }
+    }
+}
+
+/// The service's routes: the one list.
+fn routes() -> Vec<Route> {
+    use handlers::*;
+    vec![
+        Route::post(
+            "/v1/invoices",
+            "Hospital: register an invoice commitment. Body: a member-signed register_invoice SignedTransaction.",
+            register_invoice,
+        )
+        .signed(),
+        Route::post(
+            "/v1/proofs",
+            "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger.",
+            prove_claim,
+        )
+        .proving(),
+        Route::post(
+            "/v1/claims",
+            "Insurer: settle a claim. Body: a member-signed settle_claim SignedTransaction.",
+            settle_claim,
+        )
+        .signed(),
+        Route::get("/v1/claims/{nullifier}", "A settled claim by its nullifier.", get_claim),
+        Route::get("/v1/roots", "The invoice roots a claim may prove against, oldest first.", roots),
+        Route::get("/v1/paths/{leaf_index}", "An invoice's Merkle path in the current tree.", path),
+        Route::get("/v1/blocks/{height}", "A block's header.", block),
+        Route::get("/v1/verifying-key", "The claim circuit's compressed verifying key and its digest.", verifying_key),
+        Route::get("/healthz", "Liveness: the process answers.", healthz),
+        Route::get("/readyz", "Readiness: 503 while shutting down.", readyz),
+        Route::get("/metrics", "Prometheus metrics.", metrics_text),
+        Route::get("/openapi.json", "This document.", openapi_json),
+    ]
+}
+
+fn router(state: Shared, table: Vec<Route>) -> Router {
+    let config = &state.config;
+    let mut router = Router::new();
+    for route in table {
+        let timeout = if route.proving {
+            config.proof_timeout
+        } else {
+            config.request_timeout
+        };
+        router = router.route(
+            route.path,
+            route.handler.layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                timeout,
+            )),
+        );
+    }
+    router
+        .fallback(handlers::not_found)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Logs method, path, status and latency of every request (never bodies or headers), and
+/// counts refusals by code.
+async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", %method, %path);
+    let start = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    if let Some(code) = response.extensions().get::<error::RejectionCode>() {
+        state.metrics.rejections.with_label_values(&[code.0]).inc();
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = start.elapsed().as_secs_f64() * 1e3,
+            "answered"
+        )
+    });
+    response
+}
+
+fn openapi(table: &[Route]) -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in table {
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": route.summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "success"},
+                "default": {
+                    "description": "refused",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                }
+            }
+        });
+        if route.signed {
+            operation["security"] = json!([{"memberSignature": []}]);
+        }
+        paths.entry(route.path).or_insert_with(|| json!({}))[route.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "zkclaim", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"memberSignature": {
+                "type": "apiKey", "in": "header", "name": auth::SIGNATURE,
+                "description": "Ed25519 member signature (hex) of METHOD\\nPATH\\nhex(sha256(body))\\nTIMESTAMP, with x-zkclaim-member and x-zkclaim-timestamp (unix seconds)"
+            }},
+            "schemas": {"Error": {
+                "type": "object",
+                "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"},
+                    "first_height": {"type": "integer"}
+                }, "required": ["code", "message"]}}
+            }}
+        }
+    })
+}
