@@ -290,39 +290,22 @@ mod tests {
 
     #[test]
     fn out_of_range_terms_are_unsatisfiable() {
-        let mut p = policy();
-        p.rate_bp = 10_001;
-        assert!(!run(
-            AllocationMode::Witness,
-            &p,
-            &items(),
-            native::payout(&p, &items())
-        )
-        .0
-        .is_satisfied()
-        .unwrap());
-        let mut p = policy();
-        p.cap = 1 << 44;
-        assert!(!run(
-            AllocationMode::Witness,
-            &p,
-            &items(),
-            native::payout(&p, &items())
-        )
-        .0
-        .is_satisfied()
-        .unwrap());
-        let mut p = policy();
-        p.deductible = 1 << 44;
-        assert!(!run(
-            AllocationMode::Witness,
-            &p,
-            &items(),
-            native::payout(&p, &items())
-        )
-        .0
-        .is_satisfied()
-        .unwrap());
+        let tampers: [fn(&mut Policy); 3] = [
+            |p| p.rate_bp = 10_001,
+            |p| p.cap = 1 << 44,
+            |p| p.deductible = 1 << 44,
+        ];
+        for (i, tamper) in tampers.iter().enumerate() {
+            let mut p = policy();
+            tamper(&mut p);
+            let (cs, _) = run(
+                AllocationMode::Witness,
+                &p,
+                &items(),
+                native::payout(&p, &items()),
+            );
+            assert!(!cs.is_satisfied().unwrap(), "tamper {i}");
+        }
     }
 
     #[test]
