@@ -22,7 +22,7 @@ use zkclaim_circuits::{
     tree::{IncrementalTree, TreeFile},
 };
 use zkclaim_prover::ClaimParams;
-use zkclaim_verifier::ClaimPackage;
+use zkclaim_verifier::{snarkjs, ClaimPackage};
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +87,11 @@ enum Command {
         #[arg(long)]
         params: Option<PathBuf>,
     },
+    /// Write a claim and the verifying key in another verifier's formats.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// The researchers' report: setup, prove and verify across circuit shapes and threads.
     Bench {
         /// A small matrix that finishes in about a minute.
@@ -121,6 +126,19 @@ enum Command {
         /// Invoices the hospitals register (the anonymity set).
         #[arg(long, default_value_t = 512)]
         invoices: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// verification_key.json, proof.json and public.json for `snarkjs groth16 verify`.
+    Snarkjs {
+        #[arg(long)]
+        claim: PathBuf,
+        #[arg(long)]
+        params: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -250,6 +268,27 @@ fn run(cli: Cli) -> Result<(), Error> {
             let package: ClaimPackage = files::read(&claim)?;
             package.verify(&key).map_err(Error::Rejected)?;
             println!("valid: claim of {} fen", package.public_inputs.claim_amount);
+        }
+        Command::Export {
+            command: ExportCommand::Snarkjs { claim, params, out },
+        } => {
+            let key = ClaimParams::load_verifying_key(&params_dir(params))?;
+            let package: ClaimPackage = files::read(&claim)?;
+            std::fs::create_dir_all(&out).map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?;
+            for (name, value) in [
+                ("verification_key.json", snarkjs::verification_key(&key)),
+                ("proof.json", snarkjs::proof(&package.proof)),
+                ("public.json", snarkjs::public(&package.public_inputs)),
+            ] {
+                files::write(Some(&out.join(name)), &value)?;
+            }
+            println!(
+                "wrote verification_key.json, proof.json and public.json to {}",
+                out.display()
+            );
         }
         Command::Bench { quick, out } => bench::run(&bench::Options { quick, out })?,
         Command::Consortium {

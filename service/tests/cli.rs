@@ -168,6 +168,100 @@ fn patient_proves_and_insurer_verifies_through_files() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not canonical"));
 }
 
+/// The snarkjs command line (npm package `snarkjs`), installed once under the test target.
+fn snarkjs_cli() -> PathBuf {
+    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snarkjs");
+    let cli = prefix.join("node_modules/snarkjs/build/cli.cjs");
+    if !cli.exists() {
+        let status = Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&prefix)
+            .arg("snarkjs@0.7.6")
+            .status()
+            .expect("npm (Node.js) is needed to test snarkjs interoperability");
+        assert!(status.success(), "npm install snarkjs failed");
+    }
+    cli
+}
+
+#[test]
+fn snarkjs_verifies_an_exported_claim_and_rejects_a_tampered_signal() {
+    let dir = Dir::new("snarkjs");
+    ok(zkclaim(&dir, &["setup"]));
+    let key = dir.path("patient.json");
+    ok(zkclaim(
+        &dir,
+        &["patient", "keygen", "--out", key.to_str().unwrap()],
+    ));
+    let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
+    let inv = dir.write("invoice.json", &invoice(&pk, "2026-11-20"));
+    dir.write("policy.json", POLICY);
+    let commitment = ok(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
+    let tree = dir.path("tree.json");
+    ok(zkclaim(
+        &dir,
+        &[
+            "tree",
+            "add",
+            "--tree",
+            tree.to_str().unwrap(),
+            commitment.trim(),
+        ],
+    ));
+    ok(prove(&dir, &inv, "claim.json"));
+
+    let out = dir.path("snarkjs");
+    let claim = dir.path("claim.json");
+    ok(zkclaim(
+        &dir,
+        &[
+            "export",
+            "snarkjs",
+            "--claim",
+            claim.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let public = std::fs::read_to_string(out.join("public.json")).unwrap();
+    assert!(public.contains("\"7760\""), "{public}");
+    let cli = snarkjs_cli();
+    let verify = |public: &Path| {
+        Command::new("node")
+            .arg(&cli)
+            .args(["groth16", "verify"])
+            .args([
+                out.join("verification_key.json").as_path(),
+                public,
+                out.join("proof.json").as_path(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let good = verify(&out.join("public.json"));
+    let text =
+        String::from_utf8_lossy(&good.stdout).to_string() + &String::from_utf8_lossy(&good.stderr);
+    assert!(
+        good.status.success() && text.contains("OK"),
+        "snarkjs refused our proof: {text}"
+    );
+
+    let tampered = dir.write("tampered.json", &public.replace("\"7760\"", "\"7761\""));
+    let bad = verify(&tampered);
+    let text =
+        String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !text.contains("OK!") && text.contains("Invalid proof"),
+        "snarkjs accepted a tampered signal: {text}"
+    );
+}
+
 #[test]
 fn refuses_to_prove_a_claim_that_breaks_a_rule() {
     let dir = Dir::new("refuse");

@@ -10,6 +10,7 @@ mod batch;
 mod key;
 mod package;
 mod proof;
+pub mod snarkjs;
 
 pub use batch::{verify_batch, BatchError};
 pub use key::{ClaimVerifyingKey, PreparedClaimKey};
