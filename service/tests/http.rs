@@ -349,6 +349,10 @@ fn the_whole_story_over_http() {
         );
     }
     assert_eq!(server.get("/v2/nothing").status, 404);
+    // A route asked with the wrong method answers in the same JSON error form.
+    let wrong_method = server.get("/v1/invoices");
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.body["error"]["code"], "method_not_allowed");
     assert!(server.terminate().success());
 }
 

@@ -25,6 +25,10 @@ pub enum ServiceError {
     NotFound(String),
     #[error("the request body exceeds the limit of {0} bytes")]
     TooLarge(usize),
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
+    #[error("the request took longer than its time limit")]
+    Timeout,
     /// The witness breaks a rule of the statement: the rule's name.
     #[error("{0}")]
     Unsatisfiable(String),
@@ -52,6 +56,10 @@ impl ServiceError {
             ServiceError::Forbidden(code, _) => (StatusCode::FORBIDDEN, code),
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ServiceError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
+            ServiceError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ServiceError::Unsatisfiable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }

@@ -19,10 +19,11 @@ use axum::{
     handler::Handler,
     http::StatusCode,
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{self, MethodRouter},
     Router,
 };
+use error::ServiceError;
 use serde_json::{json, Value};
 use std::{
     sync::{atomic::AtomicBool, Arc},
@@ -263,7 +264,22 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("request", %method, %path);
     let start = Instant::now();
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    // axum's method router and tower-http's timeout answer in plain text: give them the
+    // service's JSON error form like every other refusal.
+    if response
+        .extensions()
+        .get::<error::RejectionCode>()
+        .is_none()
+    {
+        match response.status() {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                response = ServiceError::MethodNotAllowed.into_response()
+            }
+            StatusCode::REQUEST_TIMEOUT => response = ServiceError::Timeout.into_response(),
+            _ => {}
+        }
+    }
     if let Some(code) = response.extensions().get::<error::RejectionCode>() {
         state.metrics.rejections.with_label_values(&[code.0]).inc();
     }
