@@ -46,10 +46,6 @@ impl ClaimMatrices {
         })
     }
 
-    pub fn matrices(&self) -> &[Matrix<Fr>] {
-        &self.abc
-    }
-
     pub fn num_constraints(&self) -> usize {
         self.num_constraints
     }
