@@ -81,6 +81,33 @@ fn prove(dir: &Dir, invoice: &Path, out: &str) -> Output {
     )
 }
 
+/// Parameters, a patient key, the policy, and one invoice issued on `issued_on` registered in
+/// the tree file: all a claim needs. Returns the invoice file and the patient's pk.
+fn registered_invoice(dir: &Dir, issued_on: &str) -> (PathBuf, String) {
+    ok(zkclaim(dir, &["setup"]));
+    let key = dir.path("patient.json");
+    ok(zkclaim(
+        dir,
+        &["patient", "keygen", "--out", key.to_str().unwrap()],
+    ));
+    let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
+    let inv = dir.write("invoice.json", &invoice(&pk, issued_on));
+    dir.write("policy.json", POLICY);
+    let commitment = ok(zkclaim(dir, &["invoice", "commit", inv.to_str().unwrap()]));
+    let tree = dir.path("tree.json");
+    ok(zkclaim(
+        dir,
+        &[
+            "tree",
+            "add",
+            "--tree",
+            tree.to_str().unwrap(),
+            commitment.trim(),
+        ],
+    ));
+    (inv, pk)
+}
+
 #[test]
 fn patient_proves_and_insurer_verifies_through_files() {
     let dir = Dir::new("story");
@@ -193,27 +220,7 @@ fn snarkjs_cli() -> PathBuf {
 #[test]
 fn snarkjs_verifies_an_exported_claim_and_rejects_a_tampered_signal() {
     let dir = Dir::new("snarkjs");
-    ok(zkclaim(&dir, &["setup"]));
-    let key = dir.path("patient.json");
-    ok(zkclaim(
-        &dir,
-        &["patient", "keygen", "--out", key.to_str().unwrap()],
-    ));
-    let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
-    let inv = dir.write("invoice.json", &invoice(&pk, "2026-11-20"));
-    dir.write("policy.json", POLICY);
-    let commitment = ok(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
-    let tree = dir.path("tree.json");
-    ok(zkclaim(
-        &dir,
-        &[
-            "tree",
-            "add",
-            "--tree",
-            tree.to_str().unwrap(),
-            commitment.trim(),
-        ],
-    ));
+    let (inv, _) = registered_invoice(&dir, "2026-11-20");
     ok(prove(&dir, &inv, "claim.json"));
 
     let out = dir.path("snarkjs");
@@ -265,26 +272,7 @@ fn snarkjs_verifies_an_exported_claim_and_rejects_a_tampered_signal() {
 #[test]
 fn refuses_to_prove_a_claim_that_breaks_a_rule() {
     let dir = Dir::new("refuse");
-    ok(zkclaim(&dir, &["setup"]));
-    let key = dir.path("patient.json");
-    ok(zkclaim(
-        &dir,
-        &["patient", "keygen", "--out", key.to_str().unwrap()],
-    ));
-    let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
-    let inv = dir.write("late.json", &invoice(&pk, "2027-01-02"));
-    dir.write("policy.json", POLICY);
-    let commitment = ok(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
-    ok(zkclaim(
-        &dir,
-        &[
-            "tree",
-            "add",
-            "--tree",
-            dir.path("tree.json").to_str().unwrap(),
-            commitment.trim(),
-        ],
-    ));
+    let (inv, pk) = registered_invoice(&dir, "2027-01-02");
 
     let out = prove(&dir, &inv, "claim.json");
     assert_eq!(out.status.code(), Some(2));
