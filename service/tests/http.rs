@@ -378,13 +378,12 @@ fn refused_requests_get_their_status_and_write_nothing() {
     let server = c.serve(&[], None);
     let (hospital, insurer_a, insurer_b) = (c.key(HOSPITAL), c.key(INSURER_A), c.key(INSURER_B));
     let (settled, pending) = (Patient::new(), Patient::new());
+    let registered_at = now();
     for p in [&settled, &pending] {
-        assert_eq!(
-            server
-                .post_signed("/v1/invoices", &c.register(&p.invoice), &hospital)
-                .status,
-            200
-        );
+        let body = c.register(&p.invoice);
+        let sig = signature(&hospital, "/v1/invoices", &body, registered_at);
+        let r = server.post_as("/v1/invoices", &body, HOSPITAL, registered_at, &sig);
+        assert_eq!(r.status, 200, "{}", r.body);
     }
     let prove = |p: &Patient| -> ClaimPackage {
         let r = server.post("/v1/proofs", &p.request());
@@ -447,7 +446,10 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "invalid_request",
         "not canonical",
     ));
-    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(80 * 1024));
+    // One byte over the limit: the server must read all of it to refuse it, so it closes the
+    // connection with nothing unread and the client is not reset before it sees the 413.
+    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(64 * 1024 + 1 - 11));
+    assert_eq!(huge.len(), 64 * 1024 + 1);
     cases.push((
         "oversized",
         server.post_oversized("/v1/proofs", &huge),
@@ -523,9 +525,19 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "duplicate_claim",
         &first_block,
     ));
+    // The same body as the first registration, so it is signed a second after it: a
+    // signature in the same second would be byte-identical and refused as a replay.
+    let again = c.register(&settled.invoice);
+    let later = registered_at + 1;
     cases.push((
         "duplicate commitment",
-        server.post_signed("/v1/invoices", &c.register(&settled.invoice), &hospital),
+        server.post_as(
+            "/v1/invoices",
+            &again,
+            HOSPITAL,
+            later,
+            &signature(&hospital, "/v1/invoices", &again, later),
+        ),
         409,
         "duplicate_commitment",
         "already registered",
