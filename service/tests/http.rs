@@ -80,7 +80,11 @@ impl Consortium {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        Server { child, base }
+        Server {
+            child,
+            base,
+            agent: agent(None),
+        }
     }
 
     fn register(&self, invoice: &Invoice) -> String {
@@ -102,6 +106,28 @@ impl Consortium {
 struct Server {
     child: Child,
     base: String,
+    agent: ureq::Agent,
+}
+
+/// A client; over TLS it trusts `ca` (PEM) alone.
+fn agent(ca: Option<&str>) -> ureq::Agent {
+    let mut builder = ureq::AgentBuilder::new().timeout(Duration::from_secs(120));
+    if let Some(ca) = ca {
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        builder = builder.tls_config(Arc::new(config));
+    }
+    builder.build()
 }
 
 struct Reply {
@@ -141,19 +167,13 @@ fn signature(key: &MemberKey, path: &str, body: &str, timestamp: u64) -> String 
 }
 
 impl Server {
-    fn agent() -> ureq::Agent {
-        ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(120))
-            .build()
-    }
-
     fn get(&self, path: &str) -> Reply {
-        reply(Self::agent().get(&format!("{}{path}", self.base)).call())
+        reply(self.agent.get(&format!("{}{path}", self.base)).call())
     }
 
     fn post(&self, path: &str, body: &str) -> Reply {
         reply(
-            Self::agent()
+            self.agent
                 .post(&format!("{}{path}", self.base))
                 .set("content-type", "application/json")
                 .send_string(body),
@@ -165,7 +185,8 @@ impl Server {
     /// tries make the race harmless while still requiring a real 413 answer.
     fn post_oversized(&self, path: &str, body: &str) -> Reply {
         for _ in 0..10 {
-            let result = Self::agent()
+            let result = self
+                .agent
                 .post(&format!("{}{path}", self.base))
                 .set("content-type", "application/json")
                 .send_string(body);
@@ -179,7 +200,7 @@ impl Server {
     /// Posts with explicit authentication headers.
     fn post_as(&self, path: &str, body: &str, member: u32, timestamp: u64, sig: &str) -> Reply {
         reply(
-            Self::agent()
+            self.agent
                 .post(&format!("{}{path}", self.base))
                 .set("content-type", "application/json")
                 .set("x-zkclaim-member", &member.to_string())
@@ -623,33 +644,33 @@ fn refused_requests_get_their_status_and_write_nothing() {
     }
 }
 
+/// Registers the patient's invoice, sends its proof request and, while the proof is in
+/// flight, SIGTERM: the server must exit cleanly. Returns the proof request's reply.
+fn prove_through_shutdown(c: &Consortium, server: Server, patient: &Patient) -> Reply {
+    let registered = server.post_signed(
+        "/v1/invoices",
+        &c.register(&patient.invoice),
+        &c.key(HOSPITAL),
+    );
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let (url, request, agent) = (
+        format!("{}/v1/proofs", server.base),
+        patient.request(),
+        server.agent.clone(),
+    );
+    let proof = std::thread::spawn(move || reply(agent.post(&url).send_string(&request)));
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(server.terminate().success());
+    proof.join().unwrap()
+}
+
 #[test]
 fn logs_carry_no_secrets_and_shutdown_lets_a_proof_finish() {
     let c = Consortium::init();
     let log: PathBuf = c.data.path().join("serve.log");
     let server = c.serve(&[], Some(&log));
     let patient = Patient::new();
-    assert_eq!(
-        server
-            .post_signed(
-                "/v1/invoices",
-                &c.register(&patient.invoice),
-                &c.key(HOSPITAL)
-            )
-            .status,
-        200
-    );
-    let (base, request) = (server.base.clone(), patient.request());
-    let proof = std::thread::spawn(move || {
-        reply(
-            Server::agent()
-                .post(&format!("{base}/v1/proofs"))
-                .send_string(&request),
-        )
-    });
-    std::thread::sleep(Duration::from_millis(150));
-    assert!(server.terminate().success());
-    let proved = proof.join().unwrap();
+    let proved = prove_through_shutdown(&c, server, &patient);
     assert_eq!(
         proved.status, 200,
         "the in-flight proof finishes: {}",
@@ -694,11 +715,16 @@ fn a_flood_of_proofs_gets_429_while_healthz_answers() {
     let start = Arc::new(Barrier::new(9));
     let floods: Vec<_> = (0..8)
         .map(|_| {
-            let (base, request, start) = (server.base.clone(), patient.request(), start.clone());
+            let (base, request, start, agent) = (
+                server.base.clone(),
+                patient.request(),
+                start.clone(),
+                server.agent.clone(),
+            );
             std::thread::spawn(move || {
                 start.wait();
                 reply(
-                    Server::agent()
+                    agent
                         .post(&format!("{base}/v1/proofs"))
                         .send_string(&request),
                 )
@@ -729,4 +755,65 @@ fn a_flood_of_proofs_gets_429_while_healthz_answers() {
         assert_eq!(r.retry_after.as_deref(), Some("1"));
         assert_eq!(r.body["error"]["code"], "busy");
     }
+}
+
+#[test]
+fn serves_https_only_and_shuts_down_gracefully_under_tls() {
+    let c = Consortium::init();
+    let dir = c.data.path();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let (cert_arg, key_arg) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
+
+    // A certificate without its key is refused before anything listens.
+    let half = Command::new(BIN)
+        .arg("--data")
+        .arg(dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert_arg])
+        .output()
+        .unwrap();
+    assert_eq!(half.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&half.stderr).contains("--tls-key"));
+
+    let mut server = c.serve(&["--tls-cert", cert_arg, "--tls-key", key_arg], None);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    // Plain HTTP on the TLS port gets no HTTP answer at all, and a client that does not
+    // trust the certificate gets no connection.
+    let plain = server.base.replacen("https://", "http://", 1);
+    let answer = agent(None).get(&format!("{plain}/healthz")).call();
+    assert!(
+        matches!(answer, Err(ureq::Error::Transport(_))),
+        "{answer:?}"
+    );
+    let untrusting = agent(None).get(&format!("{}/healthz", server.base)).call();
+    assert!(
+        matches!(untrusting, Err(ureq::Error::Transport(_))),
+        "{untrusting:?}"
+    );
+
+    server.agent = agent(Some(&cert_pem));
+    assert_eq!(server.get("/healthz").status, 200);
+    let proved = prove_through_shutdown(&c, server, &Patient::new());
+    assert_eq!(proved.status, 200, "{}", proved.body);
+    let package: ClaimPackage = serde_json::from_value(proved.body).unwrap();
+    assert_eq!(package.public_inputs.claim_amount, 7_760);
+    // The registration's block was flushed before the exit: the chain audits.
+    let audit = Command::new(BIN)
+        .arg("--data")
+        .arg(dir)
+        .arg("audit")
+        .output()
+        .unwrap();
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.contains("audit passed: 1 blocks, 1 invoices"),
+        "{audit}"
+    );
 }

@@ -3,7 +3,11 @@
 
 use crate::error::Error;
 use serde::Deserialize;
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// Every setting optional: the same struct is read from the config file and from the
 /// flags/environment, and the flags win field by field.
@@ -32,6 +36,19 @@ pub struct Settings {
     /// its signature is remembered against replay, in seconds [default: 300].
     #[arg(long, env = "ZKCLAIM_REPLAY_WINDOW_S")]
     pub replay_window_s: Option<u64>,
+    /// PEM certificate chain: with --tls-key, the node serves HTTPS only.
+    #[arg(long, env = "ZKCLAIM_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "ZKCLAIM_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// The certificate chain and key files the node serves HTTPS with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The resolved settings.
@@ -44,6 +61,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub proof_timeout: Duration,
     pub replay_window_s: u64,
+    pub tls: Option<Tls>,
 }
 
 impl Config {
@@ -77,6 +95,20 @@ impl Config {
                 .replay_window_s
                 .or(file.replay_window_s)
                 .unwrap_or(300),
+            tls: match (
+                flags.tls_cert.or(file.tls_cert),
+                flags.tls_key.or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(Tls { cert, key }),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::Serve(
+                        "TLS needs both --tls-cert and --tls-key (tls_cert, tls_key in the \
+                         config file)"
+                            .into(),
+                    ))
+                }
+            },
         };
         if config.workers == 0 {
             return Err(Error::Serve("workers must be at least 1".into()));
@@ -123,5 +155,31 @@ mod tests {
             ..Settings::default()
         };
         assert!(matches!(Config::resolve(None, flags), Err(Error::Serve(_))));
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_its_key_from_anywhere_or_neither() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.json");
+        std::fs::write(&path, r#"{"tls_cert": "cert.pem"}"#).unwrap();
+        let alone = Config::resolve(Some(&path), Settings::default());
+        assert!(
+            matches!(&alone, Err(Error::Serve(m)) if m.contains("--tls-key")),
+            "{alone:?}"
+        );
+        let flags = Settings {
+            tls_key: Some("key.pem".into()),
+            ..Settings::default()
+        };
+        let c = Config::resolve(Some(&path), flags).unwrap();
+        let expected = Tls {
+            cert: "cert.pem".into(),
+            key: "key.pem".into(),
+        };
+        assert_eq!(c.tls, Some(expected));
+        assert_eq!(
+            Config::resolve(None, Settings::default()).unwrap().tls,
+            None
+        );
     }
 }

@@ -23,6 +23,7 @@ use axum::{
     routing::{self, MethodRouter},
     Router,
 };
+use axum_server::tls_rustls::RustlsConfig;
 use error::ServiceError;
 use serde_json::{json, Value};
 use std::{
@@ -48,8 +49,9 @@ pub struct AppState {
 
 type Shared = Arc<AppState>;
 
-/// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests (proofs
-/// included) finish, stops the provers and closes the ledger.
+/// Serves (HTTPS when the config names a certificate) until SIGTERM or SIGINT, then stops
+/// accepting, lets in-flight requests (proofs included) finish, stops the provers and closes
+/// the ledger.
 pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Error> {
     init_tracing();
     let serve_error = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
@@ -107,18 +109,52 @@ fn init_tracing() {
 
 async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
     let io = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
+    // Read before binding, so a bad certificate never leaves a port answering.
+    let tls = match &state.config.tls {
+        Some(tls) => Some(
+            RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                .await
+                .map_err(|e| {
+                    let (cert, key) = (tls.cert.display(), tls.key.display());
+                    io(&format!("TLS certificate {cert} with key {key}"), e)
+                })?,
+        ),
+        None => None,
+    };
     let listen = state.config.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| io(&format!("cannot listen on {listen}"), e))?;
     let addr = listener.local_addr().map_err(|e| io("local address", e))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // On stdout, one line: scripts and tests that bind port 0 read the address from it.
-    println!("listening on http://{addr}");
-    tracing::info!(%addr, "listening");
-    axum::serve(listener, router(state.clone(), table))
-        .with_graceful_shutdown(shutdown(state))
-        .await
-        .map_err(|e| io("serving", e))
+    println!("listening on {scheme}://{addr}");
+    tracing::info!(%addr, tls = tls.is_some(), "listening");
+    let handle = axum_server::Handle::new();
+    tokio::spawn({
+        let (state, handle) = (state.clone(), handle.clone());
+        async move {
+            shutdown(state).await;
+            handle.graceful_shutdown(None);
+        }
+    });
+    let app = router(state, table).into_make_service();
+    let served = match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(listener, tls)
+                .map_err(|e| io("listener", e))?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .map_err(|e| io("listener", e))?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    };
+    served.map_err(|e| io("serving", e))
 }
 
 async fn shutdown(state: Shared) {
