@@ -25,7 +25,7 @@ impl DataDir {
     pub fn params(&self) -> PathBuf {
         self.0.join("params")
     }
-    fn genesis(&self) -> PathBuf {
+    pub fn genesis(&self) -> PathBuf {
         self.0.join("consortium/genesis.json")
     }
     fn key(&self, member: u32) -> PathBuf {

@@ -32,6 +32,13 @@ pub enum Error {
     Demo(String),
     #[error("serve: {0}")]
     Serve(String),
+    /// The node, or without `--server` the embedded ledger, refused the request: the
+    /// service's error code and message.
+    #[error("refused ({code}): {message}")]
+    Refused { code: String, message: String },
+    /// The node could not be reached, or its answer was not what the service sends.
+    #[error("node: {0}")]
+    Node(String),
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),

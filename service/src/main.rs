@@ -1,15 +1,18 @@
 //! `zkclaim`: the command line for patients, hospitals, insurers and auditors.
 
 mod bench;
+mod client;
 mod consortium;
 mod demo;
 mod error;
 mod files;
+mod node;
 mod serve;
 
 use clap::{Parser, Subcommand};
 use consortium::DataDir;
 use error::Error;
+use node::Node;
 use rand::rngs::OsRng;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,6 +24,7 @@ use zkclaim_circuits::{
     policy::Policy,
     tree::{IncrementalTree, TreeFile},
 };
+use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
 use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::{snarkjs, ClaimPackage};
 
@@ -39,6 +43,14 @@ struct Cli {
         env = "ZKCLAIM_DATA"
     )]
     data: PathBuf,
+    /// A node (`http://HOST:PORT` or `https://…`): invoice register, prove, claim and verify
+    /// go to it instead of the embedded ledger and parameters in DATA.
+    #[arg(long, global = true, env = "ZKCLAIM_SERVER")]
+    server: Option<String>,
+    /// PEM certificate(s) an https node's certificate must chain to, instead of the public
+    /// web roots (for a node with a self-signed or private-CA certificate).
+    #[arg(long, global = true, env = "ZKCLAIM_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,15 +85,19 @@ enum Command {
         key: PathBuf,
         #[arg(long)]
         policy: PathBuf,
-        #[arg(long)]
-        tree: PathBuf,
+        /// A stand-alone tree file. Without it the node proves (`--server`), or the Merkle
+        /// path comes from the ledger in DATA.
+        #[arg(long, conflicts_with = "server")]
+        tree: Option<PathBuf>,
         #[arg(long)]
         params: Option<PathBuf>,
         /// Where to write the claim package (stdout if omitted).
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify a claim package: exit 0 when valid, 1 with the reason when not.
+    /// Verify a claim package: exit 0 when valid, 1 with the reason when not. With
+    /// `--server` the verifying key comes from the node, checked against DATA's genesis
+    /// when there is one.
     Verify {
         claim: PathBuf,
         #[arg(long)]
@@ -100,6 +116,11 @@ enum Command {
         /// Where bench.csv and bench.svg go.
         #[arg(long, default_value = "zkclaim-data/bench")]
         out: PathBuf,
+    },
+    /// Insurers' claims on the ledger.
+    Claim {
+        #[command(subcommand)]
+        command: ClaimCommand,
     },
     /// The consortium ledger.
     Consortium {
@@ -166,6 +187,57 @@ enum PatientCommand {
 enum InvoiceCommand {
     /// Print an invoice's commitment, the only thing a hospital registers.
     Commit { invoice: PathBuf },
+    /// Register an invoice's commitment on the ledger (hospital); prints the receipt.
+    Register {
+        invoice: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClaimCommand {
+    /// Verify and settle a claim package (insurer); prints the receipt.
+    Settle {
+        claim: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Print the settled claim with this nullifier.
+    Show { nullifier: String },
+}
+
+/// The member who signs a ledger transaction (and, with `--server`, the request).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct Signer {
+    /// Member N, with its key DATA/consortium/keys/member-N.json.
+    #[arg(long)]
+    member: Option<u32>,
+    /// The member key file to sign with.
+    #[arg(long)]
+    member_key: Option<PathBuf>,
+}
+
+impl Signer {
+    fn key(&self, data: &DataDir) -> Result<MemberKey, Error> {
+        match (&self.member_key, self.member) {
+            (Some(path), _) => Ok(MemberKey::load(path)?),
+            (None, Some(member)) => data.load_key(member),
+            (None, None) => unreachable!("clap requires one of the two"),
+        }
+    }
+
+    /// Signs `tx` for DATA's consortium.
+    fn sign(
+        &self,
+        data: &DataDir,
+        tx: Transaction,
+    ) -> Result<(MemberKey, SignedTransaction), Error> {
+        let key = self.key(data)?;
+        let stx = tx.sign(&data.load_genesis()?.chain_id, &key);
+        Ok((key, stx))
+    }
 }
 
 #[derive(Subcommand)]
@@ -193,6 +265,8 @@ fn run(cli: Cli) -> Result<(), Error> {
     let data = DataDir(cli.data);
     let default_params = data.params();
     let params_dir = |p: Option<PathBuf>| p.unwrap_or_else(|| default_params.clone());
+    let (server, ca) = (cli.server.as_deref(), cli.ca_cert.as_deref());
+    let node = |params: &Path| Node::open(server, ca, &data, params);
     match cli.command {
         Command::Setup { params } => {
             let dir = params_dir(params);
@@ -217,6 +291,24 @@ fn run(cli: Cli) -> Result<(), Error> {
                 field::format(&inv.commitment(Shape::default().items)?)
             );
         }
+        Command::Invoice {
+            command: InvoiceCommand::Register { invoice, signer },
+        } => {
+            let inv: Invoice = files::read(&invoice)?;
+            let commitment = inv.commitment(data.load_genesis()?.shape.items)?;
+            let (key, stx) = signer.sign(&data, Transaction::RegisterInvoice { commitment })?;
+            files::write(None, &node(&default_params)?.register_invoice(stx, &key)?)?;
+        }
+        Command::Claim { command } => match command {
+            ClaimCommand::Settle { claim, signer } => {
+                let claim: ClaimPackage = files::read(&claim)?;
+                let (key, stx) = signer.sign(&data, Transaction::SettleClaim { claim })?;
+                files::write(None, &node(&default_params)?.settle_claim(stx, &key)?)?;
+            }
+            ClaimCommand::Show { nullifier } => {
+                files::write(None, &node(&default_params)?.claim(&nullifier)?)?;
+            }
+        },
         Command::Tree {
             command: TreeCommand::Add { tree, commitment },
         } => {
@@ -239,7 +331,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             invoice,
             key,
             policy,
-            tree,
+            tree: Some(tree),
             params,
             out,
         } => {
@@ -262,9 +354,40 @@ fn run(cli: Cli) -> Result<(), Error> {
             let package = zkclaim_prover::prove(&params, witness, &mut OsRng)?;
             files::write(out.as_deref(), &package)?;
         }
+        Command::Prove {
+            invoice,
+            key,
+            policy,
+            tree: None,
+            params,
+            out,
+        } => {
+            let request = serve::actions::ProofRequest {
+                invoice: files::read(&invoice)?,
+                key: files::read(&key)?,
+                policy: files::read(&policy)?,
+            };
+            let package = node(&params_dir(params))?.prove(request)?;
+            files::write(out.as_deref(), &package)?;
+        }
         Command::Verify { claim, params } => {
             // A fresh key could verify nothing: verification never generates parameters.
-            let key = ClaimParams::load_verifying_key(&params_dir(params))?.prepare();
+            let key = match server {
+                Some(server) => {
+                    let pinned = if data.genesis().exists() {
+                        Some(data.load_genesis()?.verifying_key_digest)
+                    } else {
+                        eprintln!(
+                            "no genesis in {}: trusting the node's verifying key",
+                            data.0.display()
+                        );
+                        None
+                    };
+                    client::Client::new(server, ca)?.verifying_key(pinned)?
+                }
+                None => ClaimParams::load_verifying_key(&params_dir(params))?,
+            }
+            .prepare();
             let package: ClaimPackage = files::read(&claim)?;
             package.verify(&key).map_err(Error::Rejected)?;
             println!("valid: claim of {} fen", package.public_inputs.claim_amount);

@@ -4,9 +4,10 @@ use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::{
+    ffi::OsStr,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, Command, ExitStatus, Output, Stdio},
     sync::{Arc, Barrier},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -46,6 +47,16 @@ impl Consortium {
             chain_id: genesis.chain_id,
             data,
         }
+    }
+
+    /// Runs the command line on this consortium's DATA.
+    fn zkclaim<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        Command::new(BIN)
+            .arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn key(&self, member: u32) -> MemberKey {
@@ -264,6 +275,23 @@ impl Patient {
 
     fn request(&self) -> String {
         json!({"invoice": self.invoice, "key": self.key, "policy": self.policy}).to_string()
+    }
+
+    /// Writes `invoice.json`, `key.json` and `policy.json` into `dir`: the `prove` command
+    /// that names them, its claim going to `dir/claim.json`.
+    fn prove_command(&self, dir: &Path) -> Vec<String> {
+        let request: Value = serde_json::from_str(&self.request()).unwrap();
+        let mut args = vec!["prove".to_owned()];
+        for name in ["invoice", "key", "policy"] {
+            let path = dir.join(format!("{name}.json"));
+            std::fs::write(&path, request[name].to_string()).unwrap();
+            args.extend([format!("--{name}"), path.display().to_string()]);
+        }
+        args.extend([
+            "--out".to_owned(),
+            dir.join("claim.json").display().to_string(),
+        ]);
+        args
     }
 }
 
@@ -769,12 +797,7 @@ fn serves_https_only_and_shuts_down_gracefully_under_tls() {
     let (cert_arg, key_arg) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
 
     // A certificate without its key is refused before anything listens.
-    let half = Command::new(BIN)
-        .arg("--data")
-        .arg(dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert_arg])
-        .output()
-        .unwrap();
+    let half = c.zkclaim(&["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert_arg]);
     assert_eq!(half.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&half.stderr).contains("--tls-key"));
 
@@ -800,20 +823,107 @@ fn serves_https_only_and_shuts_down_gracefully_under_tls() {
 
     server.agent = agent(Some(&cert_pem));
     assert_eq!(server.get("/healthz").status, 200);
+    // The command line's client trusts the node given its certificate, and only then.
+    let show = |trust: &[&str]| {
+        let mut args = vec!["--server", server.base.as_str()];
+        args.extend(trust);
+        args.extend(["claim", "show", R_HEX]);
+        String::from_utf8(c.zkclaim(&args).stderr).unwrap()
+    };
+    let trusted = show(&["--ca-cert", cert_arg]);
+    assert!(trusted.contains("refused (invalid_request)"), "{trusted}");
+    let untrusted = show(&[]);
+    assert!(untrusted.contains("cannot reach the node"), "{untrusted}");
     let proved = prove_through_shutdown(&c, server, &Patient::new());
     assert_eq!(proved.status, 200, "{}", proved.body);
     let package: ClaimPackage = serde_json::from_value(proved.body).unwrap();
     assert_eq!(package.public_inputs.claim_amount, 7_760);
     // The registration's block was flushed before the exit: the chain audits.
-    let audit = Command::new(BIN)
-        .arg("--data")
-        .arg(dir)
-        .arg("audit")
-        .output()
-        .unwrap();
-    let audit = String::from_utf8_lossy(&audit.stdout);
+    let audit = String::from_utf8_lossy(&c.zkclaim(&["audit"]).stdout).into_owned();
     assert!(
         audit.contains("audit passed: 1 blocks, 1 invoices"),
         "{audit}"
     );
+}
+
+/// stdout of a command that must succeed.
+fn succeeded(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A patient's claim through the command line, with `mode` (`--server URL` or nothing: the
+/// embedded ledger) before each command: hospital 1 registers the invoice, the patient
+/// proves, insurer A settles, anyone shows the claim; insurer B's settlement of the same
+/// claim is refused with the ledger's reason and writes nothing. `height` is the chain's
+/// before. Returns the claim file.
+fn claim_story(c: &Consortium, mode: &[&str], dir: &Path, height: u64) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let run = |args: &[&str]| c.zkclaim(&[mode, args].concat());
+    let prove = Patient::new().prove_command(dir);
+    let invoice = dir.join("invoice.json");
+    let invoice = invoice.to_str().unwrap();
+    let registered: Value = serde_json::from_str(&succeeded(run(&[
+        "invoice", "register", invoice, "--member", "1",
+    ])))
+    .unwrap();
+    assert_eq!(registered["height"], height + 1, "{registered}");
+
+    succeeded(run(&prove.iter().map(String::as_str).collect::<Vec<_>>()));
+    let claim = dir.join("claim.json");
+    let package: ClaimPackage =
+        serde_json::from_str(&std::fs::read_to_string(&claim).unwrap()).unwrap();
+    assert_eq!(package.public_inputs.claim_amount, 7_760);
+
+    let claim_arg = claim.to_str().unwrap();
+    let settled: Value = serde_json::from_str(&succeeded(run(&[
+        "claim", "settle", claim_arg, "--member", "10",
+    ])))
+    .unwrap();
+    assert_eq!(settled["height"], height + 2, "{settled}");
+    let nullifier = field::format(&package.public_inputs.nullifier);
+    assert_eq!(settled["nullifier"], nullifier.as_str());
+
+    // Insurer B signs with its key file named outright.
+    let key_b = c.data.path().join("consortium/keys/member-11.json");
+    let key_b = key_b.to_str().unwrap();
+    let duplicate = run(&["claim", "settle", claim_arg, "--member-key", key_b]);
+    assert_eq!(duplicate.status.code(), Some(2));
+    let says = format!(
+        "refused (duplicate_claim): this invoice was already claimed (block {})",
+        height + 2
+    );
+    let stderr = String::from_utf8_lossy(&duplicate.stderr);
+    assert!(stderr.contains(&says), "{stderr}");
+
+    let shown: Value =
+        serde_json::from_str(&succeeded(run(&["claim", "show", &nullifier]))).unwrap();
+    assert_eq!(
+        (shown["height"].as_u64(), shown["insurer"].as_u64()),
+        (Some(height + 2), Some(10))
+    );
+    assert_eq!(shown["claim"], serde_json::to_value(&package).unwrap());
+    claim
+}
+
+#[test]
+fn the_command_line_works_against_the_node_and_on_the_embedded_ledger() {
+    let c = Consortium::init();
+    let work = tempfile::tempdir().unwrap();
+    let server = c.serve(&[], None);
+    let remote = ["--server", server.base.as_str()];
+    let claim = claim_story(&c, &remote, &work.path().join("remote"), 0);
+    assert_eq!(server.height(), 2, "the refused settlement wrote nothing");
+    // The node's verifying key, checked against the genesis's digest.
+    let verified =
+        succeeded(c.zkclaim(&[&remote[..], &["verify", claim.to_str().unwrap()]].concat()));
+    assert!(verified.contains("valid: claim of 7760 fen"), "{verified}");
+    assert!(server.terminate().success());
+
+    // With the node stopped, the same commands act on the ledger it left in DATA.
+    claim_story(&c, &[], &work.path().join("embedded"), 2);
 }

@@ -111,6 +111,17 @@ impl IntoResponse for ServiceError {
     }
 }
 
+/// The command line's embedded mode runs the node's actions: their refusals read as the
+/// node's, with the full message (the operator is the one reading it).
+impl From<ServiceError> for crate::error::Error {
+    fn from(e: ServiceError) -> Self {
+        crate::error::Error::Refused {
+            code: e.status_and_code().1.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

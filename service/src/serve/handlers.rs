@@ -3,7 +3,7 @@
 //! member itself, so the node never holds member keys. The HTTP request signature
 //! ([`super::auth`]) authenticates the request, and its signer must be the transaction's.
 
-use super::{auth, error::ServiceError, Shared};
+use super::{actions, auth, error::ServiceError, Shared};
 use axum::{
     body::Bytes,
     extract::{FromRequest, Path, Request, State},
@@ -11,14 +11,12 @@ use axum::{
     response::IntoResponse,
     Json,
 };
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
-use zeroize::{Zeroize, Zeroizing};
-use zkclaim_circuits::{
-    claim::ClaimWitness, field, invoice::Invoice, keys::KeyFile, policy::Policy,
-};
-use zkclaim_ledger::{Receipt, Role, SignedTransaction, Transaction};
+use zeroize::Zeroizing;
+use zkclaim_circuits::field;
+use zkclaim_ledger::{Ledger, Role, SignedTransaction};
 use zkclaim_verifier::ClaimPackage;
 
 type Answer = Result<Json<Value>, ServiceError>;
@@ -90,29 +88,16 @@ fn member_transaction(
     Ok(stx)
 }
 
-/// `submit` blocks until the block is durable: off the async workers.
-async fn submit(state: &Shared, stx: SignedTransaction) -> Result<Receipt, ServiceError> {
+/// Runs a ledger action that blocks (a submission waits until its block is durable, a
+/// block read touches the store) off the async workers.
+async fn blocking<T: Send + 'static>(
+    state: &Shared,
+    action: impl FnOnce(&Ledger) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
     let ledger = state.ledger.clone();
-    tokio::task::spawn_blocking(move || ledger.submit(stx))
+    tokio::task::spawn_blocking(move || action(&ledger))
         .await
         .map_err(|_| ServiceError::Unavailable("the ledger task did not finish".into()))?
-        .map_err(ServiceError::from)
-}
-
-fn receipt_json(r: &Receipt) -> Value {
-    json!({
-        "height": r.height,
-        "block_hash": hex::encode(r.block_hash),
-        "tx_index": r.tx_index,
-        "tx_id": hex::encode(r.tx_id),
-    })
-}
-
-fn wrong_transaction(expected: &str) -> ServiceError {
-    ServiceError::BadRequest(
-        "invalid_request",
-        format!("this endpoint takes a {expected} transaction"),
-    )
 }
 
 pub async fn register_invoice(
@@ -123,13 +108,8 @@ pub async fn register_invoice(
     RawBody(body): RawBody,
 ) -> Answer {
     let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital)?;
-    let Transaction::RegisterInvoice { commitment } = stx.tx else {
-        return Err(wrong_transaction("register_invoice"));
-    };
-    let receipt = submit(&state, stx).await?;
+    let answer = blocking(&state, |ledger| actions::register_invoice(ledger, stx)).await?;
     state.metrics.invoices.inc();
-    let mut answer = receipt_json(&receipt);
-    answer["leaf_index"] = json!(state.ledger.leaf_index(commitment));
     Ok(Json(answer))
 }
 
@@ -141,47 +121,9 @@ pub async fn settle_claim(
     RawBody(body): RawBody,
 ) -> Answer {
     let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer)?;
-    let Transaction::SettleClaim { claim } = &stx.tx else {
-        return Err(wrong_transaction("settle_claim"));
-    };
-    let public = claim.public_inputs;
-    let receipt = submit(&state, stx).await?;
+    let answer = blocking(&state, |ledger| actions::settle_claim(ledger, stx)).await?;
     state.metrics.settlements.inc();
-    let mut answer = receipt_json(&receipt);
-    answer["nullifier"] = json!(field::format(&public.nullifier));
-    answer["claim_amount"] = json!(public.claim_amount);
     Ok(Json(answer))
-}
-
-/// `{"invoice": …, "key": {"sk": …}, "policy": …}`: the patient's secrets. Its `Debug`
-/// prints nothing; on drop the secret fields are wiped (the key by `KeyFile` itself). The
-/// prover's own working copies are not under our control.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProofRequest {
-    invoice: Invoice,
-    key: KeyFile,
-    policy: Policy,
-}
-
-impl std::fmt::Debug for ProofRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProofRequest(<redacted>)")
-    }
-}
-
-impl Drop for ProofRequest {
-    fn drop(&mut self) {
-        let invoice = &mut self.invoice;
-        invoice.serial.zeroize();
-        invoice.patient_pk.zeroize();
-        for item in &mut invoice.items {
-            item.detail.zeroize();
-            item.amount.zeroize();
-            item.category.zeroize();
-        }
-        self.policy.salt.zeroize();
-    }
 }
 
 pub async fn prove_claim(
@@ -190,29 +132,9 @@ pub async fn prove_claim(
 ) -> Result<Json<ClaimPackage>, ServiceError> {
     // The body holds `sk` in clear: wiped when this goes (a unique `Bytes` converts in place).
     let body = Zeroizing::new(Vec::from(body));
-    let request: ProofRequest = parse(&body)?;
+    let request: actions::ProofRequest = parse(&body)?;
     drop(body);
-    let shape = state.params.shape;
-    let commitment = request
-        .invoice
-        .commitment(shape.items)
-        .map_err(|e| ServiceError::Unsatisfiable(format!("invoice: {e}")))?;
-    let leaf = state.ledger.leaf_index(commitment).ok_or_else(|| {
-        ServiceError::Unsatisfiable(
-            "the invoice's commitment is not registered on the ledger".into(),
-        )
-    })?;
-    let witness = ClaimWitness {
-        sk: request.key.secret_key(),
-        invoice: request.invoice.clone(),
-        path: state.ledger.merkle_path(leaf)?,
-        policy: request.policy.clone(),
-    };
-    drop(request);
-    // The native rule check is cheap: refuse here rather than spend a queue slot on it.
-    witness
-        .public_inputs(shape)
-        .map_err(|rule| ServiceError::Unsatisfiable(rule.to_string()))?;
+    let witness = actions::witness(&state.ledger, state.params.shape, request)?;
     let answer = state.pool.submit(witness, &state.metrics)?;
     let package = answer
         .await
@@ -221,21 +143,7 @@ pub async fn prove_claim(
 }
 
 pub async fn get_claim(State(state): State<Shared>, Path(nullifier): Path<String>) -> Answer {
-    let n = field::parse(&nullifier)
-        .map_err(|e| ServiceError::BadRequest("invalid_request", format!("nullifier: {e}")))?;
-    let record = state.ledger.claim(n).ok_or_else(|| {
-        ServiceError::NotFound(format!("no settled claim has nullifier {nullifier}"))
-    })?;
-    let claim = ClaimPackage {
-        public_inputs: record.public_inputs,
-        proof: record.proof,
-    };
-    Ok(Json(json!({
-        "height": record.height,
-        "tx_index": record.tx_index,
-        "insurer": record.insurer,
-        "claim": claim,
-    })))
+    actions::claim(&state.ledger, &nullifier).map(Json)
 }
 
 pub async fn roots(State(state): State<Shared>) -> Answer {
@@ -268,10 +176,8 @@ pub async fn path(State(state): State<Shared>, Path(index): Path<String>) -> Ans
 
 pub async fn block(State(state): State<Shared>, Path(height): Path<String>) -> Answer {
     let height = number("height", &height)?;
-    let ledger = state.ledger.clone();
-    let block = tokio::task::spawn_blocking(move || ledger.block(height))
-        .await
-        .map_err(|_| ServiceError::Unavailable("the ledger task did not finish".into()))??
+    let block = blocking(&state, move |ledger| Ok(ledger.block(height)?))
+        .await?
         .ok_or_else(|| ServiceError::NotFound(format!("no block at height {height}")))?;
     let h = &block.header;
     Ok(Json(json!({

@@ -4,7 +4,8 @@
 //! built. Proofs run on [`pool::ProverPool`]'s threads, ledger submissions on tokio's
 //! blocking pool, so the async workers only parse, route and answer.
 
-mod auth;
+pub mod actions;
+pub mod auth;
 mod config;
 mod error;
 mod handlers;

@@ -1,0 +1,160 @@
+//! The command line as a client of a node (`--server URL`): blocking HTTP(S) through ureq,
+//! member requests signed as [`crate::serve::auth`] checks them, and the node's JSON
+//! refusals turned into [`Error::Refused`].
+
+use crate::{error::Error, serve::auth};
+use rustls::pki_types::{pem::PemObject, CertificateDer};
+use serde::Deserialize;
+use serde_json::Value;
+use std::{path::Path, sync::Arc, time::Duration};
+use url::Url;
+use zkclaim_ledger::MemberKey;
+use zkclaim_verifier::ClaimVerifyingKey;
+
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: Url,
+}
+
+/// The service's error form, `{"error": {"code", "message"}}`.
+#[derive(Deserialize)]
+struct Refusal {
+    error: RefusalBody,
+}
+
+#[derive(Deserialize)]
+struct RefusalBody {
+    code: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct VerifyingKeyAnswer {
+    key: String,
+}
+
+impl Client {
+    /// A client of the node at `server` (`http://` or `https://`). Over HTTPS the node's
+    /// certificate must chain to `ca` (PEM) when given, else to the public web roots.
+    pub fn new(server: &str, ca: Option<&Path>) -> Result<Self, Error> {
+        let bad = |reason: &str| Error::Node(format!("--server {server}: {reason}"));
+        let base = Url::parse(server).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+            return Err(bad("expected http://HOST:PORT or https://HOST:PORT"));
+        }
+        let mut builder = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            // A proof request may wait in the node's queue: the node's own limit is 120 s.
+            .timeout(Duration::from_secs(180));
+        if let Some(ca) = ca {
+            builder = builder.tls_config(Arc::new(trusting(ca)?));
+        }
+        Ok(Self {
+            agent: builder.build(),
+            base,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.as_str().trim_end_matches('/'))
+    }
+
+    pub fn get(&self, path: &str) -> Result<Value, Error> {
+        answer(&self.url(path), self.agent.get(&self.url(path)).call())
+    }
+
+    /// Posts a JSON body. Proof requests carry secrets: callers wipe `body` afterwards.
+    pub fn post(&self, path: &str, body: &str) -> Result<Value, Error> {
+        let url = self.url(path);
+        let sent = self
+            .agent
+            .post(&url)
+            .set("content-type", "application/json")
+            .send_string(body);
+        answer(&url, sent)
+    }
+
+    /// Posts a member action with the request signature of [`auth`], made now with `key`.
+    pub fn post_signed(&self, path: &str, body: &str, key: &MemberKey) -> Result<Value, Error> {
+        let url = self.url(path);
+        let timestamp = auth::now_s();
+        let signature = key.sign_bytes(&auth::message("POST", path, body.as_bytes(), timestamp));
+        let sent = self
+            .agent
+            .post(&url)
+            .set("content-type", "application/json")
+            .set(auth::MEMBER, &key.member_id().to_string())
+            .set(auth::TIMESTAMP, &timestamp.to_string())
+            .set(auth::SIGNATURE, &hex::encode(signature))
+            .send_string(body);
+        answer(&url, sent)
+    }
+
+    /// The node's verifying key; refused unless its digest is `pinned` (the genesis's) when
+    /// one is given.
+    pub fn verifying_key(&self, pinned: Option<[u8; 32]>) -> Result<ClaimVerifyingKey, Error> {
+        let answer: VerifyingKeyAnswer = serde_json::from_value(self.get("/v1/verifying-key")?)
+            .map_err(|e| Error::Node(format!("the node's verifying key: {e}")))?;
+        let key = hex::decode(&answer.key)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| ClaimVerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string()))
+            .map_err(|e| Error::Node(format!("the node's verifying key: {e}")))?;
+        match pinned {
+            Some(digest) if digest != key.digest() => Err(Error::Node(format!(
+                "the node's verifying key (digest {}) is not the genesis's ({})",
+                hex::encode(key.digest()),
+                hex::encode(digest)
+            ))),
+            _ => Ok(key),
+        }
+    }
+}
+
+/// The JSON of a 2xx answer, or the node's refusal.
+fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Value, Error> {
+    let unreadable = |e: std::io::Error| Error::Node(format!("{url}: unreadable answer: {e}"));
+    let (status, response) = match result {
+        Ok(response) => {
+            let text = response.into_string().map_err(unreadable)?;
+            return serde_json::from_str(&text)
+                .map_err(|e| Error::Node(format!("{url}: answer is not JSON: {e}")));
+        }
+        Err(ureq::Error::Status(status, response)) => (status, response),
+        Err(ureq::Error::Transport(e)) => {
+            // ureq's message names the URL.
+            return Err(Error::Node(format!("cannot reach the node: {e}")));
+        }
+    };
+    let text = response.into_string().map_err(unreadable)?;
+    match serde_json::from_str::<Refusal>(&text) {
+        Ok(Refusal { error }) => Err(Error::Refused {
+            code: error.code,
+            message: error.message,
+        }),
+        Err(_) => Err(Error::Node(format!("{url} answered {status}: {text}"))),
+    }
+}
+
+/// A TLS client configuration that trusts the certificates in `ca` (PEM) and nothing else.
+fn trusting(ca: &Path) -> Result<rustls::ClientConfig, Error> {
+    let bad = |reason: String| Error::BadFile {
+        path: ca.into(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports rustls's default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}

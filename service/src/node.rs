@@ -1,0 +1,89 @@
+//! Where the ledger commands act: a node over HTTP (`--server URL`), or without it the
+//! embedded ledger in DATA, opened as `serve` opens it. Both answer alike, since the
+//! embedded mode runs the node's own [`actions`].
+
+use crate::{client::Client, consortium::DataDir, error::Error, serve::actions};
+use rand::rngs::OsRng;
+use serde_json::Value;
+use std::path::Path;
+use zeroize::Zeroizing;
+use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction};
+use zkclaim_prover::ClaimParams;
+use zkclaim_verifier::ClaimPackage;
+
+pub enum Node {
+    Remote(Client),
+    Embedded {
+        ledger: Ledger,
+        params: Box<ClaimParams>,
+    },
+}
+
+impl Node {
+    /// The node at `server`, or the embedded ledger in `data` with the parameters in
+    /// `params` (closed when this is dropped).
+    pub fn open(
+        server: Option<&str>,
+        ca: Option<&Path>,
+        data: &DataDir,
+        params: &Path,
+    ) -> Result<Self, Error> {
+        Ok(match server {
+            Some(server) => Node::Remote(Client::new(server, ca)?),
+            None => {
+                let params = Box::new(ClaimParams::load(params)?);
+                let ledger = data.open_ledger(&params)?;
+                Node::Embedded { ledger, params }
+            }
+        })
+    }
+
+    /// A hospital registers an invoice commitment (`stx` is signed by `key`).
+    pub fn register_invoice(
+        &self,
+        stx: SignedTransaction,
+        key: &MemberKey,
+    ) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.post_signed("/v1/invoices", &to_json(&stx), key),
+            Node::Embedded { ledger, .. } => Ok(actions::register_invoice(ledger, stx)?),
+        }
+    }
+
+    /// An insurer verifies and settles a claim (`stx` is signed by `key`).
+    pub fn settle_claim(&self, stx: SignedTransaction, key: &MemberKey) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.post_signed("/v1/claims", &to_json(&stx), key),
+            Node::Embedded { ledger, .. } => Ok(actions::settle_claim(ledger, stx)?),
+        }
+    }
+
+    pub fn claim(&self, nullifier: &str) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.get(&format!("/v1/claims/{nullifier}")),
+            Node::Embedded { ledger, .. } => Ok(actions::claim(ledger, nullifier)?),
+        }
+    }
+
+    /// Proves a claim against the ledger's current tree: on the node, or here.
+    pub fn prove(&self, request: actions::ProofRequest) -> Result<ClaimPackage, Error> {
+        match self {
+            Node::Remote(client) => {
+                // The body holds the patient's secrets in clear: wiped once sent.
+                let body = Zeroizing::new(to_json(&request));
+                drop(request);
+                let answer = client.post("/v1/proofs", &body)?;
+                serde_json::from_value(answer)
+                    .map_err(|e| Error::Node(format!("the node's claim package: {e}")))
+            }
+            Node::Embedded { ledger, params } => {
+                let witness = actions::witness(ledger, params.shape, request)?;
+                Ok(zkclaim_prover::prove(params, witness, &mut OsRng)?)
+            }
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("our types serialize")
+}
