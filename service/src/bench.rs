@@ -45,7 +45,7 @@ impl Stats {
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
@@ -135,7 +135,8 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     Ok(())
 }
 
-fn machine() -> String {
+/// CPU, cores, memory and build profile: which machine a report's figures come from.
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

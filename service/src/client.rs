@@ -2,14 +2,18 @@
 //! member requests signed as [`crate::serve::auth`] checks them, and the node's JSON
 //! refusals turned into [`Error::Refused`].
 
-use crate::{error::Error, serve::auth};
+use crate::{
+    error::Error,
+    serve::{actions::ProofRequest, auth},
+};
 use rustls::pki_types::{pem::PemObject, CertificateDer};
 use serde::Deserialize;
 use serde_json::Value;
 use std::{path::Path, sync::Arc, time::Duration};
 use url::Url;
+use zeroize::Zeroizing;
 use zkclaim_ledger::MemberKey;
-use zkclaim_verifier::ClaimVerifyingKey;
+use zkclaim_verifier::{ClaimPackage, ClaimVerifyingKey};
 
 #[derive(Clone)]
 pub struct Client {
@@ -56,6 +60,11 @@ impl Client {
         })
     }
 
+    /// The node's URL, as given.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base.as_str().trim_end_matches('/'))
     }
@@ -64,8 +73,7 @@ impl Client {
         answer(&self.url(path), self.agent.get(&self.url(path)).call())
     }
 
-    /// Posts a JSON body. Proof requests carry secrets: callers wipe `body` afterwards.
-    pub fn post(&self, path: &str, body: &str) -> Result<Value, Error> {
+    fn post(&self, path: &str, body: &str) -> Result<Value, Error> {
         let url = self.url(path);
         let sent = self
             .agent
@@ -89,6 +97,14 @@ impl Client {
             .set(auth::SIGNATURE, &hex::encode(signature))
             .send_string(body);
         answer(&url, sent)
+    }
+
+    /// A proof from the node. The request body holds the patient's secrets in clear: it is
+    /// wiped once sent.
+    pub fn prove(&self, request: &ProofRequest) -> Result<ClaimPackage, Error> {
+        let body = Zeroizing::new(serde_json::to_string(request).expect("requests serialize"));
+        serde_json::from_value(self.post("/v1/proofs", &body)?)
+            .map_err(|e| Error::Node(format!("the node's claim package: {e}")))
     }
 
     /// The node's verifying key; refused unless its digest is `pinned` (the genesis's) when

@@ -39,6 +39,8 @@ pub enum Error {
     /// The node could not be reached, or its answer was not what the service sends.
     #[error("node: {0}")]
     Node(String),
+    #[error("loadtest: {0}")]
+    Loadtest(String),
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),

@@ -6,6 +6,7 @@ mod consortium;
 mod demo;
 mod error;
 mod files;
+mod loadtest;
 mod node;
 mod serve;
 
@@ -140,6 +141,25 @@ enum Command {
         config: Option<PathBuf>,
         #[command(flatten)]
         settings: serve::Settings,
+    },
+    /// Drive concurrent patients through registration, proof and settlement against the node
+    /// at --server (on this machine), with member keys from DATA; report proof latency and
+    /// settlement throughput per client count as a Markdown table.
+    Loadtest {
+        /// Concurrent clients of each round.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,8",
+              value_parser = clap::value_parser!(u16).range(1..=64))]
+        clients: Vec<u16>,
+        /// Patients (claims) in each round.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        patients: u16,
+        /// After the rounds, send this many proof requests at once (not retried) and count
+        /// the answers.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        flood: Option<u16>,
+        /// Also write the table's rows as CSV here.
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
     /// Run the whole story end to end on an embedded ledger in DATA/demo and print what each
     /// party saw.
@@ -439,6 +459,22 @@ fn run(cli: Cli) -> Result<(), Error> {
             let params = load_or_setup(&default_params)?;
             let ledger = data.open_ledger(&params)?;
             serve::run(config, params, ledger)?;
+        }
+        Command::Loadtest {
+            clients,
+            patients,
+            flood,
+            csv,
+        } => {
+            let server = server
+                .ok_or_else(|| Error::Loadtest("needs --server URL: the node to drive".into()))?;
+            let options = loadtest::Options {
+                clients: clients.into_iter().map(usize::from).collect(),
+                patients: patients.into(),
+                flood: flood.map(usize::from),
+                csv,
+            };
+            loadtest::run(&client::Client::new(server, ca)?, &data, &options)?;
         }
         Command::Demo { invoices } => demo::run(&data.0, &params_dir(None), invoices)?,
     }

@@ -6,7 +6,6 @@ use crate::{client::Client, consortium::DataDir, error::Error, serve::actions};
 use rand::rngs::OsRng;
 use serde_json::Value;
 use std::path::Path;
-use zeroize::Zeroizing;
 use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction};
 use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::ClaimPackage;
@@ -68,14 +67,7 @@ impl Node {
     /// Proves a claim against the ledger's current tree: on the node, or here.
     pub fn prove(&self, request: actions::ProofRequest) -> Result<ClaimPackage, Error> {
         match self {
-            Node::Remote(client) => {
-                // The body holds the patient's secrets in clear: wiped once sent.
-                let body = Zeroizing::new(to_json(&request));
-                drop(request);
-                let answer = client.post("/v1/proofs", &body)?;
-                serde_json::from_value(answer)
-                    .map_err(|e| Error::Node(format!("the node's claim package: {e}")))
-            }
+            Node::Remote(client) => client.prove(&request),
             Node::Embedded { ledger, params } => {
                 let witness = actions::witness(ledger, params.shape, request)?;
                 Ok(zkclaim_prover::prove(params, witness, &mut OsRng)?)

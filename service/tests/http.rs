@@ -927,3 +927,76 @@ fn the_command_line_works_against_the_node_and_on_the_embedded_ledger() {
     // With the node stopped, the same commands act on the ledger it left in DATA.
     claim_story(&c, &[], &work.path().join("embedded"), 2);
 }
+
+#[test]
+fn the_load_generator_reports_what_the_node_did() {
+    let c = Consortium::init();
+    // One worker and one queue slot: three clients at once meet 429s and retry.
+    let server = c.serve(&["--queue-depth", "1"], None);
+    let csv = c.data.path().join("load.csv");
+    let out = succeeded(c.zkclaim(&[
+        "--server",
+        &server.base,
+        "loadtest",
+        "--clients",
+        "1,3",
+        "--patients",
+        "3",
+        "--flood",
+        "6",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]));
+    assert!(
+        out.contains("| clients | patients | proof p50 ms |"),
+        "{out}"
+    );
+
+    let rows: Vec<std::collections::HashMap<String, f64>> = csv::Reader::from_path(&csv)
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, clients) in rows.iter().zip([1.0, 3.0]) {
+        assert_eq!((row["clients"], row["patients"]), (clients, 3.0), "{out}");
+        assert_eq!(
+            row["confirmed"], 3.0,
+            "every settled claim read back: {out}"
+        );
+        assert!(row["proof_p50_ms"] <= row["proof_p99_ms"], "{out}");
+        assert!(row["settle_p50_ms"] <= row["settle_p99_ms"], "{out}");
+        assert!(
+            row["proof_p50_ms"] > 0.0 && row["proofs_per_s"] > 0.0,
+            "{out}"
+        );
+        assert!(row["settlements_per_s"] > 0.0, "{out}");
+    }
+
+    let flood = out.lines().find(|l| l.starts_with("Flood:")).unwrap();
+    let numbers: Vec<usize> = flood
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [requests, proved, busy, 429, unavailable, 503, other] = numbers[..] else {
+        panic!("{flood}");
+    };
+    assert_eq!((requests, unavailable, other), (6, 0, 0), "{flood}");
+    assert_eq!(proved + busy, 6, "{flood}");
+    assert!(proved >= 1 && busy >= 1, "{flood}");
+
+    // The node counted what the report says it did.
+    let metrics = server.get("/metrics").body;
+    let metrics = metrics.as_str().unwrap();
+    for line in [
+        "zkclaim_invoices_registered_total 6".to_owned(),
+        "zkclaim_settlements_total 6".to_owned(),
+        format!("zkclaim_proof_seconds_count {}", 6 + proved),
+        format!(
+            "zkclaim_rejections_total{{reason=\"busy\"}} {}",
+            busy + rows[0]["busy_retries"] as usize + rows[1]["busy_retries"] as usize
+        ),
+    ] {
+        assert!(metrics.contains(&line), "{line} missing from\n{metrics}");
+    }
+}
