@@ -67,7 +67,13 @@ impl Consortium {
         MemberKey::load(&path).unwrap()
     }
 
+    /// A node on 127.0.0.1, a port of its choosing; its logs go to `log` at debug level.
     fn serve(&self, args: &[&str], log: Option<&Path>) -> Server {
+        self.start(&[&["--listen", "127.0.0.1:0"], args].concat(), &[], log)
+    }
+
+    /// `zkclaim serve` with these flags and environment variables.
+    fn start(&self, args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Server {
         let stderr = match log {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
             None => Stdio::null(),
@@ -75,8 +81,9 @@ impl Consortium {
         let mut child = Command::new(BIN)
             .arg("--data")
             .arg(self.data.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", if log.is_some() { "debug" } else { "info" })
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -999,4 +1006,48 @@ fn the_load_generator_reports_what_the_node_did() {
     ] {
         assert!(metrics.contains(&line), "{line} missing from\n{metrics}");
     }
+}
+
+#[test]
+fn settings_come_from_the_file_then_the_environment_then_the_flags() {
+    let c = Consortium::init();
+    let config = c.data.path().join("serve.json");
+    std::fs::write(&config, r#"{"listen": "127.0.0.2:0", "workers": 0}"#).unwrap();
+    let config = config.to_str().unwrap();
+
+    // The file is read: its zero workers are refused (a node that started anyway would be
+    // stopped by `timeout` and fail the test).
+    let refused = Command::new("timeout")
+        .args(["60", BIN, "--data"])
+        .arg(c.data.path())
+        .args(["serve", "--config", config])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("workers must be at least 1"), "{stderr}");
+
+    // Each node says where it listens: the loopback address that won.
+    let address = |args: &[&str], env: &[(&str, &str)]| {
+        let server = c.start(args, env, None);
+        let base = server.base.clone();
+        assert!(server.terminate().success());
+        base
+    };
+    let workers = ("ZKCLAIM_WORKERS", "1");
+    let from_file = address(&["--config", config], &[workers]);
+    assert!(from_file.starts_with("http://127.0.0.2:"), "{from_file}");
+    let from_env = address(
+        &["--config", config],
+        &[workers, ("ZKCLAIM_LISTEN", "127.0.0.3:0")],
+    );
+    assert!(from_env.starts_with("http://127.0.0.3:"), "{from_env}");
+    let from_flag = address(
+        &["--listen", "127.0.0.4:0", "--workers", "1"],
+        &[
+            ("ZKCLAIM_CONFIG", config),
+            ("ZKCLAIM_LISTEN", "127.0.0.3:0"),
+        ],
+    );
+    assert!(from_flag.starts_with("http://127.0.0.4:"), "{from_flag}");
 }

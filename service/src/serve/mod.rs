@@ -126,15 +126,16 @@ async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| io(&format!("cannot listen on {listen}"), e))?;
     let addr = listener.local_addr().map_err(|e| io("local address", e))?;
+    let shutdown = shutdown(state.clone()).map_err(|e| io("signal handlers", e))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     // On stdout, one line: scripts and tests that bind port 0 read the address from it.
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, tls = tls.is_some(), "listening");
     let handle = axum_server::Handle::new();
     tokio::spawn({
-        let (state, handle) = (state.clone(), handle.clone());
+        let handle = handle.clone();
         async move {
-            shutdown(state).await;
+            shutdown.await;
             handle.graceful_shutdown(None);
         }
     });
@@ -158,26 +159,33 @@ async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
     served.map_err(|e| io("serving", e))
 }
 
-async fn shutdown(state: Shared) {
+/// Resolves on SIGTERM or SIGINT, marking the node as draining. The handlers are installed
+/// by this call, not on the future's first poll: once the node has said it listens, a
+/// signal means a graceful shutdown, never the default sudden exit.
+fn shutdown(state: Shared) -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let signal = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending().await,
         }
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    state
-        .draining
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    tracing::info!("shutting down: finishing in-flight requests");
+    let signal = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async move {
+        signal.await;
+        state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
 
 /// One route: what the router serves and what `/openapi.json` documents.
