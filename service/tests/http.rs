@@ -420,6 +420,40 @@ fn the_whole_story_over_http() {
             "{path} {method}"
         );
     }
+    // Each POST route's request schema accepts the bodies the service accepted above, and
+    // not a body with an unknown field, a field element that is not hex or a short signature.
+    let accepts = |path: &str, body: &Value| {
+        let mut schema = openapi.clone();
+        schema["$ref"] = openapi["paths"][path]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"]["$ref"]
+            .clone();
+        assert!(schema["$ref"].is_string(), "{path} has no request schema");
+        jsonschema::draft202012::new(&schema)
+            .unwrap()
+            .is_valid(body)
+    };
+    let json = |text: &str| -> Value { serde_json::from_str(text).unwrap() };
+    let (registration, request, settlement) = (
+        json(&c.register(&patient.invoice)),
+        json(&patient.request()),
+        json(&c.settle(&package, INSURER_A)),
+    );
+    assert!(accepts("/v1/invoices", &registration));
+    assert!(accepts("/v1/proofs", &request));
+    assert!(accepts("/v1/claims", &settlement));
+    let mut extra = request.clone();
+    extra["invoice"]["ward"] = json!("cardiology");
+    let mut not_hex = registration.clone();
+    not_hex["tx"]["register_invoice"]["commitment"] = json!(format!("0x{}", "z".repeat(64)));
+    let mut short = settlement.clone();
+    short["signature"] = json!("00");
+    assert!(!accepts("/v1/proofs", &extra));
+    assert!(!accepts("/v1/invoices", &not_hex));
+    assert!(!accepts("/v1/claims", &short));
+    assert!(
+        !accepts("/v1/invoices", &settlement),
+        "a settlement is no registration"
+    );
     assert_eq!(server.get("/v2/nothing").status, 404);
     // A route asked with the wrong method answers in the same JSON error form.
     let wrong_method = server.get("/v1/invoices");

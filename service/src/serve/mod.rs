@@ -11,6 +11,7 @@ mod error;
 mod handlers;
 mod metrics;
 mod pool;
+mod schemas;
 
 pub use config::{Config, Settings};
 
@@ -197,6 +198,8 @@ struct Route {
     signed: bool,
     /// Gets the proof timeout instead of the request timeout.
     proving: bool,
+    /// The request body's schema in [`schemas::schemas`].
+    body: Option<&'static str>,
     handler: MethodRouter<Shared>,
 }
 
@@ -227,7 +230,14 @@ impl Route {
             summary,
             signed: false,
             proving: false,
+            body: None,
             handler,
+        }
+    }
+    fn body(self, schema: &'static str) -> Self {
+        Self {
+            body: Some(schema),
+            ..self
         }
     }
     fn signed(self) -> Self {
@@ -253,19 +263,22 @@ fn routes() -> Vec<Route> {
             "Hospital: register an invoice commitment. Body: a member-signed register_invoice SignedTransaction.",
             register_invoice,
         )
-        .signed(),
+        .signed()
+        .body("SignedRegisterInvoice"),
         Route::post(
             "/v1/proofs",
             "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger.",
             prove_claim,
         )
-        .proving(),
+        .proving()
+        .body("ProofRequest"),
         Route::post(
             "/v1/claims",
             "Insurer: settle a claim. Body: a member-signed settle_claim SignedTransaction.",
             settle_claim,
         )
-        .signed(),
+        .signed()
+        .body("SignedSettleClaim"),
         Route::get("/v1/claims/{nullifier}", "A settled claim by its nullifier.", get_claim),
         Route::get("/v1/roots", "The invoice roots a claim may prove against, oldest first.", roots),
         Route::get("/v1/paths/{leaf_index}", "An invoice's Merkle path in the current tree.", path),
@@ -361,6 +374,12 @@ fn openapi(table: &[Route]) -> Value {
         if route.signed {
             operation["security"] = json!([{"memberSignature": []}]);
         }
+        if let Some(schema) = route.body {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+            });
+        }
         paths.entry(route.path).or_insert_with(|| json!({}))[route.method] = operation;
     }
     json!({
@@ -372,13 +391,7 @@ fn openapi(table: &[Route]) -> Value {
                 "type": "apiKey", "in": "header", "name": auth::SIGNATURE,
                 "description": "Ed25519 member signature (hex) of METHOD\\nPATH\\nhex(sha256(body))\\nTIMESTAMP, with x-zkclaim-member and x-zkclaim-timestamp (unix seconds)"
             }},
-            "schemas": {"Error": {
-                "type": "object",
-                "properties": {"error": {"type": "object", "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"},
-                    "first_height": {"type": "integer"}
-                }, "required": ["code", "message"]}}
-            }}
+            "schemas": schemas::schemas(),
         }
     })
 }
