@@ -111,6 +111,9 @@ enum Command {
     Audit {
         #[arg(long)]
         params: Option<PathBuf>,
+        /// Audit the chain on this etcd cluster (`etcd://HOST:PORT,…`) instead of DATA's.
+        #[arg(long, env = "ZKCLAIM_LEDGER")]
+        ledger: Option<String>,
     },
     /// Serve the consortium ledger in DATA over HTTP (see /openapi.json) until SIGTERM/SIGINT.
     Serve {
@@ -303,9 +306,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 data.0.display()
             );
         }
-        Command::Audit { params } => {
+        Command::Audit { params, ledger } => {
             let key = ClaimParams::load_verifying_key(&params_dir(params))?.prepare();
-            let report = consortium::audit(&data, &key)?;
+            let report = consortium::audit(&data, &key, ledger.as_deref())?;
             println!(
                 "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",
                 report.blocks, report.invoices, report.claims
@@ -314,7 +317,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve { config, settings } => {
             let config = serve::Config::resolve(config.as_deref(), settings)?;
             let params = load_or_setup(&default_params)?;
-            let ledger = data.open_ledger(&params)?;
+            let ledger = data.open_ledger(&params, config.ledger.as_deref(), config.proposer)?;
             serve::run(config, params, ledger)?;
         }
         Command::Demo { invoices } => demo::run(&data.0, &params_dir(None), invoices)?,
