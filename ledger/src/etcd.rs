@@ -79,7 +79,9 @@ impl EtcdStore {
             prefix: format!("{prefix}/{chain_id}/"),
             agent: ureq::AgentBuilder::new()
                 .timeout_connect(Duration::from_millis(500))
-                .timeout(Duration::from_secs(5))
+                // A request parked on a member that lost its leader is tried elsewhere
+                // after this; a healthy cluster answers in milliseconds.
+                .timeout(Duration::from_secs(2))
                 .build(),
             watch_agent: ureq::AgentBuilder::new()
                 .timeout_connect(Duration::from_millis(500))
@@ -102,7 +104,7 @@ impl EtcdStore {
     }
 
     fn block_key(&self, height: u64) -> String {
-        self.key(&format!("block/{height:020}"))
+        format!("{}{height:020}", self.key("block/"))
     }
 
     fn cached(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
@@ -192,18 +194,41 @@ impl EtcdStore {
         let mut cached = self.cached();
         for kv in kvs(&reply) {
             let next = cached.len() as u64 + 1;
-            let block =
-                Block::from_bytes(&value_of(kv)?).map_err(|e| corrupt(next, e.to_string()))?;
-            if block.header.height != next {
-                // Another thread filled the cache meanwhile, or the log has a hole.
-                if block.header.height < next {
-                    continue;
-                }
-                return Err(corrupt(next, "missing from the etcd log"));
+            match self.decode(kv, next) {
+                Ok(Some(block)) => cached.push(block),
+                // Another thread filled the cache meanwhile.
+                Ok(None) => {}
+                // A bad block after the one asked for is reported when it is asked for.
+                Err(_) if cached.len() as u64 >= height => break,
+                Err(e) => return Err(e),
             }
-            cached.push(block);
         }
         Ok(())
+    }
+
+    /// The block in `kv` if it is block `next`, `None` if it is an earlier one.
+    fn decode(&self, kv: &Value, next: u64) -> Result<Option<Block>, LedgerError> {
+        let key = B64
+            .decode(kv["key"].as_str().unwrap_or(""))
+            .unwrap_or_default();
+        let height = key
+            .strip_prefix(self.key("block/").as_bytes())
+            .and_then(|digits| std::str::from_utf8(digits).ok()?.parse::<u64>().ok())
+            .ok_or_else(|| corrupt(next, "a block key that is not a height"))?;
+        if height < next {
+            return Ok(None);
+        }
+        if height > next {
+            return Err(corrupt(next, "missing from the etcd log"));
+        }
+        let block = Block::from_bytes(&value_of(kv)?).map_err(|e| corrupt(next, e.to_string()))?;
+        if block.header.height != next {
+            return Err(corrupt(
+                next,
+                format!("the log holds block {} at this height", block.header.height),
+            ));
+        }
+        Ok(Some(block))
     }
 
     /// The nullifier and commitment keys a block spends.

@@ -311,8 +311,14 @@ impl Inner {
     fn catch_up(&self, live: &mut Live) -> Result<(), LedgerError> {
         loop {
             let height = live.state.height() + 1;
-            let Some(block) = self.store.block(height)? else {
-                return Ok(());
+            let block = match self.store.block(height) {
+                Ok(Some(block)) => block,
+                Ok(None) => return Ok(()),
+                Err(e @ LedgerError::Corrupt { .. }) => {
+                    live.broken = Some(e.to_string());
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
             };
             if let Err(reason) = live
                 .state

@@ -466,3 +466,80 @@ fn a_stopped_node_catches_up_when_it_returns() {
     ));
     assert_eq!(record.body["height"], again.body["height"]);
 }
+
+/// etcd's JSON gateway, for writing behind the consortium's back.
+fn etcd_call(etcd: &Etcd, path: &str, body: Value) -> Value {
+    let url = format!("http://{}{path}", etcd.members[0].client);
+    ureq::post(&url)
+        .send_string(&body.to_string())
+        .unwrap()
+        .into_json()
+        .unwrap()
+}
+
+#[test]
+fn a_block_forged_in_etcd_stops_the_nodes_and_the_audit_names_it() {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    if !etcd_installed() {
+        return;
+    }
+    let etcd = Etcd::start(1);
+    let c = Consortium::init();
+    let a = node(&c, &etcd, 20);
+    let patient = Patient::new();
+    let claim = registered_claims(&c, &a, std::slice::from_ref(&patient)).remove(0);
+    assert_eq!(a.height(), 1);
+
+    // Someone with write access to etcd appends block 2: block 1's signed bytes again.
+    let prefix = format!("zkclaim/{}/", c.chain_id);
+    let key = |name: &str| B64.encode(format!("{prefix}{name}"));
+    let block_1 = etcd_call(
+        &etcd,
+        "/v3/kv/range",
+        json!({"key": key(&format!("block/{:020}", 1))}),
+    );
+    let bytes = block_1["kvs"][0]["value"].as_str().unwrap().to_owned();
+    for (name, value) in [
+        (format!("block/{:020}", 2), bytes),
+        ("head".into(), B64.encode("2")),
+    ] {
+        etcd_call(
+            &etcd,
+            "/v3/kv/put",
+            json!({"key": key(&name), "value": value}),
+        );
+    }
+
+    // The node refuses it (its follower, or its committer losing height 2 to it): no more
+    // writes, while reads keep the history it accepted.
+    let insurer = c.key(INSURER_A);
+    let refused = a.post_signed("/v1/claims", &c.settle(&claim, INSURER_A), &insurer);
+    assert_eq!(refused.status, 500, "{}", refused.body);
+    assert_eq!(a.height(), 1);
+    assert_eq!(a.get("/v1/blocks/1").status, 200);
+
+    // A node that starts now refuses to serve that history, and the audit names block 2.
+    let mut starting = Command::new(BIN)
+        .arg("--data")
+        .arg(c.data.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--ledger", &etcd.url()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = starting.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut starting.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("block 2"), "{stderr}");
+    let out = Command::new(BIN)
+        .arg("--data")
+        .arg(c.data.path())
+        .args(["audit", "--ledger", &etcd.url()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("block 2"), "{report}");
+}
