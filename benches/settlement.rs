@@ -1,6 +1,7 @@
-//! Settlement on the embedded ledger: latency (proof verification + durable block) for single
-//! claims and for a burst of claims with proofs computed beforehand, throughput, and store
-//! bytes per claim. Verification cost does not depend on the circuit's size (five public
+//! Settlement latency (proof verification + durable block) for single claims and for a burst
+//! of claims with proofs computed beforehand, throughput, and bytes per claim: on the embedded
+//! ledger and, in the same run, on an etcd cluster when `ZKCLAIM_BENCH_ETCD=etcd://…` names
+//! one (`benches/etcd-cluster.sh` starts three members on loopback). Verification cost does not depend on the circuit's size (five public
 //! inputs), so the claims use a small circuit to precompute 1,000 proofs quickly.
 //!
 //! `cargo bench -p zkclaim-benches --bench settlement` (`ZKCLAIM_BURST=N` to change 1000).
@@ -14,7 +15,9 @@ use zkclaim_circuits::{
     keys::SecretKey,
     sample,
 };
-use zkclaim_ledger::{Genesis, Ledger, Member, MemberKey, RedbStore, Role, Transaction};
+use zkclaim_ledger::{
+    BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, RedbStore, Role, Transaction,
+};
 use zkclaim_prover::{prove, ClaimParams};
 use zkclaim_verifier::ClaimPackage;
 
@@ -72,16 +75,30 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("zkclaim-settlement-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store_path = dir.join("ledger.redb");
-    let store = Arc::new(RedbStore::open(&store_path).unwrap());
-    let ledger = Ledger::open(
-        store.clone(),
-        genesis,
-        params.prepared.clone(),
-        keys[2].clone(),
-    )
-    .unwrap();
+    let mut backends: Vec<(String, Arc<dyn BlockStore>)> = vec![(
+        "embedded redb".into(),
+        Arc::new(RedbStore::open(&store_path).unwrap()),
+    )];
+    if let Ok(url) = std::env::var("ZKCLAIM_BENCH_ETCD") {
+        let prefix = format!("zkclaim-bench-{}", std::process::id());
+        let store = EtcdStore::connect(&format!("{url}/{prefix}"), CHAIN).unwrap();
+        backends.push((format!("etcd {url}"), Arc::new(store)));
+    }
+    let ledgers: Vec<Ledger> = backends
+        .iter()
+        .map(|(_, store)| {
+            Ledger::open(
+                store.clone(),
+                genesis.clone(),
+                params.prepared.clone(),
+                keys[2].clone(),
+            )
+            .unwrap()
+        })
+        .collect();
 
-    // Patients and their invoices, registered concurrently.
+    // Patients and their invoices, registered in the same order everywhere so that every
+    // ledger ends with the same tree and one set of proofs serves them all.
     let n = SINGLES + burst;
     let policy = sample::policy(&mut rng, 10);
     let patients: Vec<(SecretKey, zkclaim_circuits::invoice::Invoice)> = (0..n)
@@ -96,19 +113,16 @@ fn main() {
             (sk, inv)
         })
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(64)
-        .build()
-        .unwrap();
-    pool.install(|| {
-        patients.par_iter().for_each(|(_, inv)| {
+    for ledger in &ledgers {
+        for (_, inv) in &patients {
             let tx = Transaction::RegisterInvoice {
                 commitment: inv.commitment(SHAPE.items).unwrap(),
             };
             ledger.submit(tx.sign(CHAIN, &keys[0])).unwrap();
-        })
-    });
-    let height_before_claims = ledger.height();
+        }
+        assert_eq!(ledger.root(), ledgers[0].root());
+    }
+    let ledger = &ledgers[0];
 
     // Proofs precomputed against the current root.
     eprintln!("proving {n} claims …");
@@ -136,48 +150,54 @@ fn main() {
         .map(|claim| Transaction::SettleClaim { claim }.sign(CHAIN, &keys[1]))
         .collect();
     let (singles, bursts) = signed.split_at(SINGLES);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(64)
+        .build()
+        .unwrap();
 
-    let start = Instant::now();
-    let latencies: Vec<Duration> = singles
-        .iter()
-        .map(|tx| {
-            let t = Instant::now();
-            ledger.submit(tx.clone()).unwrap();
-            t.elapsed()
-        })
-        .collect();
-    report("single claims, one at a time", latencies, start.elapsed());
-
-    let start = Instant::now();
-    let latencies: Vec<Duration> = pool.install(|| {
-        bursts
-            .par_iter()
+    for ((name, store), ledger) in backends.iter().zip(&ledgers) {
+        println!("## {name}");
+        let height_before_claims = ledger.height();
+        let start = Instant::now();
+        let latencies: Vec<Duration> = singles
+            .iter()
             .map(|tx| {
                 let t = Instant::now();
                 ledger.submit(tx.clone()).unwrap();
                 t.elapsed()
             })
-            .collect()
-    });
-    report(
-        &format!("burst of {burst} claims, 64 submitters"),
-        latencies,
-        start.elapsed(),
-    );
-    ledger.close();
-    // Bytes of the encoded claim blocks (what every node stores and replicates); the redb
-    // file itself grows in preallocated steps.
-    let claim_bytes: usize = zkclaim_ledger::blocks(&*store)
-        .map(|b| b.unwrap())
-        .filter(|b| b.header.height > height_before_claims)
-        .map(|b| b.to_bytes().len())
-        .sum();
-    println!(
-        "store: {:.0} bytes per claim ({} claim blocks, {} bytes), redb file {} bytes",
-        claim_bytes as f64 / n as f64,
-        ledger.height() - height_before_claims,
-        claim_bytes,
-        std::fs::metadata(&store_path).unwrap().len()
-    );
+            .collect();
+        report("single claims, one at a time", latencies, start.elapsed());
+
+        let start = Instant::now();
+        let latencies: Vec<Duration> = pool.install(|| {
+            bursts
+                .par_iter()
+                .map(|tx| {
+                    let t = Instant::now();
+                    ledger.submit(tx.clone()).unwrap();
+                    t.elapsed()
+                })
+                .collect()
+        });
+        report(
+            &format!("burst of {burst} claims, 64 submitters"),
+            latencies,
+            start.elapsed(),
+        );
+        ledger.close();
+        // Bytes of the encoded claim blocks (what every node stores and replicates).
+        let claim_bytes: usize = zkclaim_ledger::blocks(&**store)
+            .map(|b| b.unwrap())
+            .filter(|b| b.header.height > height_before_claims)
+            .map(|b| b.to_bytes().len())
+            .sum();
+        println!(
+            "store: {:.0} bytes per claim ({} claim blocks, {} bytes)",
+            claim_bytes as f64 / n as f64,
+            ledger.height() - height_before_claims,
+            claim_bytes,
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -148,6 +148,29 @@ impl IncrementalTree {
         Ok(index)
     }
 
+    /// Drops every leaf from index `len` on, as if they had never been appended: a ledger
+    /// undoes a block it built when another node's block won the slot. Costs `depth` hashes.
+    pub fn truncate(&mut self, len: u64) {
+        if len >= self.len() {
+            return;
+        }
+        let len = len as usize;
+        for k in 0..=self.depth {
+            // Nodes at height k that still cover a kept leaf.
+            self.levels[k].truncate(len.div_ceil(1 << k));
+        }
+        if len == 0 {
+            return;
+        }
+        // The last node of each level lost its right-hand leaves: recompute it bottom-up.
+        let last = len - 1;
+        for k in 0..self.depth {
+            let i = last >> k;
+            let (left, right) = (self.node_at(k, i & !1), self.node_at(k, i | 1));
+            self.levels[k + 1][i >> 1] = node(&left, &right);
+        }
+    }
+
     fn node_at(&self, level: usize, i: usize) -> Fr {
         self.levels[level]
             .get(i)
@@ -261,6 +284,30 @@ mod tests {
         let mut path = tree.path(2).unwrap();
         path.index = 3;
         assert_ne!(root_from_path(&Fr::from(3u64), &path), tree.root());
+    }
+
+    #[test]
+    fn truncate_is_the_tree_of_the_prefix() {
+        let leaves: Vec<Fr> = (1..=13u64).map(Fr::from).collect();
+        let full = IncrementalTree::from_leaves(5, &leaves).unwrap();
+        for len in 0..=leaves.len() {
+            let mut tree = full.clone();
+            tree.truncate(len as u64);
+            let prefix = IncrementalTree::from_leaves(5, &leaves[..len]).unwrap();
+            assert_eq!(tree.levels, prefix.levels, "prefix of {len}");
+            assert_eq!(tree.root(), naive_root(5, &leaves[..len]));
+            // Appending again gives the same tree as never having truncated.
+            for leaf in &leaves[len..] {
+                tree.append(*leaf).unwrap();
+            }
+            assert_eq!(tree.levels, full.levels);
+        }
+        let mut tree = full.clone();
+        tree.truncate(99);
+        assert_eq!(
+            tree.levels, full.levels,
+            "truncating past the end keeps all"
+        );
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! nullifier, fresh commitment) and spends it, all under the state's write lock, writes the
 //! block durably, and only then answers each submitter. Readers never see a block that is not
 //! yet durable: the write lock is held until the store has it.
+//!
+//! On a shared store (etcd) other nodes append too. A follower thread applies their blocks
+//! as they appear, verifying every proof; a committer that loses the race for a height undoes
+//! its block, catches up and admits its batch again. A transaction already on the chain, such
+//! as a client's retry after a lost acknowledgement, is answered with its first receipt.
 
 use crate::{
     block::{tx_root, Block, BlockHeader},
@@ -18,8 +23,9 @@ use crate::{
 use ark_bn254::Fr;
 use std::{
     sync::{
+        atomic::{AtomicBool, Ordering},
         mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender},
-        Arc, Mutex, PoisonError, RwLock, RwLockReadGuard,
+        Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
     },
     thread::JoinHandle,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
@@ -40,7 +46,7 @@ pub struct Receipt {
 pub struct Ledger {
     inner: Arc<Inner>,
     queue: Sender<Message>,
-    committer: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 struct Inner {
@@ -50,6 +56,7 @@ struct Inner {
     proposer: MemberKey,
     store: Arc<dyn BlockStore>,
     live: RwLock<Live>,
+    closing: AtomicBool,
 }
 
 struct Live {
@@ -63,15 +70,29 @@ enum Message {
     Close,
 }
 
+type Reply = SyncSender<Result<Receipt, LedgerError>>;
+
 struct Queued {
     stx: SignedTransaction,
     id: [u8; 32],
-    reply: SyncSender<Result<Receipt, LedgerError>>,
+    reply: Reply,
 }
+
+/// One transaction of a batch, with everyone who submitted it.
+struct Entry {
+    stx: SignedTransaction,
+    id: [u8; 32],
+    replies: Vec<Reply>,
+}
+
+/// How many times a committer catches up and rebuilds its block before giving up.
+const MAX_ATTEMPTS: usize = 64;
 
 impl Ledger {
     /// Checks the genesis, the verifying key (its digest must be the genesis one) and the
-    /// proposer key, replays every stored block, and starts the committer.
+    /// proposer key, replays every stored block, and starts the committer (and, on a shared
+    /// store, the follower). Blocks of a shared store are other members' work: their proofs
+    /// are verified too.
     pub fn open(
         store: Arc<dyn BlockStore>,
         genesis: Genesis,
@@ -90,7 +111,7 @@ impl Ledger {
             }
             Some(_) => {}
         }
-        let state = replay(&*store, &genesis, &key, false)
+        let state = replay(&*store, &genesis, &key, store.shared())
             .map_err(|(height, reason)| LedgerError::Corrupt { height, reason })?;
         let inner = Arc::new(Inner {
             genesis,
@@ -102,20 +123,36 @@ impl Ledger {
                 state,
                 broken: None,
             }),
+            closing: AtomicBool::new(false),
         });
         let (queue, inbox) = mpsc::channel();
-        let committer = {
-            let inner = Arc::clone(&inner);
+        let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
-                .name("zkclaim-committer".into())
-                .spawn(move || inner.run(inbox))
-                .map_err(|e| LedgerError::Storage(format!("cannot start the committer: {e}")))?
+                .name(name.into())
+                .spawn(run)
+                .map_err(|e| LedgerError::Storage(format!("cannot start the {name}: {e}")))
         };
-        Ok(Self {
+        let mut threads = Vec::new();
+        let committer = Arc::clone(&inner);
+        threads.push(spawn(
+            "zkclaim-committer",
+            Box::new(move || committer.run(inbox)),
+        )?);
+        let ledger = Self {
             inner,
             queue,
-            committer: Mutex::new(Some(committer)),
-        })
+            threads: Mutex::new(threads),
+        };
+        if ledger.inner.store.shared() {
+            let follower = Arc::clone(&ledger.inner);
+            let handle = spawn("zkclaim-follower", Box::new(move || follower.follow()))?;
+            ledger.threads().push(handle);
+        }
+        Ok(ledger)
+    }
+
+    fn threads(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Submits a transaction and waits until its block is durable. Safe to call from many
@@ -123,14 +160,18 @@ impl Ledger {
     pub fn submit(&self, stx: SignedTransaction) -> Result<Receipt, LedgerError> {
         let inner = &self.inner;
         inner.consortium.authorize(&stx)?;
+        let id = stx.id(&inner.consortium.chain_id);
         {
-            // Refuse early what the state already rules out, before paying for the proof;
-            // the committer checks again, atomically with the spend.
+            // A retry of a transaction on the chain gets its receipt. Otherwise refuse early
+            // what the state already rules out, before paying for the proof; the committer
+            // checks again, atomically with the spend.
             let live = inner.read();
+            if let Some(placed) = live.state.placement(&id) {
+                return Ok(receipt(id, placed));
+            }
             live.state.check(&stx.tx, &live.state.pending())?;
         }
         verify_claim(&inner.key, &stx.tx)?;
-        let id = stx.id(&inner.consortium.chain_id);
         let (reply, answer) = mpsc::sync_channel(1);
         self.queue
             .send(Message::Submit(Box::new(Queued { stx, id, reply })))
@@ -173,9 +214,12 @@ impl Ledger {
         self.inner.read().state.claim(&nullifier)
     }
 
-    /// The durable block at `height` (from 1), `None` past the head. Read through the
-    /// ledger's own store handle: redb refuses a second open of a file the node holds.
+    /// The durable block at `height` (from 1), `None` past this node's head. Read through
+    /// the ledger's own store handle: redb refuses a second open of a file the node holds.
     pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        if height > self.height() {
+            return Ok(None);
+        }
         self.inner.store.block(height)
     }
 
@@ -190,17 +234,17 @@ impl Ledger {
         self.inner.consortium.verify(member, message, signature)
     }
 
-    /// Stops the committer after it has answered everything queued before; later submits
-    /// fail with [`LedgerError::Closed`]. Also done on drop.
+    /// Stops the committer after it has answered everything queued before, and the
+    /// follower; later submits fail with [`LedgerError::Closed`]. Also done on drop.
     pub fn close(&self) {
-        let handle = self
-            .committer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            // Fails only if the committer is gone already, which the join then reports.
-            let _ = self.queue.send(Message::Close);
+        let threads = std::mem::take(&mut *self.threads());
+        if threads.is_empty() {
+            return;
+        }
+        self.inner.closing.store(true, Ordering::Relaxed);
+        // Fails only if the committer is gone already, which the join then reports.
+        let _ = self.queue.send(Message::Close);
+        for handle in threads {
             // A panicked committer dropped its submitters' replies: they saw `Closed`.
             let _ = handle.join();
         }
@@ -243,86 +287,185 @@ impl Inner {
         }
     }
 
-    /// Admits what the state allows, writes the block, then answers. If the write fails,
-    /// every transaction of the batch gets the storage error and the state is rebuilt from
-    /// the store, which stays the truth.
+    fn write(&self) -> RwLockWriteGuard<'_, Live> {
+        self.live.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The follower: applies other nodes' blocks as they appear in the shared store.
+    fn follow(&self) {
+        while !self.closing.load(Ordering::Relaxed) {
+            let next = self.read().state.height() + 1;
+            self.store.wait_for(next);
+            let mut live = self.write();
+            if live.broken.is_none() {
+                // An unreachable log is retried on the next round; a bad block marks the
+                // node broken inside.
+                let _ = self.catch_up(&mut live);
+            }
+        }
+    }
+
+    /// Applies every block the store has beyond the state, checking each one fully (proofs
+    /// included: they are other members' blocks). A block that breaks a rule stops the node:
+    /// the shared history is not what this node accepted.
+    fn catch_up(&self, live: &mut Live) -> Result<(), LedgerError> {
+        loop {
+            let height = live.state.height() + 1;
+            let block = match self.store.block(height) {
+                Ok(Some(block)) => block,
+                Ok(None) => return Ok(()),
+                Err(e @ LedgerError::Corrupt { .. }) => {
+                    live.broken = Some(e.to_string());
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            if let Err(reason) = live
+                .state
+                .replay_block(&block, &self.consortium, Some(&self.key))
+            {
+                let error = LedgerError::Corrupt { height, reason };
+                live.broken = Some(error.to_string());
+                return Err(error);
+            }
+        }
+    }
+
+    /// Cuts the batch into blocks of the size the store takes.
     fn commit(&self, batch: Vec<Queued>) {
-        let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(reason) = &live.broken {
-            for q in batch {
-                let _ = q.reply.send(Err(LedgerError::Storage(reason.clone())));
-            }
-            return;
-        }
-        let mut pending = live.state.pending();
-        let mut accepted = Vec::new();
-        let mut rejected = Vec::new();
+        // Identical transactions submitted together share one slot and one receipt.
+        let mut entries: Vec<Entry> = Vec::new();
         for q in batch {
-            match live.state.admit(&q.stx, &mut pending) {
-                Ok(()) => accepted.push(q),
-                Err(e) => rejected.push((q.reply, e)),
+            match entries.iter_mut().find(|e| e.id == q.id) {
+                Some(entry) => entry.replies.push(q.reply),
+                None => entries.push(Entry {
+                    stx: q.stx,
+                    id: q.id,
+                    replies: vec![q.reply],
+                }),
             }
         }
-        if pending.is_empty() {
-            drop(live);
-            for (reply, e) in rejected {
-                let _ = reply.send(Err(e));
-            }
-            return;
+        let size = self.store.max_block_transactions().max(1);
+        while !entries.is_empty() {
+            let rest = entries.split_off(entries.len().min(size));
+            self.commit_block(entries);
+            entries = rest;
         }
-        let ids: Vec<[u8; 32]> = accepted.iter().map(|q| q.id).collect();
-        let prev_hash = live.state.head_hash();
-        let time_ms = now_ms().max(live.state.time_ms());
-        let invoice_root = live.state.apply(pending);
-        let mut header = BlockHeader {
-            height: live.state.height(),
-            prev_hash,
-            tx_root: tx_root(&ids),
-            invoice_root,
-            time_ms,
-            proposer: 0,
-            signature: [0; 64],
-        };
-        header.sign(&self.proposer);
-        let (transactions, replies): (Vec<_>, Vec<_>) =
-            accepted.into_iter().map(|q| (q.stx, q.reply)).unzip();
-        let block = Block {
-            header,
-            transactions,
-        };
-        match self.store.append(&block) {
-            Ok(()) => {
-                live.state.seal(&block.header);
-                drop(live);
-                let block_hash = block.header.hash();
-                for (i, (reply, tx_id)) in replies.into_iter().zip(ids).enumerate() {
-                    let _ = reply.send(Ok(Receipt {
-                        height: block.header.height,
-                        block_hash,
-                        tx_index: i as u32,
-                        tx_id,
-                    }));
+    }
+
+    /// Admits what the state allows, writes the block, then answers. On a shared store that
+    /// another node appended to first, undoes the block, catches up and tries again. If the
+    /// write fails otherwise, every transaction of the batch gets the error; the state is
+    /// rebuilt from a local store, which stays the truth, and rolled back for a shared one,
+    /// whose follower will bring whatever did land.
+    fn commit_block(&self, entries: Vec<Entry>) {
+        let mut live = self.write();
+        let all = |e: LedgerError| (0..entries.len()).map(|i| (i, Err(e.clone()))).collect();
+        let mut answers: Vec<(usize, Result<Receipt, LedgerError>)> = all(LedgerError::Storage(
+            format!("other nodes took every height in {MAX_ATTEMPTS} attempts"),
+        ));
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(reason) = &live.broken {
+                answers = all(LedgerError::Storage(reason.clone()));
+                break;
+            }
+            answers.clear();
+            let mut pending = live.state.pending();
+            let mut accepted = Vec::new();
+            for (i, entry) in entries.iter().enumerate() {
+                if let Some(placed) = live.state.placement(&entry.id) {
+                    answers.push((i, Ok(receipt(entry.id, placed))));
+                    continue;
                 }
-                for (reply, e) in rejected {
-                    let _ = reply.send(Err(e));
+                match live.state.admit(&entry.stx, entry.id, &mut pending) {
+                    Ok(()) => accepted.push(i),
+                    Err(e) => answers.push((i, Err(e))),
                 }
             }
-            Err(e) => {
-                match replay(&*self.store, &self.genesis, &self.key, false) {
-                    Ok(state) => live.state = state,
-                    Err((height, reason)) => {
-                        live.broken = Some(format!("block {height}: {reason}"))
+            if pending.is_empty() {
+                break;
+            }
+            let ids: Vec<[u8; 32]> = accepted.iter().map(|&i| entries[i].id).collect();
+            let prev_hash = live.state.head_hash();
+            let time_ms = now_ms().max(live.state.time_ms());
+            let (invoice_root, undo) = live.state.apply(pending);
+            let mut header = BlockHeader {
+                height: live.state.height(),
+                prev_hash,
+                tx_root: tx_root(&ids),
+                invoice_root,
+                time_ms,
+                proposer: 0,
+                signature: [0; 64],
+            };
+            header.sign(&self.proposer);
+            let block = Block {
+                header,
+                transactions: accepted.iter().map(|&i| entries[i].stx.clone()).collect(),
+            };
+            match self.store.append(&block) {
+                Ok(()) => {
+                    live.state.seal(&block.header);
+                    let block_hash = block.header.hash();
+                    for (tx_index, &i) in accepted.iter().enumerate() {
+                        answers.push((
+                            i,
+                            Ok(Receipt {
+                                height: block.header.height,
+                                block_hash,
+                                tx_index: tx_index as u32,
+                                tx_id: entries[i].id,
+                            }),
+                        ));
                     }
+                    break;
                 }
-                drop(live);
-                for reply in replies
-                    .into_iter()
-                    .chain(rejected.into_iter().map(|(reply, _)| reply))
-                {
-                    let _ = reply.send(Err(e.clone()));
+                Err(LedgerError::HeadMoved) => {
+                    live.state.rollback(undo);
+                    // The block that won may be this node's own, written by an attempt
+                    // whose answer was lost: the next round finds its transactions placed.
+                    if let Err(e) = self.catch_up(&mut live) {
+                        answers = all(e);
+                        break;
+                    }
+                    answers = all(LedgerError::Storage(format!(
+                        "other nodes took every height in {MAX_ATTEMPTS} attempts"
+                    )));
+                }
+                Err(e) => {
+                    if self.store.shared() {
+                        live.state.rollback(undo);
+                    } else {
+                        match replay(&*self.store, &self.genesis, &self.key, false) {
+                            Ok(state) => live.state = state,
+                            Err((height, reason)) => {
+                                live.broken = Some(format!("block {height}: {reason}"))
+                            }
+                        }
+                    }
+                    answers = all(e);
+                    break;
                 }
             }
         }
+        drop(live);
+        let mut replies: Vec<Option<Vec<Reply>>> =
+            entries.into_iter().map(|e| Some(e.replies)).collect();
+        for (i, answer) in answers {
+            for reply in replies[i].take().into_iter().flatten() {
+                // A submitter that went away no longer needs the answer.
+                let _ = reply.send(answer.clone());
+            }
+        }
+    }
+}
+
+fn receipt(tx_id: [u8; 32], (height, tx_index, block_hash): (u64, u32, [u8; 32])) -> Receipt {
+    Receipt {
+        height,
+        block_hash,
+        tx_index,
+        tx_id,
     }
 }
 

@@ -9,6 +9,7 @@
 mod audit;
 mod block;
 mod encoding;
+mod etcd;
 mod genesis;
 mod ledger;
 mod state;
@@ -17,6 +18,7 @@ mod transaction;
 
 pub use audit::{audit, AuditError, AuditReport};
 pub use block::{tx_root, Block, BlockHeader, DecodeError};
+pub use etcd::EtcdStore;
 pub use genesis::{Genesis, Member, MemberKey, Role};
 pub use ledger::{Ledger, Receipt};
 pub use state::ClaimRecord;
@@ -64,4 +66,10 @@ pub enum LedgerError {
     Corrupt { height: u64, reason: String },
     #[error("the ledger is closed")]
     Closed,
+    /// Another node appended to the shared log first; the ledger catches up and retries, so
+    /// submitters never see this.
+    #[error("another node appended a block at this height first")]
+    HeadMoved,
+    #[error("the shared ledger log is unavailable: {0}")]
+    Unavailable(String),
 }

@@ -36,6 +36,10 @@ pub(crate) struct State {
     roots: VecDeque<Fr>,
     window: usize,
     claims: HashMap<Fr, ClaimRecord>,
+    /// Where each transaction landed, by id: a retried transaction gets its first receipt.
+    placed: HashMap<[u8; 32], (u64, u32)>,
+    /// Header hashes, block 1 first.
+    hashes: Vec<[u8; 32]>,
     height: u64,
     head_hash: [u8; 32],
     time_ms: u64,
@@ -49,6 +53,17 @@ pub(crate) struct Pending {
     commitments: Vec<Fr>,
     new_commitments: HashSet<Fr>,
     claims: HashMap<Fr, ClaimRecord>,
+    ids: Vec<[u8; 32]>,
+}
+
+/// What [`State::apply`] changed, so that [`State::rollback`] can undo a block that was
+/// built but lost its slot in a shared log to another node's block.
+pub(crate) struct Undo {
+    invoices: u64,
+    roots: VecDeque<Fr>,
+    height: u64,
+    nullifiers: Vec<Fr>,
+    ids: Vec<[u8; 32]>,
 }
 
 impl Pending {
@@ -66,6 +81,8 @@ impl State {
             leaf_index: HashMap::new(),
             window: genesis.root_window as usize,
             claims: HashMap::new(),
+            placed: HashMap::new(),
+            hashes: Vec::new(),
             height: 0,
             head_hash: genesis.digest(),
             time_ms: 0,
@@ -114,6 +131,12 @@ impl State {
         self.claims.get(nullifier).cloned()
     }
 
+    /// Where transaction `id` landed, with its block's hash, if it is on the chain.
+    pub(crate) fn placement(&self, id: &[u8; 32]) -> Option<(u64, u32, [u8; 32])> {
+        let &(height, index) = self.placed.get(id)?;
+        Some((height, index, self.hashes[height as usize - 1]))
+    }
+
     pub(crate) fn pending(&self) -> Pending {
         Pending {
             height: self.height + 1,
@@ -121,6 +144,7 @@ impl State {
             commitments: Vec::new(),
             new_commitments: HashSet::new(),
             claims: HashMap::new(),
+            ids: Vec::new(),
         }
     }
 
@@ -158,10 +182,12 @@ impl State {
         Ok(())
     }
 
-    /// Checks `stx` against the state and the pending block, then adds it to the block.
+    /// Checks `stx` (whose id is `id`) against the state and the pending block, then adds
+    /// it to the block.
     pub(crate) fn admit(
         &self,
         stx: &SignedTransaction,
+        id: [u8; 32],
         pending: &mut Pending,
     ) -> Result<(), LedgerError> {
         self.check(&stx.tx, pending)?;
@@ -181,13 +207,24 @@ impl State {
                 pending.claims.insert(claim.public_inputs.nullifier, record);
             }
         }
+        pending.ids.push(id);
         pending.count += 1;
         Ok(())
     }
 
     /// Applies an admitted block's effects and returns the invoice root after it; the
-    /// caller then [`State::seal`]s it with the block's header.
-    pub(crate) fn apply(&mut self, pending: Pending) -> Fr {
+    /// caller then [`State::seal`]s it with the block's header, or rolls it back.
+    pub(crate) fn apply(&mut self, pending: Pending) -> (Fr, Undo) {
+        let undo = Undo {
+            invoices: self.tree.len(),
+            roots: self.roots.clone(),
+            height: self.height,
+            nullifiers: pending.claims.keys().copied().collect(),
+            ids: pending.ids.clone(),
+        };
+        for (index, id) in pending.ids.into_iter().enumerate() {
+            self.placed.insert(id, (pending.height, index as u32));
+        }
         for commitment in pending.commitments {
             let index = self
                 .tree
@@ -206,11 +243,28 @@ impl State {
                 self.roots.pop_front();
             }
         }
-        root
+        (root, undo)
+    }
+
+    /// Undoes an [`State::apply`] that was not sealed.
+    pub(crate) fn rollback(&mut self, undo: Undo) {
+        for leaf in &self.tree.leaves()[undo.invoices as usize..] {
+            self.leaf_index.remove(leaf);
+        }
+        self.tree.truncate(undo.invoices);
+        for nullifier in &undo.nullifiers {
+            self.claims.remove(nullifier);
+        }
+        for id in &undo.ids {
+            self.placed.remove(id);
+        }
+        self.roots = undo.roots;
+        self.height = undo.height;
     }
 
     pub(crate) fn seal(&mut self, header: &BlockHeader) {
         self.head_hash = header.hash();
+        self.hashes.push(self.head_hash);
         self.time_ms = header.time_ms;
     }
 
@@ -218,7 +272,7 @@ impl State {
     /// proof is verified again (audit); without, the proofs are trusted to have been
     /// verified before the block was written, while the signatures that cover them are
     /// still checked.
-    fn replay_block(
+    pub(crate) fn replay_block(
         &mut self,
         block: &Block,
         consortium: &Consortium,
@@ -253,14 +307,13 @@ impl State {
             verify_block_claims(key, block)?;
         }
         let mut pending = self.pending();
-        for (i, stx) in block.transactions.iter().enumerate() {
+        for (i, (stx, id)) in block.transactions.iter().zip(ids).enumerate() {
             consortium
                 .authorize(stx)
-                .and_then(|()| self.check(&stx.tx, &pending))
-                .and_then(|()| self.admit(stx, &mut pending))
+                .and_then(|()| self.admit(stx, id, &mut pending))
                 .map_err(|e| format!("transaction {i}: {e}"))?;
         }
-        if self.apply(pending) != h.invoice_root {
+        if self.apply(pending).0 != h.invoice_root {
             return Err("invoice_root is not the root after the block".into());
         }
         self.seal(h);
@@ -323,9 +376,14 @@ pub(crate) fn replay(
             .replay_block(&block, &consortium, verify_proofs.then_some(key))
             .map_err(|reason| (height, reason))?;
     }
-    let head = store
-        .head()
-        .map_err(|e| (state.height + 1, e.to_string()))?;
+    // A shared log may have grown since the last block was read: the ledger follows it.
+    let head = if store.shared() {
+        None
+    } else {
+        store
+            .head()
+            .map_err(|e| (state.height + 1, e.to_string()))?
+    };
     if let Some(head) = head {
         if head.height != state.height {
             return Err((

@@ -15,6 +15,18 @@ pub trait BlockStore: Send + Sync {
     /// The block at `height` (from 1), `None` past the head.
     fn block(&self, height: u64) -> Result<Option<Block>, LedgerError>;
     fn head(&self) -> Result<Option<BlockHeader>, LedgerError>;
+    /// Whether other nodes append to this store too (etcd). The ledger then follows it, and
+    /// an append may lose the race for its height ([`LedgerError::HeadMoved`]).
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Returns once block `height` may exist, or after about a second: how a ledger follows
+    /// a shared store.
+    fn wait_for(&self, _height: u64) {}
+    /// The most transactions one block may carry in this store.
+    fn max_block_transactions(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// Every block from height 1 up, stopping after the first error.
@@ -45,7 +57,7 @@ fn check_next(block: &Block, head: Option<u64>) -> Result<(), LedgerError> {
     Ok(())
 }
 
-fn corrupt(height: u64, reason: impl ToString) -> LedgerError {
+pub(crate) fn corrupt(height: u64, reason: impl ToString) -> LedgerError {
     LedgerError::Corrupt {
         height,
         reason: reason.to_string(),

@@ -4,14 +4,14 @@
 //! DATA/params/                      claim circuit parameters
 //! DATA/consortium/genesis.json      members, roles, keys, verifying-key digest, K
 //! DATA/consortium/keys/member-N.json  each member's Ed25519 key (mode 0600)
-//! DATA/ledger.redb                  the blocks
+//! DATA/ledger.redb                  the blocks (or an etcd cluster: `--ledger etcd://…`)
 //! ```
 
 use crate::error::Error;
 use rand::rngs::OsRng;
 use std::path::PathBuf;
 use std::sync::Arc;
-use zkclaim_ledger::{Genesis, Ledger, Member, MemberKey, RedbStore, Role};
+use zkclaim_ledger::{BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, RedbStore, Role};
 use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::PreparedClaimKey;
 
@@ -89,26 +89,42 @@ impl DataDir {
         Ok(genesis)
     }
 
-    pub fn open_store(&self) -> Result<Arc<RedbStore>, Error> {
-        Ok(Arc::new(RedbStore::open(&self.store())?))
+    /// The blocks: on the etcd cluster `ledger` names (`etcd://…`), else in DATA/ledger.redb.
+    pub fn open_store(
+        &self,
+        genesis: &Genesis,
+        ledger: Option<&str>,
+    ) -> Result<Arc<dyn BlockStore>, Error> {
+        Ok(match ledger {
+            Some(url) => Arc::new(EtcdStore::connect(url, &genesis.chain_id)?),
+            None => Arc::new(RedbStore::open(&self.store())?),
+        })
     }
 
-    /// Opens the node's ledger, the regulator proposing blocks.
-    pub fn open_ledger(&self, params: &ClaimParams) -> Result<Ledger, Error> {
+    /// Opens the node's ledger (see [`DataDir::open_store`]), `proposer` signing its blocks.
+    pub fn open_ledger(
+        &self,
+        params: &ClaimParams,
+        ledger: Option<&str>,
+        proposer: u32,
+    ) -> Result<Ledger, Error> {
         let genesis = self.load_genesis()?;
-        let proposer = self.load_key(REGULATOR)?;
         Ok(Ledger::open(
-            self.open_store()?,
+            self.open_store(&genesis, ledger)?,
             genesis,
             params.prepared.clone(),
-            proposer,
+            self.load_key(proposer)?,
         )?)
     }
 }
 
-/// Replays the chain in `data` and re-verifies everything.
-pub fn audit(data: &DataDir, key: &PreparedClaimKey) -> Result<zkclaim_ledger::AuditReport, Error> {
+/// Replays the chain (see [`DataDir::open_store`]) and re-verifies everything.
+pub fn audit(
+    data: &DataDir,
+    key: &PreparedClaimKey,
+    ledger: Option<&str>,
+) -> Result<zkclaim_ledger::AuditReport, Error> {
     let genesis = data.load_genesis()?;
-    let store = data.open_store()?;
+    let store = data.open_store(&genesis, ledger)?;
     zkclaim_ledger::audit(&*store, &genesis, key).map_err(Error::AuditFailed)
 }

@@ -6,7 +6,7 @@
 //! duplicate; a claim with a tampered amount and one against an unknown root are refused;
 //! the regulator's audit replays the chain.
 
-use crate::consortium::{self, DataDir, HOSPITALS, INSURERS};
+use crate::consortium::{self, DataDir, HOSPITALS, INSURERS, REGULATOR};
 use crate::{error::Error, load_or_setup};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -64,7 +64,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         })?;
     }
     let genesis = steps.time("consortium: genesis and member keys", || dir.init(&params))?;
-    let ledger = dir.open_ledger(&params)?;
+    let ledger = dir.open_ledger(&params, None, REGULATOR)?;
     let chain = genesis.chain_id.clone();
     let hospital_keys = [dir.load_key(HOSPITALS[0])?, dir.load_key(HOSPITALS[1])?];
     let insurer_keys = [dir.load_key(INSURERS[0])?, dir.load_key(INSURERS[1])?];
@@ -147,7 +147,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     ledger.close();
     drop(ledger);
     let report = steps.time("regulator: audit the whole chain", || {
-        consortium::audit(&dir, &params.prepared)
+        consortium::audit(&dir, &params.prepared, None)
     })?;
 
     // What each party saw.

@@ -95,6 +95,8 @@ enum Command {
         /// Where to write the claim package (stdout if omitted).
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        chain: Chain,
     },
     /// Verify a claim package: exit 0 when valid, 1 with the reason when not. With
     /// `--server` the verifying key comes from the node, checked against DATA's genesis
@@ -133,6 +135,9 @@ enum Command {
     Audit {
         #[arg(long)]
         params: Option<PathBuf>,
+        /// Audit the chain on this etcd cluster (`etcd://HOST:PORT,…`) instead of DATA's.
+        #[arg(long, env = "ZKCLAIM_LEDGER")]
+        ledger: Option<String>,
     },
     /// Serve the consortium ledger in DATA over HTTP (see /openapi.json) until SIGTERM/SIGINT.
     Serve {
@@ -212,6 +217,8 @@ enum InvoiceCommand {
         invoice: PathBuf,
         #[command(flatten)]
         signer: Signer,
+        #[command(flatten)]
+        chain: Chain,
     },
 }
 
@@ -222,9 +229,24 @@ enum ClaimCommand {
         claim: PathBuf,
         #[command(flatten)]
         signer: Signer,
+        #[command(flatten)]
+        chain: Chain,
     },
     /// Print the settled claim with this nullifier.
-    Show { nullifier: String },
+    Show {
+        nullifier: String,
+        #[command(flatten)]
+        chain: Chain,
+    },
+}
+
+/// Where a command without `--server` finds the chain.
+#[derive(clap::Args)]
+struct Chain {
+    /// The etcd cluster (`etcd://HOST:PORT,…`) holding the chain, instead of DATA's store.
+    /// Not used with --server.
+    #[arg(long, env = "ZKCLAIM_LEDGER")]
+    ledger: Option<String>,
 }
 
 /// The member who signs a ledger transaction (and, with `--server`, the request).
@@ -286,7 +308,9 @@ fn run(cli: Cli) -> Result<(), Error> {
     let default_params = data.params();
     let params_dir = |p: Option<PathBuf>| p.unwrap_or_else(|| default_params.clone());
     let (server, ca) = (cli.server.as_deref(), cli.ca_cert.as_deref());
-    let node = |params: &Path| Node::open(server, ca, &data, params);
+    let node = |params: &Path, chain: Chain| {
+        Node::open(server, ca, &data, (params, chain.ledger.as_deref()))
+    };
     match cli.command {
         Command::Setup { params } => {
             let dir = params_dir(params);
@@ -312,21 +336,36 @@ fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::Invoice {
-            command: InvoiceCommand::Register { invoice, signer },
+            command:
+                InvoiceCommand::Register {
+                    invoice,
+                    signer,
+                    chain,
+                },
         } => {
             let inv: Invoice = files::read(&invoice)?;
             let commitment = inv.commitment(data.load_genesis()?.shape.items)?;
             let (key, stx) = signer.sign(&data, Transaction::RegisterInvoice { commitment })?;
-            files::write(None, &node(&default_params)?.register_invoice(stx, &key)?)?;
+            files::write(
+                None,
+                &node(&default_params, chain)?.register_invoice(stx, &key)?,
+            )?;
         }
         Command::Claim { command } => match command {
-            ClaimCommand::Settle { claim, signer } => {
+            ClaimCommand::Settle {
+                claim,
+                signer,
+                chain,
+            } => {
                 let claim: ClaimPackage = files::read(&claim)?;
                 let (key, stx) = signer.sign(&data, Transaction::SettleClaim { claim })?;
-                files::write(None, &node(&default_params)?.settle_claim(stx, &key)?)?;
+                files::write(
+                    None,
+                    &node(&default_params, chain)?.settle_claim(stx, &key)?,
+                )?;
             }
-            ClaimCommand::Show { nullifier } => {
-                files::write(None, &node(&default_params)?.claim(&nullifier)?)?;
+            ClaimCommand::Show { nullifier, chain } => {
+                files::write(None, &node(&default_params, chain)?.claim(&nullifier)?)?;
             }
         },
         Command::Tree {
@@ -354,6 +393,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             tree: Some(tree),
             params,
             out,
+            chain: _,
         } => {
             let params = load_or_setup(&params_dir(params))?;
             let invoice: Invoice = files::read(&invoice)?;
@@ -381,13 +421,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             tree: None,
             params,
             out,
+            chain,
         } => {
             let request = serve::actions::ProofRequest {
                 invoice: files::read(&invoice)?,
                 key: files::read(&key)?,
                 policy: files::read(&policy)?,
             };
-            let package = node(&params_dir(params))?.prove(request)?;
+            let package = node(&params_dir(params), chain)?.prove(request)?;
             files::write(out.as_deref(), &package)?;
         }
         Command::Verify { claim, params } => {
@@ -446,9 +487,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 data.0.display()
             );
         }
-        Command::Audit { params } => {
+        Command::Audit { params, ledger } => {
             let key = ClaimParams::load_verifying_key(&params_dir(params))?.prepare();
-            let report = consortium::audit(&data, &key)?;
+            let report = consortium::audit(&data, &key, ledger.as_deref())?;
             println!(
                 "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",
                 report.blocks, report.invoices, report.claims
@@ -457,7 +498,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve { config, settings } => {
             let config = serve::Config::resolve(config.as_deref(), settings)?;
             let params = load_or_setup(&default_params)?;
-            let ledger = data.open_ledger(&params)?;
+            let ledger = data.open_ledger(&params, config.ledger.as_deref(), config.proposer)?;
             serve::run(config, params, ledger)?;
         }
         Command::Loadtest {

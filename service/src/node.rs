@@ -1,8 +1,13 @@
 //! Where the ledger commands act: a node over HTTP (`--server URL`), or without it the
-//! embedded ledger in DATA, opened as `serve` opens it. Both answer alike, since the
+//! node's ledger opened here as `serve` opens it (DATA's store or `--ledger etcd://…`). Both answer alike, since the
 //! embedded mode runs the node's own [`actions`].
 
-use crate::{client::Client, consortium::DataDir, error::Error, serve::actions};
+use crate::{
+    client::Client,
+    consortium::{DataDir, REGULATOR},
+    error::Error,
+    serve::actions,
+};
 use rand::rngs::OsRng;
 use serde_json::Value;
 use std::path::Path;
@@ -19,19 +24,19 @@ pub enum Node {
 }
 
 impl Node {
-    /// The node at `server`, or the embedded ledger in `data` with the parameters in
-    /// `params` (closed when this is dropped).
+    /// The node at `server`, or the ledger of `data` (in DATA's store, or on the etcd
+    /// cluster `ledger` names) with the parameters in `params`, closed when this is dropped.
     pub fn open(
         server: Option<&str>,
         ca: Option<&Path>,
         data: &DataDir,
-        params: &Path,
+        (params, ledger): (&Path, Option<&str>),
     ) -> Result<Self, Error> {
         Ok(match server {
             Some(server) => Node::Remote(Client::new(server, ca)?),
             None => {
                 let params = Box::new(ClaimParams::load(params)?);
-                let ledger = data.open_ledger(&params)?;
+                let ledger = data.open_ledger(&params, ledger, REGULATOR)?;
                 Node::Embedded { ledger, params }
             }
         })

@@ -1,314 +1,8 @@
 //! `zkclaim serve` over real HTTP: the spawned binary on 127.0.0.1, a port of its choosing.
 
-use rand::rngs::OsRng;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use std::{
-    ffi::OsStr,
-    io::{BufRead, BufReader},
-    path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Output, Stdio},
-    sync::{Arc, Barrier},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
-};
-use zkclaim_circuits::{
-    field, invoice::Invoice, keys::KeyFile, keys::SecretKey, policy::Policy, sample,
-};
-use zkclaim_ledger::{Genesis, MemberKey, Transaction};
-use zkclaim_verifier::ClaimPackage;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_zkclaim");
-const HOSPITAL: u32 = 1;
-const INSURER_A: u32 = 10;
-const INSURER_B: u32 = 11;
-/// r, the BN254 scalar field modulus: the smallest non-canonical element.
-const R_HEX: &str = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
-
-/// A consortium initialised by the binary in a temporary DATA folder.
-struct Consortium {
-    data: tempfile::TempDir,
-    chain_id: String,
-}
-
-impl Consortium {
-    fn init() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let status = Command::new(BIN)
-            .arg("--data")
-            .arg(data.path())
-            .args(["consortium", "init"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let genesis = Genesis::load(&data.path().join("consortium/genesis.json")).unwrap();
-        Self {
-            chain_id: genesis.chain_id,
-            data,
-        }
-    }
-
-    /// Runs the command line on this consortium's DATA.
-    fn zkclaim<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
-        Command::new(BIN)
-            .arg("--data")
-            .arg(self.data.path())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn key(&self, member: u32) -> MemberKey {
-        let path = self
-            .data
-            .path()
-            .join(format!("consortium/keys/member-{member}.json"));
-        MemberKey::load(&path).unwrap()
-    }
-
-    /// A node on 127.0.0.1, a port of its choosing; its logs go to `log` at debug level.
-    fn serve(&self, args: &[&str], log: Option<&Path>) -> Server {
-        self.start(&[&["--listen", "127.0.0.1:0"], args].concat(), &[], log)
-    }
-
-    /// `zkclaim serve` with these flags and environment variables.
-    fn start(&self, args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Server {
-        let stderr = match log {
-            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
-            None => Stdio::null(),
-        };
-        let mut child = Command::new(BIN)
-            .arg("--data")
-            .arg(self.data.path())
-            .arg("serve")
-            .args(args)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", if log.is_some() { "debug" } else { "info" })
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Server {
-            child,
-            base,
-            agent: agent(None),
-        }
-    }
-
-    fn register(&self, invoice: &Invoice) -> String {
-        let commitment = invoice.commitment(8).unwrap();
-        let stx =
-            Transaction::RegisterInvoice { commitment }.sign(&self.chain_id, &self.key(HOSPITAL));
-        serde_json::to_string(&stx).unwrap()
-    }
-
-    fn settle(&self, claim: &ClaimPackage, insurer: u32) -> String {
-        let stx = Transaction::SettleClaim {
-            claim: claim.clone(),
-        }
-        .sign(&self.chain_id, &self.key(insurer));
-        serde_json::to_string(&stx).unwrap()
-    }
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
-
-/// A client; over TLS it trusts `ca` (PEM) alone.
-fn agent(ca: Option<&str>) -> ureq::Agent {
-    let mut builder = ureq::AgentBuilder::new().timeout(Duration::from_secs(120));
-    if let Some(ca) = ca {
-        let mut roots = rustls::RootCertStore::empty();
-        use rustls::pki_types::{pem::PemObject, CertificateDer};
-        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        builder = builder.tls_config(Arc::new(config));
-    }
-    builder.build()
-}
-
-struct Reply {
-    status: u16,
-    body: Value,
-    retry_after: Option<String>,
-}
-
-fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    let status = response.status();
-    let retry_after = response.header("retry-after").map(str::to_owned);
-    let text = response.into_string().unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply {
-        status,
-        body,
-        retry_after,
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn signature(key: &MemberKey, path: &str, body: &str, timestamp: u64) -> String {
-    let digest = hex::encode(Sha256::digest(body.as_bytes()));
-    let message = format!("POST\n{path}\n{digest}\n{timestamp}");
-    hex::encode(key.sign_bytes(message.as_bytes()))
-}
-
-impl Server {
-    fn get(&self, path: &str) -> Reply {
-        reply(self.agent.get(&format!("{}{path}", self.base)).call())
-    }
-
-    fn post(&self, path: &str, body: &str) -> Reply {
-        reply(
-            self.agent
-                .post(&format!("{}{path}", self.base))
-                .set("content-type", "application/json")
-                .send_string(body),
-        )
-    }
-
-    /// Posts a body over the server's limit. The server may answer 413 and close before the
-    /// client has finished sending, which the client sees as a broken pipe or a reset; a few
-    /// tries make the race harmless while still requiring a real 413 answer.
-    fn post_oversized(&self, path: &str, body: &str) -> Reply {
-        for _ in 0..10 {
-            let result = self
-                .agent
-                .post(&format!("{}{path}", self.base))
-                .set("content-type", "application/json")
-                .send_string(body);
-            if !matches!(result, Err(ureq::Error::Transport(_))) {
-                return reply(result);
-            }
-        }
-        panic!("no answer to an oversized body in 10 tries");
-    }
-
-    /// Posts with explicit authentication headers.
-    fn post_as(&self, path: &str, body: &str, member: u32, timestamp: u64, sig: &str) -> Reply {
-        reply(
-            self.agent
-                .post(&format!("{}{path}", self.base))
-                .set("content-type", "application/json")
-                .set("x-zkclaim-member", &member.to_string())
-                .set("x-zkclaim-timestamp", &timestamp.to_string())
-                .set("x-zkclaim-signature", sig)
-                .send_string(body),
-        )
-    }
-
-    /// Posts signed by `key`, now.
-    fn post_signed(&self, path: &str, body: &str, key: &MemberKey) -> Reply {
-        let t = now();
-        self.post_as(
-            path,
-            body,
-            key.member_id(),
-            t,
-            &signature(key, path, body, t),
-        )
-    }
-
-    fn height(&self) -> u64 {
-        self.get("/v1/roots").body["height"].as_u64().unwrap()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A patient with an invoice from hospital 1 and a policy at insurer A.
-struct Patient {
-    key: KeyFile,
-    invoice: Invoice,
-    policy: Policy,
-}
-
-impl Patient {
-    fn new() -> Self {
-        let sk = SecretKey::random(&mut OsRng);
-        Self {
-            invoice: sample::spec_invoice(&mut OsRng, sk.public_key(), HOSPITAL),
-            policy: sample::policy(&mut OsRng, INSURER_A),
-            key: KeyFile::new(&sk),
-        }
-    }
-
-    fn request(&self) -> String {
-        json!({"invoice": self.invoice, "key": self.key, "policy": self.policy}).to_string()
-    }
-
-    /// Writes `invoice.json`, `key.json` and `policy.json` into `dir`: the `prove` command
-    /// that names them, its claim going to `dir/claim.json`.
-    fn prove_command(&self, dir: &Path) -> Vec<String> {
-        let request: Value = serde_json::from_str(&self.request()).unwrap();
-        let mut args = vec!["prove".to_owned()];
-        for name in ["invoice", "key", "policy"] {
-            let path = dir.join(format!("{name}.json"));
-            std::fs::write(&path, request[name].to_string()).unwrap();
-            args.extend([format!("--{name}"), path.display().to_string()]);
-        }
-        args.extend([
-            "--out".to_owned(),
-            dir.join("claim.json").display().to_string(),
-        ]);
-        args
-    }
-}
-
-fn assert_refused(r: &Reply, status: u16, code: &str, says: &str) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
-    let message = r.body["error"]["message"].as_str().unwrap();
-    assert!(message.contains(says), "{message:?} should say {says:?}");
-}
-
+use common::*;
 #[test]
 fn the_whole_story_over_http() {
     let c = Consortium::init();
@@ -468,11 +162,8 @@ fn refused_requests_get_their_status_and_write_nothing() {
     let server = c.serve(&[], None);
     let (hospital, insurer_a, insurer_b) = (c.key(HOSPITAL), c.key(INSURER_A), c.key(INSURER_B));
     let (settled, pending) = (Patient::new(), Patient::new());
-    let registered_at = now();
     for p in [&settled, &pending] {
-        let body = c.register(&p.invoice);
-        let sig = signature(&hospital, "/v1/invoices", &body, registered_at);
-        let r = server.post_as("/v1/invoices", &body, HOSPITAL, registered_at, &sig);
+        let r = server.post_signed("/v1/invoices", &c.register(&p.invoice), &hospital);
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let prove = |p: &Patient| -> ClaimPackage {
@@ -615,18 +306,14 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "duplicate_claim",
         &first_block,
     ));
-    // The same body as the first registration, so it is signed a second after it: a
-    // signature in the same second would be byte-identical and refused as a replay.
-    let again = c.register(&settled.invoice);
-    let later = registered_at + 1;
+    // Another hospital registering the same commitment (the same transaction again would
+    // be a retry, answered with its first receipt).
     cases.push((
         "duplicate commitment",
-        server.post_as(
+        server.post_signed(
             "/v1/invoices",
-            &again,
-            HOSPITAL,
-            later,
-            &signature(&hospital, "/v1/invoices", &again, later),
+            &c.register_by(&settled.invoice, HOSPITAL_B),
+            &c.key(HOSPITAL_B),
         ),
         409,
         "duplicate_commitment",
@@ -880,7 +567,8 @@ fn serves_https_only_and_shuts_down_gracefully_under_tls() {
     let package: ClaimPackage = serde_json::from_value(proved.body).unwrap();
     assert_eq!(package.public_inputs.claim_amount, 7_760);
     // The registration's block was flushed before the exit: the chain audits.
-    let audit = String::from_utf8_lossy(&c.zkclaim(&["audit"]).stdout).into_owned();
+    let audit = c.zkclaim(&[&["audit"], &c.ledger_args()[..]].concat());
+    let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
     assert!(
         audit.contains("audit passed: 1 blocks, 1 invoices"),
         "{audit}"
@@ -898,13 +586,18 @@ fn succeeded(out: Output) -> String {
 }
 
 /// A patient's claim through the command line, with `mode` (`--server URL` or nothing: the
-/// embedded ledger) before each command: hospital 1 registers the invoice, the patient
+/// node's ledger opened by the command itself) before each command: hospital 1 registers the invoice, the patient
 /// proves, insurer A settles, anyone shows the claim; insurer B's settlement of the same
 /// claim is refused with the ledger's reason and writes nothing. `height` is the chain's
 /// before. Returns the claim file.
 fn claim_story(c: &Consortium, mode: &[&str], dir: &Path, height: u64) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
-    let run = |args: &[&str]| c.zkclaim(&[mode, args].concat());
+    let chain = if mode.is_empty() {
+        c.ledger_args()
+    } else {
+        vec![]
+    };
+    let run = |args: &[&str]| c.zkclaim(&[mode, args, &chain].concat());
     let prove = Patient::new().prove_command(dir);
     let invoice = dir.join("invoice.json");
     let invoice = invoice.to_str().unwrap();

@@ -10,8 +10,8 @@ use zkclaim_circuits::{
     nullifier, sample,
 };
 use zkclaim_ledger::{
-    BlockStore, Genesis, Ledger, Member, MemberKey, MemoryStore, Role, SignedTransaction,
-    Transaction,
+    BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, MemoryStore, Role,
+    SignedTransaction, Transaction,
 };
 use zkclaim_prover::{prove, ClaimParams};
 use zkclaim_verifier::ClaimPackage;
@@ -80,6 +80,27 @@ pub fn open(store: Arc<dyn BlockStore>, genesis: Genesis) -> Ledger {
 
 pub fn memory_ledger(root_window: u32, block_window_ms: u64) -> (Ledger, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
+    (
+        open(store.clone(), genesis(root_window, block_window_ms)),
+        store,
+    )
+}
+
+/// A fresh store: in memory, or on the etcd cluster named by `ZKCLAIM_TEST_ETCD`
+/// (`etcd://HOST:PORT,…`), under a key prefix of its own, so that the ledger's rules are
+/// tested on both backends.
+pub fn fresh_store() -> Arc<dyn BlockStore> {
+    match std::env::var("ZKCLAIM_TEST_ETCD") {
+        Ok(url) => {
+            let prefix = format!("zkclaim-test-{}", rand::random::<u64>());
+            Arc::new(EtcdStore::connect(&format!("{url}/{prefix}"), CHAIN).unwrap())
+        }
+        Err(_) => Arc::new(MemoryStore::new()),
+    }
+}
+
+pub fn test_ledger(root_window: u32, block_window_ms: u64) -> (Ledger, Arc<dyn BlockStore>) {
+    let store = fresh_store();
     (
         open(store.clone(), genesis(root_window, block_window_ms)),
         store,

@@ -3,15 +3,12 @@
 use crate::fixture::*;
 use ark_bn254::Fr;
 use rand::{rngs::StdRng, SeedableRng};
-use std::sync::Arc;
-use zkclaim_ledger::{
-    BlockStore, Genesis, Ledger, LedgerError, MemberKey, MemoryStore, Role, Transaction,
-};
+use zkclaim_ledger::{Genesis, Ledger, LedgerError, MemberKey, Role, Transaction};
 
 #[test]
 fn only_hospitals_register_and_only_insurers_settle() {
     let mut rng = StdRng::seed_from_u64(20);
-    let (ledger, _) = memory_ledger(128, 1);
+    let (ledger, _) = test_ledger(128, 1);
     let patient = Patient::new(&mut rng);
     for (member, role) in [(INSURER, Role::Insurer), (REGULATOR, Role::Regulator)] {
         assert_eq!(
@@ -42,7 +39,7 @@ fn only_hospitals_register_and_only_insurers_settle() {
 
 #[test]
 fn an_unknown_signer_is_refused() {
-    let (ledger, _) = memory_ledger(128, 1);
+    let (ledger, _) = test_ledger(128, 1);
     let stranger = MemberKey::generate(99, &mut StdRng::seed_from_u64(21));
     let tx = Transaction::RegisterInvoice {
         commitment: Fr::from(1u64),
@@ -53,7 +50,7 @@ fn an_unknown_signer_is_refused() {
 
 #[test]
 fn a_bad_signature_is_refused() {
-    let (ledger, _) = memory_ledger(128, 1);
+    let (ledger, _) = test_ledger(128, 1);
     let tx = register(Fr::from(1u64), HOSPITAL);
     let mut flipped = tx.clone();
     flipped.signature[10] ^= 1;
@@ -76,7 +73,7 @@ fn a_bad_signature_is_refused() {
 #[test]
 fn a_tampered_public_input_is_an_invalid_proof() {
     let mut rng = StdRng::seed_from_u64(22);
-    let (ledger, _) = memory_ledger(128, 1);
+    let (ledger, _) = test_ledger(128, 1);
     let patient = Patient::new(&mut rng);
     ledger
         .submit(register(patient.commitment(), HOSPITAL))
@@ -111,7 +108,7 @@ fn a_tampered_public_input_is_an_invalid_proof() {
 fn claims_must_prove_against_a_root_in_the_window() {
     // K = 2: the last two distinct roots.
     let mut rng = StdRng::seed_from_u64(23);
-    let (ledger, _) = memory_ledger(2, 1);
+    let (ledger, _) = test_ledger(2, 1);
     let (a, b) = (Patient::new(&mut rng), Patient::new(&mut rng));
     ledger.submit(register(a.commitment(), HOSPITAL)).unwrap();
     ledger.submit(register(b.commitment(), HOSPITAL)).unwrap();
@@ -138,7 +135,7 @@ fn claims_must_prove_against_a_root_in_the_window() {
 
 #[test]
 fn the_genesis_root_is_in_the_window_until_k_blocks_pass() {
-    let (ledger, _) = memory_ledger(2, 1);
+    let (ledger, _) = test_ledger(2, 1);
     let empty = ledger.root();
     assert_eq!(ledger.roots(), vec![empty]);
     ledger.submit(register(Fr::from(1u64), HOSPITAL)).unwrap();
@@ -149,7 +146,7 @@ fn the_genesis_root_is_in_the_window_until_k_blocks_pass() {
 
 #[test]
 fn a_commitment_is_registered_once() {
-    let (ledger, _) = memory_ledger(128, 200);
+    let (ledger, _) = test_ledger(128, 200);
     let c = Fr::from(42u64);
     // Twice in one block (from two hospitals, so the transactions differ) ...
     let results: Vec<_> = std::thread::scope(|s| {
@@ -168,11 +165,19 @@ fn a_commitment_is_registered_once() {
         "{results:?}"
     );
     assert!(results.contains(&Err(LedgerError::DuplicateCommitment)));
-    // ... and again later.
+    // ... and again later, by the hospital that lost; the winner's own retry gets its
+    // receipt back.
+    let (winner, loser) = if results[0].is_ok() {
+        (HOSPITAL, HOSPITAL_2)
+    } else {
+        (HOSPITAL_2, HOSPITAL)
+    };
     assert_eq!(
-        ledger.submit(register(c, HOSPITAL)),
+        ledger.submit(register(c, loser)),
         Err(LedgerError::DuplicateCommitment)
     );
+    let won = results.iter().find_map(|r| r.clone().ok()).unwrap();
+    assert_eq!(ledger.submit(register(c, winner)), Ok(won));
     assert_eq!(ledger.invoice_count(), 1);
 }
 
@@ -180,7 +185,7 @@ fn a_commitment_is_registered_once() {
 fn a_full_tree_refuses_registrations() {
     let mut genesis = genesis(128, 1);
     genesis.shape.depth = 2;
-    let ledger = open(Arc::new(MemoryStore::new()), genesis);
+    let ledger = open(fresh_store(), genesis);
     for i in 0..4u64 {
         ledger.submit(register(Fr::from(i), HOSPITAL)).unwrap();
     }
@@ -194,7 +199,7 @@ fn a_full_tree_refuses_registrations() {
 #[test]
 fn refused_transactions_change_nothing() {
     let mut rng = StdRng::seed_from_u64(24);
-    let (ledger, store) = memory_ledger(128, 1);
+    let (ledger, store) = test_ledger(128, 1);
     let patient = Patient::new(&mut rng);
     ledger
         .submit(register(patient.commitment(), HOSPITAL))
@@ -210,7 +215,7 @@ fn refused_transactions_change_nothing() {
     let mut forged = claim.clone();
     forged.public_inputs.claim_amount += 1;
     let refused = [
-        register(patient.commitment(), HOSPITAL),
+        register(patient.commitment(), HOSPITAL_2),
         register(Fr::from(9u64), INSURER),
         settle(claim.clone(), HOSPITAL),
         settle(forged, INSURER),
@@ -231,7 +236,7 @@ fn refused_transactions_change_nothing() {
 
 #[test]
 fn open_checks_the_genesis_the_verifying_key_and_the_proposer() {
-    let store = || -> Arc<dyn BlockStore> { Arc::new(MemoryStore::new()) };
+    let store = fresh_store;
     let vk = || params().prepared.clone();
     let mut pinned_elsewhere = genesis(128, 1);
     pinned_elsewhere.verifying_key_digest[0] ^= 1;
@@ -259,7 +264,7 @@ fn open_checks_the_genesis_the_verifying_key_and_the_proposer() {
 
 #[test]
 fn a_closed_ledger_refuses_submissions() {
-    let (ledger, _) = memory_ledger(128, 1);
+    let (ledger, _) = test_ledger(128, 1);
     ledger.submit(register(Fr::from(1u64), HOSPITAL)).unwrap();
     ledger.close();
     assert_eq!(

@@ -36,6 +36,14 @@ pub struct Settings {
     /// its signature is remembered against replay, in seconds [default: 300].
     #[arg(long, env = "ZKCLAIM_REPLAY_WINDOW_S")]
     pub replay_window_s: Option<u64>,
+    /// Where the blocks live: `etcd://HOST:PORT[,HOST:PORT…][/PREFIX]` for a consortium
+    /// ledger replicated on an etcd cluster [default: the embedded store DATA/ledger.redb].
+    #[arg(long, env = "ZKCLAIM_LEDGER")]
+    pub ledger: Option<String>,
+    /// The member whose key (DATA/consortium/keys/member-N.json) signs the blocks this node
+    /// proposes: each organization's node signs with its own [default: 20, the regulator].
+    #[arg(long, env = "ZKCLAIM_PROPOSER")]
+    pub proposer: Option<u32>,
     /// PEM certificate chain: with --tls-key, the node serves HTTPS only.
     #[arg(long, env = "ZKCLAIM_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -61,6 +69,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub proof_timeout: Duration,
     pub replay_window_s: u64,
+    pub ledger: Option<String>,
+    pub proposer: u32,
     pub tls: Option<Tls>,
 }
 
@@ -95,6 +105,11 @@ impl Config {
                 .replay_window_s
                 .or(file.replay_window_s)
                 .unwrap_or(300),
+            ledger: flags.ledger.or(file.ledger),
+            proposer: flags
+                .proposer
+                .or(file.proposer)
+                .unwrap_or(crate::consortium::REGULATOR),
             tls: match (
                 flags.tls_cert.or(file.tls_cert),
                 flags.tls_key.or(file.tls_key),
@@ -132,9 +147,11 @@ mod tests {
         .unwrap();
         let flags = Settings {
             workers: Some(2),
+            proposer: Some(10),
             ..Settings::default()
         };
         let c = Config::resolve(Some(&path), flags).unwrap();
+        assert_eq!((c.ledger, c.proposer), (None, 10));
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!((c.workers, c.replay_window_s), (2, 60));
         assert_eq!((c.queue_depth, c.body_limit), (4, 65536));

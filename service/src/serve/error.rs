@@ -80,6 +80,7 @@ impl ServiceError {
                 L::UnknownLeaf(_) => (StatusCode::NOT_FOUND, "unknown_leaf"),
                 L::TreeFull => (StatusCode::SERVICE_UNAVAILABLE, "tree_full"),
                 L::Closed => (StatusCode::SERVICE_UNAVAILABLE, "closed"),
+                L::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
             },
         }
@@ -93,6 +94,11 @@ impl IntoResponse for ServiceError {
             // The detail (a storage path, a constraint number) is for the operator's log.
             tracing::error!(error = %self, "internal error");
             "internal error; the request was not applied".to_owned()
+        } else if code == "ledger_unavailable" {
+            // So is which etcd member failed. Whether a settlement landed is unknown: the
+            // same transaction again gets its receipt if it did.
+            tracing::error!(error = %self, "ledger unavailable");
+            "the ledger is unavailable; retry the same request later".to_owned()
         } else {
             self.to_string()
         };
@@ -101,7 +107,7 @@ impl IntoResponse for ServiceError {
             error["first_height"] = first_height.into();
         }
         let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
@@ -150,5 +156,22 @@ mod tests {
         let busy = ServiceError::Busy.into_response();
         assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_ledger_is_503_without_naming_its_members() {
+        let e = LedgerError::Unavailable("etcd http://10.1.2.3:2379: connection refused".into());
+        let response = ServiceError::Ledger(e).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.contains("ledger_unavailable") && text.contains("retry"),
+            "{text}"
+        );
+        assert!(!text.contains("10.1.2.3"), "{text}");
     }
 }

@@ -1,0 +1,337 @@
+//! What the tests that spawn `zkclaim serve` share: a consortium in a temporary DATA folder,
+//! a server on 127.0.0.1 at a port of its choosing, signed requests and patients.
+#![allow(dead_code, unused_imports)] // each test binary uses its own part
+
+pub use rand::rngs::OsRng;
+pub use serde_json::{json, Value};
+pub use sha2::{Digest, Sha256};
+pub use std::{
+    ffi::OsStr,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Arc, Barrier},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+pub use zkclaim_circuits::{
+    field, invoice::Invoice, keys::KeyFile, keys::SecretKey, policy::Policy, sample,
+};
+pub use zkclaim_ledger::{Genesis, MemberKey, Transaction};
+pub use zkclaim_verifier::ClaimPackage;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_zkclaim");
+pub const HOSPITAL: u32 = 1;
+pub const HOSPITAL_B: u32 = 2;
+pub const INSURER_A: u32 = 10;
+pub const INSURER_B: u32 = 11;
+/// r, the BN254 scalar field modulus: the smallest non-canonical element.
+pub const R_HEX: &str = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+
+/// A consortium initialised by the binary in a temporary DATA folder.
+pub struct Consortium {
+    pub data: tempfile::TempDir,
+    pub chain_id: String,
+    /// The etcd ledger its nodes use when `ZKCLAIM_TEST_ETCD` names a cluster (under a key
+    /// prefix of this consortium's own), so that the HTTP tests run on both backends.
+    pub ledger: Option<String>,
+}
+
+impl Consortium {
+    pub fn init() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let status = Command::new(BIN)
+            .arg("--data")
+            .arg(data.path())
+            .args(["consortium", "init"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let genesis = Genesis::load(&data.path().join("consortium/genesis.json")).unwrap();
+        let ledger = std::env::var("ZKCLAIM_TEST_ETCD")
+            .ok()
+            .map(|url| format!("{url}/zkclaim-test-{}", rand::random::<u64>()));
+        Self {
+            chain_id: genesis.chain_id,
+            data,
+            ledger,
+        }
+    }
+
+    /// `--ledger URL` where the nodes use etcd: what the command line needs, without
+    /// `--server`, to act on the chain they wrote.
+    pub fn ledger_args(&self) -> Vec<&str> {
+        match &self.ledger {
+            Some(url) => vec!["--ledger", url],
+            None => vec![],
+        }
+    }
+
+    /// Runs the command line on this consortium's DATA.
+    pub fn zkclaim<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        Command::new(BIN)
+            .arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn key(&self, member: u32) -> MemberKey {
+        let path = self
+            .data
+            .path()
+            .join(format!("consortium/keys/member-{member}.json"));
+        MemberKey::load(&path).unwrap()
+    }
+
+    /// A node on 127.0.0.1, a port of its choosing; its logs go to `log` at debug level.
+    pub fn serve(&self, args: &[&str], log: Option<&Path>) -> Server {
+        self.start(&[&["--listen", "127.0.0.1:0"], args].concat(), &[], log)
+    }
+
+    /// `zkclaim serve` with these flags and environment variables.
+    pub fn start(&self, args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Server {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::null(),
+        };
+        let mut child = Command::new(BIN)
+            .arg("--data")
+            .arg(self.data.path())
+            .arg("serve")
+            .args(args)
+            .args(match &self.ledger {
+                Some(url) if !args.contains(&"--ledger") => vec!["--ledger", url],
+                _ => vec![],
+            })
+            .envs(env.iter().copied())
+            .env("RUST_LOG", if log.is_some() { "debug" } else { "info" })
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Server {
+            child,
+            base,
+            agent: agent(None),
+        }
+    }
+
+    pub fn register(&self, invoice: &Invoice) -> String {
+        self.register_by(invoice, HOSPITAL)
+    }
+
+    pub fn register_by(&self, invoice: &Invoice, hospital: u32) -> String {
+        let commitment = invoice.commitment(8).unwrap();
+        let stx =
+            Transaction::RegisterInvoice { commitment }.sign(&self.chain_id, &self.key(hospital));
+        serde_json::to_string(&stx).unwrap()
+    }
+
+    pub fn settle(&self, claim: &ClaimPackage, insurer: u32) -> String {
+        let stx = Transaction::SettleClaim {
+            claim: claim.clone(),
+        }
+        .sign(&self.chain_id, &self.key(insurer));
+        serde_json::to_string(&stx).unwrap()
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub agent: ureq::Agent,
+}
+
+/// A client; over TLS it trusts `ca` (PEM) alone.
+pub fn agent(ca: Option<&str>) -> ureq::Agent {
+    let mut builder = ureq::AgentBuilder::new().timeout(Duration::from_secs(120));
+    if let Some(ca) = ca {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        builder = builder.tls_config(Arc::new(config));
+    }
+    builder.build()
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after: Option<String>,
+}
+
+pub fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = response.status();
+    let retry_after = response.header("retry-after").map(str::to_owned);
+    let text = response.into_string().unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply {
+        status,
+        body,
+        retry_after,
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn signature(key: &MemberKey, path: &str, body: &str, timestamp: u64) -> String {
+    let digest = hex::encode(Sha256::digest(body.as_bytes()));
+    let message = format!("POST\n{path}\n{digest}\n{timestamp}");
+    hex::encode(key.sign_bytes(message.as_bytes()))
+}
+
+impl Server {
+    pub fn get(&self, path: &str) -> Reply {
+        reply(self.agent.get(&format!("{}{path}", self.base)).call())
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        reply(
+            self.agent
+                .post(&format!("{}{path}", self.base))
+                .set("content-type", "application/json")
+                .send_string(body),
+        )
+    }
+
+    /// Posts a body over the server's limit. The server may answer 413 and close before the
+    /// client has finished sending, which the client sees as a broken pipe or a reset; a few
+    /// tries make the race harmless while still requiring a real 413 answer.
+    pub fn post_oversized(&self, path: &str, body: &str) -> Reply {
+        for _ in 0..10 {
+            let result = self
+                .agent
+                .post(&format!("{}{path}", self.base))
+                .set("content-type", "application/json")
+                .send_string(body);
+            if !matches!(result, Err(ureq::Error::Transport(_))) {
+                return reply(result);
+            }
+        }
+        panic!("no answer to an oversized body in 10 tries");
+    }
+
+    /// Posts with explicit authentication headers.
+    pub fn post_as(&self, path: &str, body: &str, member: u32, timestamp: u64, sig: &str) -> Reply {
+        reply(
+            self.agent
+                .post(&format!("{}{path}", self.base))
+                .set("content-type", "application/json")
+                .set("x-zkclaim-member", &member.to_string())
+                .set("x-zkclaim-timestamp", &timestamp.to_string())
+                .set("x-zkclaim-signature", sig)
+                .send_string(body),
+        )
+    }
+
+    /// Posts signed by `key`, now.
+    pub fn post_signed(&self, path: &str, body: &str, key: &MemberKey) -> Reply {
+        let t = now();
+        self.post_as(
+            path,
+            body,
+            key.member_id(),
+            t,
+            &signature(key, path, body, t),
+        )
+    }
+
+    pub fn height(&self) -> u64 {
+        self.get("/v1/roots").body["height"].as_u64().unwrap()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A patient with an invoice from hospital 1 and a policy at insurer A.
+pub struct Patient {
+    pub key: KeyFile,
+    pub invoice: Invoice,
+    pub policy: Policy,
+}
+
+impl Patient {
+    pub fn new() -> Self {
+        let sk = SecretKey::random(&mut OsRng);
+        Self {
+            invoice: sample::spec_invoice(&mut OsRng, sk.public_key(), HOSPITAL),
+            policy: sample::policy(&mut OsRng, INSURER_A),
+            key: KeyFile::new(&sk),
+        }
+    }
+
+    pub fn request(&self) -> String {
+        json!({"invoice": self.invoice, "key": self.key, "policy": self.policy}).to_string()
+    }
+
+    /// Writes `invoice.json`, `key.json` and `policy.json` into `dir`: the `prove` command
+    /// that names them, its claim going to `dir/claim.json`.
+    pub fn prove_command(&self, dir: &Path) -> Vec<String> {
+        let request: Value = serde_json::from_str(&self.request()).unwrap();
+        let mut args = vec!["prove".to_owned()];
+        for name in ["invoice", "key", "policy"] {
+            let path = dir.join(format!("{name}.json"));
+            std::fs::write(&path, request[name].to_string()).unwrap();
+            args.extend([format!("--{name}"), path.display().to_string()]);
+        }
+        args.extend([
+            "--out".to_owned(),
+            dir.join("claim.json").display().to_string(),
+        ]);
+        args
+    }
+}
+
+pub fn assert_refused(r: &Reply, status: u16, code: &str, says: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(says), "{message:?} should say {says:?}");
+}
