@@ -9,7 +9,7 @@
 //! timeouts.
 
 use crate::{
-    bench::{machine, ms},
+    bench::{self, machine},
     client::Client,
     consortium::{DataDir, HOSPITALS, INSURERS},
     error::Error,
@@ -163,16 +163,19 @@ fn round(
     let (proof_p50, proof_p99) = percentiles(proof_latencies);
     let (settle_p50, settle_p99) = percentiles(settle_latencies);
     let n = patients.len() as f64;
+    // Microseconds and thousandths are as fine as a loopback measurement means anything.
+    let ms = |d: Duration| (bench::ms(d) * 1e3).round() / 1e3;
+    let rate = |wall: Duration| (n / wall.as_secs_f64() * 1e3).round() / 1e3;
     Ok(Round {
         clients,
         patients: patients.len(),
         proof_p50_ms: ms(proof_p50),
         proof_p99_ms: ms(proof_p99),
-        proofs_per_s: n / proving.as_secs_f64(),
+        proofs_per_s: rate(proving),
         busy_retries,
         settle_p50_ms: ms(settle_p50),
         settle_p99_ms: ms(settle_p99),
-        settlements_per_s: n / settling.as_secs_f64(),
+        settlements_per_s: rate(settling),
         confirmed,
     })
 }
