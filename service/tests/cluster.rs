@@ -186,6 +186,12 @@ impl Drop for Etcd {
     }
 }
 
+/// An etcd cluster of `members` and a consortium whose nodes will use it; `None` (the test
+/// is skipped) where etcd is not installed.
+fn cluster(members: usize) -> Option<(Etcd, Consortium)> {
+    etcd_installed().then(|| (Etcd::start(members), Consortium::init()))
+}
+
 /// A zkclaim node on the cluster, its blocks signed by `proposer`.
 fn node(c: &Consortium, etcd: &Etcd, proposer: u32) -> Server {
     c.serve(
@@ -227,21 +233,35 @@ fn head_hash(server: &Server) -> (u64, String) {
     (height, block.body["hash"].as_str().unwrap().to_owned())
 }
 
-/// `zkclaim audit` replays the chain on the cluster and re-verifies every proof.
-fn audit(c: &Consortium, etcd: &Etcd) -> String {
+/// Runs the binary on the consortium's DATA to its end: whether it succeeded, and what it
+/// printed (stdout, then stderr).
+fn zkclaim(c: &Consortium, args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)
         .arg("--data")
         .arg(c.data.path())
-        .args(["audit", "--ledger", &etcd.url()])
+        .args(args)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    let printed =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), printed)
+}
+
+/// `zkclaim audit` replays the chain on the cluster and re-verifies every proof.
+fn audit(c: &Consortium, etcd: &Etcd) -> String {
+    let (passed, report) = zkclaim(c, &["audit", "--ledger", &etcd.url()]);
+    assert!(passed, "{report}");
+    report
+}
+
+/// Both nodes end at the same head hash, and the audit of the log, which replays every block
+/// (a nullifier spent twice would fail it), counts `claims` claims.
+fn assert_consistent(c: &Consortium, etcd: &Etcd, nodes: [&Server; 2], claims: usize) {
+    let head = nodes[0].height().max(nodes[1].height());
+    nodes.iter().for_each(|n| catch_up(n, head));
+    assert_eq!(head_hash(nodes[0]), head_hash(nodes[1]));
+    let report = audit(c, etcd);
+    assert!(report.contains(&format!("{claims} claims")), "{report}");
 }
 
 /// Posts a signed settlement, retrying the same transaction after `Retry-After` while the
@@ -262,11 +282,9 @@ fn settle_until_answered(server: &Server, body: &str, key: &MemberKey) -> Reply 
 
 #[test]
 fn one_invoice_claimed_through_two_nodes_at_once_settles_exactly_once() {
-    if !etcd_installed() {
+    let Some((etcd, c)) = cluster(3) else {
         return;
-    }
-    let etcd = Etcd::start(3);
-    let c = Consortium::init();
+    };
     let (a, b) = (node(&c, &etcd, 20), node(&c, &etcd, INSURER_A));
     let patients: Vec<Patient> = (0..3).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, &a, &patients);
@@ -331,21 +349,14 @@ fn one_invoice_claimed_through_two_nodes_at_once_settles_exactly_once() {
         assert_eq!(on_a.status, 200);
         assert_eq!(on_a.body, on_b.body);
     }
-    assert_eq!(head_hash(&a), head_hash(&b));
-    let report = audit(&c, &etcd);
-    assert!(
-        report.contains(&format!("{} claims", claims.len())),
-        "{report}"
-    );
+    assert_consistent(&c, &etcd, [&a, &b], claims.len());
 }
 
 #[test]
 fn killing_the_etcd_leader_loses_no_acknowledged_claim() {
-    if !etcd_installed() {
+    let Some((mut etcd, c)) = cluster(3) else {
         return;
-    }
-    let mut etcd = Etcd::start(3);
-    let c = Consortium::init();
+    };
     let (a, b) = (node(&c, &etcd, 20), node(&c, &etcd, INSURER_A));
     let patients: Vec<Patient> = (0..12).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, &a, &patients);
@@ -416,22 +427,14 @@ fn killing_the_etcd_leader_loses_no_acknowledged_claim() {
             assert_eq!(record.body["tx_index"], receipt["tx_index"]);
         }
     }
-    assert_eq!(head_hash(&a), head_hash(&b));
-    // The audit replays every block: a nullifier spent twice would fail it.
-    let report = audit(&c, &etcd);
-    assert!(
-        report.contains(&format!("{} claims", claims.len())),
-        "{report}"
-    );
+    assert_consistent(&c, &etcd, [&a, &b], claims.len());
 }
 
 #[test]
 fn a_stopped_node_catches_up_when_it_returns() {
-    if !etcd_installed() {
+    let Some((etcd, c)) = cluster(3) else {
         return;
-    }
-    let etcd = Etcd::start(3);
-    let c = Consortium::init();
+    };
     let a = node(&c, &etcd, 20);
     let b = node(&c, &etcd, INSURER_A);
     let patients: Vec<Patient> = (0..2).map(|_| Patient::new()).collect();
@@ -480,11 +483,10 @@ fn etcd_call(etcd: &Etcd, path: &str, body: Value) -> Value {
 #[test]
 fn a_block_forged_in_etcd_stops_the_nodes_and_the_audit_names_it() {
     use base64::{engine::general_purpose::STANDARD as B64, Engine};
-    if !etcd_installed() {
+
+    let Some((etcd, c)) = cluster(1) else {
         return;
-    }
-    let etcd = Etcd::start(1);
-    let c = Consortium::init();
+    };
     let a = node(&c, &etcd, 20);
     let patient = Patient::new();
     let claim = registered_claims(&c, &a, std::slice::from_ref(&patient)).remove(0);
@@ -519,27 +521,13 @@ fn a_block_forged_in_etcd_stops_the_nodes_and_the_audit_names_it() {
     assert_eq!(a.get("/v1/blocks/1").status, 200);
 
     // A node that starts now refuses to serve that history, and the audit names block 2.
-    let mut starting = Command::new(BIN)
-        .arg("--data")
-        .arg(c.data.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--ledger", &etcd.url()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = starting.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut starting.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success());
-    assert!(stderr.contains("block 2"), "{stderr}");
-    let out = Command::new(BIN)
-        .arg("--data")
-        .arg(c.data.path())
-        .args(["audit", "--ledger", &etcd.url()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(report.contains("block 2"), "{report}");
+    let url = etcd.url();
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0", "--ledger", &url][..],
+        &["audit", "--ledger", &url],
+    ] {
+        let (succeeded, printed) = zkclaim(&c, args);
+        assert!(!succeeded, "{args:?}: {printed}");
+        assert!(printed.contains("block 2"), "{args:?}: {printed}");
+    }
 }
