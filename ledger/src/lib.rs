@@ -32,7 +32,7 @@ pub enum LedgerError {
     UnknownMember(u32),
     #[error("bad signature")]
     BadSignature,
-    #[error("member {member} is a {role}; this transaction needs a {needed}")]
+    #[error("member {member} has the {role} role; this transaction needs the {needed} role")]
     WrongRole {
         member: u32,
         role: Role,

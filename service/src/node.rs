@@ -1,6 +1,6 @@
 //! Where the ledger commands act: a node over HTTP (`--server URL`), or without it the
-//! node's ledger opened here as `serve` opens it (DATA's store or `--ledger etcd://…`). Both answer alike, since the
-//! embedded mode runs the node's own [`actions`].
+//! node's ledger opened here as `serve` opens it (DATA's store or `--ledger etcd://…`).
+//! Both answer alike, since the embedded mode runs the node's own [`actions`].
 
 use crate::{
     client::Client,

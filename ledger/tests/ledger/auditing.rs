@@ -248,7 +248,7 @@ fn audit_names_a_member_signed_block_that_breaks_a_rule() {
             }),
         ),
         (
-            "member 1 is a hospital",
+            "member 1 has the hospital role",
             true,
             Box::new(|s, l, p| {
                 let claim = l.claim(p.nullifier()).unwrap();

@@ -107,7 +107,7 @@ pub fn authenticate(
     if role != needed {
         return Err(ServiceError::Forbidden(
             "wrong_role",
-            format!("member {member} is a {role}; this action needs the {needed} role"),
+            format!("member {member} has the {role} role; this action needs the {needed} role"),
         ));
     }
     Ok(member)
