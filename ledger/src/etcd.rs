@@ -317,38 +317,39 @@ impl BlockStore for EtcdStore {
 
     /// Watches the key of block `height` from the revision at which it was seen absent,
     /// so that a block written in between is not missed.
-    fn wait_for(&self, height: u64) {
+    fn wait_for(&self, height: u64) -> bool {
         if self.cached().len() as u64 >= height {
-            return;
+            return true;
         }
         let key = b64(self.block_key(height));
-        let seen = match self.call("/v3/kv/range", &json!({"key": key, "count_only": true})) {
-            Ok(reply) if count(&reply) > 0 => return,
+        // Short patience: a closing ledger waits for this call.
+        let range = json!({"key": key, "count_only": true});
+        let seen = match self.call_within("/v3/kv/range", &range, WATCH_FOR) {
+            Ok(reply) if count(&reply) > 0 => return true,
             Ok(reply) => revision(&reply),
-            Err(_) => {
-                // The cluster is down; the caller retries.
-                std::thread::sleep(WATCH_FOR);
-                return;
-            }
+            // The cluster is down (that call waited a second); the caller comes back.
+            Err(_) => return false,
         };
         let i = self.current.load(Ordering::Relaxed) % self.endpoints.len();
         let watch = json!({"create_request": {"key": key, "start_revision": seen + 1}});
         let started = Instant::now();
+        let mut event = false;
         if let Ok(response) = self
             .watch_agent
             .post(&format!("{}/v3/watch", self.endpoints[i]))
             .send_string(&watch.to_string())
         {
-            // The first line confirms the watch; any later line is an event (or the read
-            // times out, and the caller looks again).
+            // The first line confirms the watch; a second one is an event (or the read
+            // times out, and the caller comes back).
             let mut lines = BufReader::new(response.into_reader()).lines();
             let _ = lines.next();
-            let _ = lines.next();
+            event = matches!(lines.next(), Some(Ok(_)));
         }
         // A watch refused at once (a member down) must not turn into a busy loop.
         if let Some(rest) = Duration::from_millis(50).checked_sub(started.elapsed()) {
             std::thread::sleep(rest);
         }
+        event
     }
 
     fn max_block_transactions(&self) -> usize {

@@ -294,8 +294,12 @@ impl Inner {
     /// The follower: applies other nodes' blocks as they appear in the shared store.
     fn follow(&self) {
         while !self.closing.load(Ordering::Relaxed) {
+            // Wait without the lock, so that an idle round never holds up readers or the
+            // committer.
             let next = self.read().state.height() + 1;
-            self.store.wait_for(next);
+            if !self.store.wait_for(next) {
+                continue;
+            }
             let mut live = self.write();
             if live.broken.is_none() {
                 // An unreachable log is retried on the next round; a bad block marks the

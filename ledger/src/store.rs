@@ -20,9 +20,11 @@ pub trait BlockStore: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
-    /// Returns once block `height` may exist, or after about a second: how a ledger follows
-    /// a shared store.
-    fn wait_for(&self, _height: u64) {}
+    /// Waits for block `height`, about a second at most, and says whether it may exist now:
+    /// how a ledger follows a shared store.
+    fn wait_for(&self, _height: u64) -> bool {
+        false
+    }
     /// The most transactions one block may carry in this store.
     fn max_block_transactions(&self) -> usize {
         usize::MAX
