@@ -9,3 +9,4 @@ mod crash;
 mod fixture;
 mod persistence;
 mod rules;
+mod shared;
