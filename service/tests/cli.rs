@@ -1,5 +1,8 @@
 //! The command line end to end, through the built binary and the spec's file formats.
 
+mod common;
+
+use common::succeeded;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -33,15 +36,6 @@ fn zkclaim(dir: &Dir, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn json_field(text: &str, key: &str) -> String {
@@ -84,18 +78,18 @@ fn prove(dir: &Dir, invoice: &Path, out: &str) -> Output {
 /// Parameters, a patient key, the policy, and one invoice issued on `issued_on` registered in
 /// the tree file: all a claim needs. Returns the invoice file and the patient's pk.
 fn registered_invoice(dir: &Dir, issued_on: &str) -> (PathBuf, String) {
-    ok(zkclaim(dir, &["setup"]));
+    succeeded(zkclaim(dir, &["setup"]));
     let key = dir.path("patient.json");
-    ok(zkclaim(
+    succeeded(zkclaim(
         dir,
         &["patient", "keygen", "--out", key.to_str().unwrap()],
     ));
     let pk = json_field(&std::fs::read_to_string(&key).unwrap(), "pk");
     let inv = dir.write("invoice.json", &invoice(&pk, issued_on));
     dir.write("policy.json", POLICY);
-    let commitment = ok(zkclaim(dir, &["invoice", "commit", inv.to_str().unwrap()]));
+    let commitment = succeeded(zkclaim(dir, &["invoice", "commit", inv.to_str().unwrap()]));
     let tree = dir.path("tree.json");
-    ok(zkclaim(
+    succeeded(zkclaim(
         dir,
         &[
             "tree",
@@ -116,7 +110,7 @@ fn patient_proves_and_insurer_verifies_through_files() {
     assert!(String::from_utf8_lossy(&setup.stderr).contains("can forge claim proofs"));
 
     let key = dir.path("patient.json");
-    ok(zkclaim(
+    succeeded(zkclaim(
         &dir,
         &["patient", "keygen", "--out", key.to_str().unwrap()],
     ));
@@ -132,13 +126,13 @@ fn patient_proves_and_insurer_verifies_through_files() {
     let inv = dir.write("invoice.json", &invoice(&pk, "2026-11-20"));
     dir.write("policy.json", POLICY);
 
-    let commitment = ok(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
+    let commitment = succeeded(zkclaim(&dir, &["invoice", "commit", inv.to_str().unwrap()]));
     let commitment = commitment.trim();
     assert!(commitment.starts_with("0x") && commitment.len() == 66);
     let tree = dir.path("tree.json");
     let other = "0x0000000000000000000000000000000000000000000000000000000000000777";
     assert_eq!(
-        ok(zkclaim(
+        succeeded(zkclaim(
             &dir,
             &["tree", "add", "--tree", tree.to_str().unwrap(), other]
         ))
@@ -146,7 +140,7 @@ fn patient_proves_and_insurer_verifies_through_files() {
         "0"
     );
     assert_eq!(
-        ok(zkclaim(
+        succeeded(zkclaim(
             &dir,
             &["tree", "add", "--tree", tree.to_str().unwrap(), commitment]
         ))
@@ -154,12 +148,12 @@ fn patient_proves_and_insurer_verifies_through_files() {
         "1"
     );
 
-    ok(prove(&dir, &inv, "claim.json"));
+    succeeded(prove(&dir, &inv, "claim.json"));
     let claim = std::fs::read_to_string(dir.path("claim.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&claim).unwrap();
     assert_eq!(v["public_inputs"]["claim_amount"], 7760);
     assert_eq!(v["proof"].as_str().unwrap().len(), 2 + 256);
-    let out = ok(zkclaim(
+    let out = succeeded(zkclaim(
         &dir,
         &["verify", dir.path("claim.json").to_str().unwrap()],
     ));
@@ -221,11 +215,11 @@ fn snarkjs_cli() -> PathBuf {
 fn snarkjs_verifies_an_exported_claim_and_rejects_a_tampered_signal() {
     let dir = Dir::new("snarkjs");
     let (inv, _) = registered_invoice(&dir, "2026-11-20");
-    ok(prove(&dir, &inv, "claim.json"));
+    succeeded(prove(&dir, &inv, "claim.json"));
 
     let out = dir.path("snarkjs");
     let claim = dir.path("claim.json");
-    ok(zkclaim(
+    succeeded(zkclaim(
         &dir,
         &[
             "export",
@@ -288,7 +282,7 @@ fn refuses_to_prove_a_claim_that_breaks_a_rule() {
 #[test]
 fn demo_runs_the_whole_story_and_the_audit_passes() {
     let dir = Dir::new("demo");
-    let out = ok(zkclaim(&dir, &["demo", "--invoices", "40"]));
+    let out = succeeded(zkclaim(&dir, &["demo", "--invoices", "40"]));
     for expected in [
         "refused: invalid proof",
         "refused: the claim's invoice root is not among the ledger's recent roots",
@@ -310,18 +304,18 @@ fn demo_runs_the_whole_story_and_the_audit_passes() {
         ])
         .output()
         .unwrap();
-    assert!(ok(audit).contains("audit passed: "));
+    assert!(succeeded(audit).contains("audit passed: "));
 }
 
 #[test]
 fn consortium_init_refuses_to_overwrite_and_audit_reports_an_empty_chain() {
     let dir = Dir::new("consortium");
-    let out = ok(zkclaim(&dir, &["consortium", "init"]));
+    let out = succeeded(zkclaim(&dir, &["consortium", "init"]));
     assert!(out.contains("with 5 members"));
     let key = dir.path("data/consortium/keys/member-10.json");
     assert!(key.exists());
     let again = zkclaim(&dir, &["consortium", "init"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    assert!(ok(zkclaim(&dir, &["audit"])).contains("audit passed: 0 blocks"));
+    assert!(succeeded(zkclaim(&dir, &["audit"])).contains("audit passed: 0 blocks"));
 }

@@ -575,20 +575,10 @@ fn serves_https_only_and_shuts_down_gracefully_under_tls() {
     );
 }
 
-/// stdout of a command that must succeed.
-fn succeeded(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A patient's claim through the command line, with `mode` (`--server URL` or nothing: the
-/// node's ledger opened by the command itself) before each command: hospital 1 registers the invoice, the patient
-/// proves, insurer A settles, anyone shows the claim; insurer B's settlement of the same
-/// claim is refused with the ledger's reason and writes nothing. `height` is the chain's
+/// node's ledger opened by the command itself) before each command: hospital 1 registers
+/// the invoice, the patient proves, insurer A settles, anyone shows the claim; insurer B's
+/// settlement of the same claim is refused with the ledger's reason and writes nothing. `height` is the chain's
 /// before. Returns the claim file.
 fn claim_story(c: &Consortium, mode: &[&str], dir: &Path, height: u64) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();

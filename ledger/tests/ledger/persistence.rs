@@ -13,7 +13,7 @@ use std::{
     },
 };
 use zkclaim_ledger::{
-    audit, Block, BlockHeader, BlockStore, Ledger, LedgerError, MemoryStore, RedbStore,
+    audit, Block, BlockHeader, BlockStore, ClaimRecord, Ledger, LedgerError, MemoryStore, RedbStore,
 };
 
 /// The store's table, reached around it to corrupt it.
@@ -22,6 +22,31 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 fn redb_ledger(path: &Path) -> (Ledger, Arc<RedbStore>) {
     let store = Arc::new(RedbStore::open(path).unwrap());
     (open(store.clone(), genesis(128, 1)), store)
+}
+
+/// What a reopened ledger must give back: head, height, roots, invoice count and claims.
+type Snapshot = (
+    Option<BlockHeader>,
+    u64,
+    Fr,
+    Vec<Fr>,
+    u64,
+    Vec<Option<ClaimRecord>>,
+);
+
+fn snapshot(ledger: &Ledger, store: &RedbStore, patients: &[Patient]) -> Snapshot {
+    let claims = patients
+        .iter()
+        .map(|p| ledger.claim(p.nullifier()))
+        .collect();
+    (
+        store.head().unwrap(),
+        ledger.height(),
+        ledger.root(),
+        ledger.roots(),
+        ledger.invoice_count(),
+        claims,
+    )
 }
 
 #[test]
@@ -47,34 +72,11 @@ fn a_reopened_redb_ledger_has_the_same_head_root_and_claims() {
                 INSURER_2,
             ))
             .unwrap();
-        let claims: Vec<_> = patients
-            .iter()
-            .map(|p| ledger.claim(p.nullifier()))
-            .collect();
-        let snapshot = (
-            store.head().unwrap(),
-            ledger.height(),
-            ledger.root(),
-            ledger.roots(),
-            ledger.invoice_count(),
-            claims,
-        );
-        (snapshot, first)
+        (snapshot(&ledger, &store, &patients), first)
     };
 
     let (ledger, store) = redb_ledger(&path);
-    let claims: Vec<_> = patients
-        .iter()
-        .map(|p| ledger.claim(p.nullifier()))
-        .collect();
-    let after = (
-        store.head().unwrap(),
-        ledger.height(),
-        ledger.root(),
-        ledger.roots(),
-        ledger.invoice_count(),
-        claims,
-    );
+    let after = snapshot(&ledger, &store, &patients);
     assert_eq!(after, before);
     assert_eq!(after.1, 5);
     assert!(after.5[0].is_some() && after.5[1].is_some() && after.5[2].is_none());

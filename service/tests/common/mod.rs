@@ -335,3 +335,13 @@ pub fn assert_refused(r: &Reply, status: u16, code: &str, says: &str) {
     let message = r.body["error"]["message"].as_str().unwrap();
     assert!(message.contains(says), "{message:?} should say {says:?}");
 }
+
+/// stdout of a command that must succeed.
+pub fn succeeded(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
