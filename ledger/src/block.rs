@@ -8,7 +8,7 @@
 //! then per transaction `len u32 ‖ SignedTransaction::to_bytes`.
 
 use crate::{
-    encoding::{put_bytes, put_fr, put_u32, put_u64, Reader},
+    encoding::{put_bytes, put_fr, put_u32, put_u64, DecodeError, Reader},
     genesis::MemberKey,
     transaction::SignedTransaction,
 };
@@ -17,23 +17,6 @@ use sha2::{Digest, Sha256};
 
 const HEADER_DOMAIN: &[u8] = b"zkclaim/block/v1";
 const BLOCK_FORMAT: u8 = 1;
-
-/// Why bytes are not a block or transaction.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("truncated")]
-    Truncated,
-    #[error("{0} trailing bytes")]
-    TrailingBytes(usize),
-    #[error("unknown block format {0}")]
-    UnknownFormat(u8),
-    #[error("unknown transaction tag {0}")]
-    UnknownTag(u8),
-    #[error("field element is not canonical")]
-    NotCanonical,
-    #[error("malformed proof: {0}")]
-    Proof(String),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockHeader {

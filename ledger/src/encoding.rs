@@ -3,10 +3,26 @@
 //! Every decoder reads through [`Reader`], which refuses short input and values that are
 //! not canonical, so one byte string decodes to at most one value.
 
-use crate::block::DecodeError;
 use ark_bn254::Fr;
 use zkclaim_circuits::field;
 use zkclaim_verifier::Proof;
+
+/// Why bytes are not a block or transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("truncated")]
+    Truncated,
+    #[error("{0} trailing bytes")]
+    TrailingBytes(usize),
+    #[error("unknown block format {0}")]
+    UnknownFormat(u8),
+    #[error("unknown transaction tag {0}")]
+    UnknownTag(u8),
+    #[error("field element is not canonical")]
+    NotCanonical,
+    #[error("malformed proof: {0}")]
+    Proof(String),
+}
 
 pub(crate) fn put_u32(out: &mut Vec<u8>, x: u32) {
     out.extend_from_slice(&x.to_be_bytes());

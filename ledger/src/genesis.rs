@@ -2,7 +2,6 @@
 
 use crate::{
     encoding::{hex_bytes, put_bytes, put_u32, put_u64},
-    transaction::SignedTransaction,
     LedgerError,
 };
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -180,21 +179,6 @@ impl Consortium {
         key.verify_strict(message, &Signature::from_bytes(signature))
             .map_err(|_| LedgerError::BadSignature)?;
         Ok(*role)
-    }
-
-    /// Signer known, signature valid, role allowed: in that order.
-    pub(crate) fn authorize(&self, stx: &SignedTransaction) -> Result<(), LedgerError> {
-        let message = stx.tx.signing_bytes(&self.chain_id, stx.signer);
-        let role = self.verify(stx.signer, &message, &stx.signature)?;
-        let needed = stx.tx.role();
-        if role != needed {
-            return Err(LedgerError::WrongRole {
-                member: stx.signer,
-                role,
-                needed,
-            });
-        }
-        Ok(())
     }
 
     pub(crate) fn public_key(&self, member: u32) -> Option<[u8; 32]> {

@@ -159,7 +159,7 @@ impl Ledger {
     /// threads; transactions arriving together share a block.
     pub fn submit(&self, stx: SignedTransaction) -> Result<Receipt, LedgerError> {
         let inner = &self.inner;
-        inner.consortium.authorize(&stx)?;
+        stx.authorize(&inner.consortium)?;
         let id = stx.id(&inner.consortium.chain_id);
         {
             // A retry of a transaction on the chain gets its receipt. Otherwise refuse early

@@ -17,7 +17,8 @@ mod store;
 mod transaction;
 
 pub use audit::{audit, AuditError, AuditReport};
-pub use block::{tx_root, Block, BlockHeader, DecodeError};
+pub use block::{tx_root, Block, BlockHeader};
+pub use encoding::DecodeError;
 pub use etcd::EtcdStore;
 pub use genesis::{Genesis, Member, MemberKey, Role};
 pub use ledger::{Ledger, Receipt};

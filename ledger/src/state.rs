@@ -308,8 +308,7 @@ impl State {
         }
         let mut pending = self.pending();
         for (i, (stx, id)) in block.transactions.iter().zip(ids).enumerate() {
-            consortium
-                .authorize(stx)
+            stx.authorize(consortium)
                 .and_then(|()| self.admit(stx, id, &mut pending))
                 .map_err(|e| format!("transaction {i}: {e}"))?;
         }

@@ -10,9 +10,9 @@
 //! The chain id keeps a signature from being replayed on another consortium's chain.
 
 use crate::{
-    block::DecodeError,
-    encoding::{hex_bytes, put_bytes, put_fr, put_u32, put_u64, Reader},
-    genesis::{MemberKey, Role},
+    encoding::{hex_bytes, put_bytes, put_fr, put_u32, put_u64, DecodeError, Reader},
+    genesis::{Consortium, MemberKey, Role},
+    LedgerError,
 };
 use ark_bn254::Fr;
 use serde::{Deserialize, Serialize};
@@ -125,6 +125,21 @@ pub struct SignedTransaction {
 }
 
 impl SignedTransaction {
+    /// Signer known, signature valid, role allowed: in that order.
+    pub(crate) fn authorize(&self, consortium: &Consortium) -> Result<(), LedgerError> {
+        let message = self.tx.signing_bytes(&consortium.chain_id, self.signer);
+        let role = consortium.verify(self.signer, &message, &self.signature)?;
+        let needed = self.tx.role();
+        if role != needed {
+            return Err(LedgerError::WrongRole {
+                member: self.signer,
+                role,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
     /// SHA-256 of the signed bytes followed by the signature: it names the transaction and
     /// is a leaf of the block's `tx_root`.
     pub fn id(&self, chain_id: &str) -> [u8; 32] {

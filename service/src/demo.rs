@@ -7,7 +7,7 @@
 //! the regulator's audit replays the chain.
 
 use crate::consortium::{self, DataDir, HOSPITALS, INSURERS, REGULATOR};
-use crate::{error::Error, load_or_setup};
+use crate::{commands::setup::load_or_setup, error::Error};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::path::Path;

@@ -1,0 +1,33 @@
+//! `zkclaim consortium`: the consortium's genesis.
+
+use crate::{
+    commands::{setup::load_or_setup, Context},
+    error::Error,
+};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Write a development genesis (two hospitals, two insurers, a regulator) and each
+    /// member's key into DATA/consortium.
+    Init {
+        #[arg(long)]
+        params: Option<PathBuf>,
+    },
+}
+
+pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
+    match command {
+        Command::Init { params } => {
+            let params = load_or_setup(&ctx.params_dir(params))?;
+            let genesis = ctx.data.init(&params)?;
+            println!(
+                "consortium {} with {} members written to {}",
+                genesis.chain_id,
+                genesis.members.len(),
+                ctx.data.0.display()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! One module a command group, as cargo keeps `src/bin/cargo/commands/<cmd>.rs`: each holds
+//! its arguments and its `exec`. `main.rs` only parses and dispatches.
+
+pub mod audit;
+pub mod bench;
+pub mod claim;
+pub mod consortium;
+pub mod demo;
+pub mod export;
+pub mod invoice;
+pub mod loadtest;
+pub mod patient;
+pub mod prove;
+pub mod serve;
+pub mod setup;
+pub mod tree;
+pub mod verify;
+
+use crate::{consortium::DataDir, error::Error, node::Node};
+use std::path::{Path, PathBuf};
+use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
+
+/// What every command may use: the global flags.
+pub struct Context {
+    pub data: DataDir,
+    pub server: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Context {
+    /// `--params DIR`, or DATA/params.
+    pub fn params_dir(&self, params: Option<PathBuf>) -> PathBuf {
+        params.unwrap_or_else(|| self.data.params())
+    }
+
+    /// The node at `--server`, or the embedded ledger of DATA (or `chain`'s etcd cluster)
+    /// with the parameters in `params`.
+    pub fn node(&self, params: &Path, chain: Chain) -> Result<Node, Error> {
+        Node::open(
+            self.server.as_deref(),
+            self.ca_cert.as_deref(),
+            &self.data,
+            (params, chain.ledger.as_deref()),
+        )
+    }
+}
+
+/// Where a command without `--server` finds the chain.
+#[derive(clap::Args)]
+pub struct Chain {
+    /// The etcd cluster (`etcd://HOST:PORT,…`) holding the chain, instead of DATA's store.
+    /// Not used with --server.
+    #[arg(long, env = "ZKCLAIM_LEDGER")]
+    pub ledger: Option<String>,
+}
+
+/// The member who signs a ledger transaction (and, with `--server`, the request).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Signer {
+    /// Member N, with its key DATA/consortium/keys/member-N.json.
+    #[arg(long)]
+    member: Option<u32>,
+    /// The member key file to sign with.
+    #[arg(long)]
+    member_key: Option<PathBuf>,
+}
+
+impl Signer {
+    fn key(&self, data: &DataDir) -> Result<MemberKey, Error> {
+        match (&self.member_key, self.member) {
+            (Some(path), _) => Ok(MemberKey::load(path)?),
+            (None, Some(member)) => data.load_key(member),
+            (None, None) => unreachable!("clap requires one of the two"),
+        }
+    }
+
+    /// Signs `tx` for DATA's consortium.
+    pub fn sign(
+        &self,
+        data: &DataDir,
+        tx: Transaction,
+    ) -> Result<(MemberKey, SignedTransaction), Error> {
+        let key = self.key(data)?;
+        let stx = tx.sign(&data.load_genesis()?.chain_id, &key);
+        Ok((key, stx))
+    }
+}

@@ -1,0 +1,72 @@
+//! `zkclaim prove`: a claim proof, here against a tree file or the ledger, or on a node.
+
+use crate::{
+    commands::{setup::load_or_setup, Chain, Context},
+    error::Error,
+    files, serve,
+};
+use rand::rngs::OsRng;
+use std::path::PathBuf;
+use zkclaim_circuits::{
+    claim::ClaimWitness,
+    field,
+    invoice::Invoice,
+    keys::KeyFile,
+    policy::Policy,
+    tree::{IncrementalTree, TreeFile},
+};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    invoice: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    #[arg(long)]
+    policy: PathBuf,
+    /// A stand-alone tree file. Without it the node proves (`--server`), or the Merkle
+    /// path comes from the ledger in DATA.
+    #[arg(long, conflicts_with = "server")]
+    tree: Option<PathBuf>,
+    #[arg(long)]
+    params: Option<PathBuf>,
+    /// Where to write the claim package (stdout if omitted).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    chain: Chain,
+}
+
+pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
+    let params_dir = ctx.params_dir(args.params);
+    let package = match args.tree {
+        Some(tree) => {
+            let params = load_or_setup(&params_dir)?;
+            let invoice: Invoice = files::read(&args.invoice)?;
+            let key: KeyFile = files::read(&args.key)?;
+            let policy: Policy = files::read(&args.policy)?;
+            let tree_file: TreeFile = files::read(&tree)?;
+            let tree = IncrementalTree::from_leaves(params.shape.depth, &tree_file.leaves)?;
+            let leaf = invoice.commitment(params.shape.items)?;
+            let index = tree
+                .position(&leaf)
+                .ok_or_else(|| Error::NotInTree(field::format(&leaf)))?;
+            let witness = ClaimWitness {
+                sk: key.secret_key(),
+                invoice,
+                path: tree.path(index)?,
+                policy,
+            };
+            zkclaim_prover::prove(&params, witness, &mut OsRng)?
+        }
+        None => {
+            let request = serve::actions::ProofRequest {
+                invoice: files::read(&args.invoice)?,
+                key: files::read(&args.key)?,
+                policy: files::read(&args.policy)?,
+            };
+            ctx.node(&params_dir, args.chain)?.prove(request)?
+        }
+    };
+    files::write(args.out.as_deref(), &package)
+}
