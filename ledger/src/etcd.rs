@@ -10,11 +10,13 @@
 //! same v3 API and semantics as gRPC, without a protobuf compiler in the build.
 //!
 //! Keys, under `PREFIX/CHAIN_ID/`: `head` (the height, decimal), `block/HEIGHT` (20 digits,
-//! so that keys sort by height), `nullifier/0x…` and `commitment/0x…` (the height).
+//! so that keys sort by height), `nullifier/0x…` and `commitment/0x…` (the height), and
+//! `request/TIMESTAMP/MEMBER/NONCE` (TIMESTAMP 20 digits, NONCE hex; empty value) for each
+//! recent member request, created only if absent.
 
 use crate::{
     block::{Block, BlockHeader},
-    store::{corrupt, BlockStore},
+    store::{corrupt, BlockStore, RequestId},
     transaction::Transaction,
     LedgerError,
 };
@@ -105,6 +107,11 @@ impl EtcdStore {
 
     fn block_key(&self, height: u64) -> String {
         format!("{}{height:020}", self.key("block/"))
+    }
+
+    /// `request/TIMESTAMP/` with the 20-digit timestamp: keys sort by time.
+    fn request_key(&self, timestamp: u64) -> String {
+        format!("{}{timestamp:020}/", self.key("request/"))
     }
 
     fn cached(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
@@ -354,6 +361,30 @@ impl BlockStore for EtcdStore {
 
     fn max_block_transactions(&self) -> usize {
         MAX_BLOCK_TRANSACTIONS
+    }
+
+    /// One etcd transaction: if the request's key does not exist, create it and delete the
+    /// keys of requests made before `forget_before`.
+    fn record_request(&self, id: &RequestId, forget_before: u64) -> Result<bool, LedgerError> {
+        let key = format!(
+            "{}{}/{}",
+            self.request_key(id.timestamp),
+            id.member,
+            hex::encode(id.nonce)
+        );
+        let forget = json!({"request_delete_range": {
+            "key": b64(self.key("request/")),
+            "range_end": b64(self.request_key(forget_before)),
+        }});
+        let reply = self.call(
+            "/v3/kv/txn",
+            &json!({
+                "compare": [{"key": b64(&key), "target": "CREATE", "result": "EQUAL",
+                             "create_revision": 0}],
+                "success": [put(&key, b""), forget],
+            }),
+        )?;
+        Ok(reply["succeeded"] == json!(true))
     }
 }
 

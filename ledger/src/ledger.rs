@@ -16,7 +16,7 @@ use crate::{
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis, MemberKey, Role},
     state::{replay, verify_claim, ClaimRecord, State},
-    store::BlockStore,
+    store::{BlockStore, RequestId},
     transaction::SignedTransaction,
     LedgerError,
 };
@@ -232,6 +232,17 @@ impl Ledger {
         signature: &[u8; 64],
     ) -> Result<Role, LedgerError> {
         self.inner.consortium.verify(member, message, signature)
+    }
+
+    /// Records an authenticated member request in the store, durably, where this node after
+    /// a restart and every node sharing the store will find it: `false` if it is there
+    /// already (a replay), or was made before `forget_before` (unix seconds; the ids of such
+    /// requests may have been forgotten).
+    pub fn record_request(&self, id: &RequestId, forget_before: u64) -> Result<bool, LedgerError> {
+        if id.timestamp < forget_before {
+            return Ok(false);
+        }
+        self.inner.store.record_request(id, forget_before)
     }
 
     /// Stops the committer after it has answered everything queued before, and the

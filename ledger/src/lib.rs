@@ -23,7 +23,7 @@ pub use etcd::EtcdStore;
 pub use genesis::{Genesis, Member, MemberKey, Role};
 pub use ledger::{Ledger, Receipt};
 pub use state::ClaimRecord;
-pub use store::{blocks, BlockStore, MemoryStore, RedbStore};
+pub use store::{blocks, BlockStore, MemoryStore, RedbStore, RequestId};
 pub use transaction::{SignedTransaction, Transaction};
 
 /// Why the ledger refused a transaction or could not serve a request.

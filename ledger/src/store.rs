@@ -1,11 +1,51 @@
-//! Block storage: an append-only sequence of encoded blocks, heights from 1.
+//! Block storage: an append-only sequence of encoded blocks, heights from 1, and the ids of
+//! recent member requests, so that a replayed request is refused wherever the blocks are
+//! read.
 
 use crate::{
     block::{Block, BlockHeader},
     LedgerError,
 };
 use redb::{Database, Durability, ReadableTable, TableDefinition};
-use std::{path::Path, sync::Mutex};
+use std::{
+    collections::BTreeSet,
+    path::Path,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, PoisonError,
+    },
+};
+
+/// What names one signed member request: its signer, its timestamp (unix seconds) and the
+/// signer's random nonce (see the service's request signature). An honest signer never uses
+/// a nonce twice, so a second request with the same id is a replay. Ids order by time first,
+/// so the old ones form a prefix that stores can forget at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId {
+    pub timestamp: u64,
+    pub member: u32,
+    pub nonce: [u8; 16],
+}
+
+impl RequestId {
+    /// `timestamp u64 ‖ member u32 ‖ nonce`, big-endian: sorts as the id does.
+    fn to_bytes(self) -> [u8; 28] {
+        let mut out = [0; 28];
+        out[..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        out[8..12].copy_from_slice(&self.member.to_be_bytes());
+        out[12..].copy_from_slice(&self.nonce);
+        out
+    }
+
+    /// The first id of second `timestamp`: every id made before it sorts below.
+    pub(crate) fn first_of(timestamp: u64) -> Self {
+        Self {
+            timestamp,
+            member: 0,
+            nonce: [0; 16],
+        }
+    }
+}
 
 /// Where blocks live. The ledger is its only writer.
 pub trait BlockStore: Send + Sync {
@@ -28,6 +68,15 @@ pub trait BlockStore: Send + Sync {
     /// The most transactions one block may carry in this store.
     fn max_block_transactions(&self) -> usize {
         usize::MAX
+    }
+    /// Records a member request as used, durably and at once for every node that shares
+    /// the store: `false` if it already was, a replay. Ids made before `forget_before` (unix
+    /// seconds, at most `id.timestamp`) may be forgotten: they are refused as stale anyway.
+    /// A store that keeps no request ids (one that serves audits) refuses every request.
+    fn record_request(&self, _id: &RequestId, _forget_before: u64) -> Result<bool, LedgerError> {
+        Err(LedgerError::Storage(
+            "this store keeps no request ids".into(),
+        ))
     }
 }
 
@@ -70,6 +119,7 @@ pub(crate) fn corrupt(height: u64, reason: impl ToString) -> LedgerError {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     blocks: Mutex<Vec<Vec<u8>>>,
+    requests: Mutex<BTreeSet<RequestId>>,
 }
 
 impl MemoryStore {
@@ -79,9 +129,7 @@ impl MemoryStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
         // A panic while holding the lock cannot leave the Vec half-modified.
-        self.blocks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.blocks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -115,17 +163,33 @@ impl BlockStore for MemoryStore {
             .map(Some)
             .map_err(|e| corrupt(blocks.len() as u64, e))
     }
+
+    fn record_request(&self, id: &RequestId, forget_before: u64) -> Result<bool, LedgerError> {
+        // A panic cannot leave the set half-modified.
+        let mut seen = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+        *seen = seen.split_off(&RequestId::first_of(forget_before));
+        Ok(seen.insert(*id))
+    }
 }
 
 /// Table `blocks`: height -> encoded block.
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// Table `requests`: the ids of recent member requests ([`RequestId`]'s bytes).
+const REQUESTS: TableDefinition<&[u8], ()> = TableDefinition::new("requests");
 
-/// Blocks in a redb file. Every append is its own transaction committed with
-/// `Durability::Immediate` (fsync before returning), so an acknowledged block survives
-/// SIGKILL and power loss, and a torn write is rolled back on the next open.
+/// Blocks and recent request ids in a redb file. Every append is its own transaction
+/// committed with `Durability::Immediate` (fsync before returning), so an acknowledged block
+/// survives SIGKILL and power loss, and a torn write is rolled back on the next open. A
+/// recorded request is durable too before the call returns, but requests recorded together
+/// share one fsync (group commit): each is committed without one, then a durable commit,
+/// which makes every earlier commit durable, covers all of them.
 #[derive(Debug)]
 pub struct RedbStore {
     db: Database,
+    /// Request ids committed so far, durable or not.
+    recorded: AtomicU64,
+    /// How many of them a durable commit covers; held while making one.
+    durable: Mutex<u64>,
 }
 
 fn storage(e: impl Into<redb::Error>) -> LedgerError {
@@ -136,11 +200,32 @@ impl RedbStore {
     /// Opens the store at `path`, creating it if absent. One process at a time.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
         let db = Database::create(path).map_err(storage)?;
-        // Create the table now so that readers never find it missing.
+        // Create the tables now so that readers never find them missing.
         let tx = db.begin_write().map_err(storage)?;
         tx.open_table(BLOCKS).map_err(storage)?;
+        tx.open_table(REQUESTS).map_err(storage)?;
         tx.commit().map_err(storage)?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            recorded: AtomicU64::new(0),
+            durable: Mutex::new(0),
+        })
+    }
+
+    /// Makes the first `count` recorded requests durable: with one durable commit for every
+    /// caller waiting here, or none if another caller's commit covered them already.
+    fn make_durable(&self, count: u64) -> Result<(), LedgerError> {
+        let mut durable = self.durable.lock().unwrap_or_else(PoisonError::into_inner);
+        if *durable >= count {
+            return Ok(());
+        }
+        // Every request counted here was committed before this commit begins.
+        let covered = self.recorded.load(Ordering::SeqCst);
+        let mut tx = self.db.begin_write().map_err(storage)?;
+        tx.set_durability(Durability::Immediate);
+        tx.commit().map_err(storage)?;
+        *durable = covered;
+        Ok(())
     }
 }
 
@@ -180,5 +265,27 @@ impl BlockStore for RedbStore {
         Block::header_from_bytes(bytes.value())
             .map(Some)
             .map_err(|e| corrupt(height.value(), e))
+    }
+
+    fn record_request(&self, id: &RequestId, forget_before: u64) -> Result<bool, LedgerError> {
+        let mut tx = self.db.begin_write().map_err(storage)?;
+        // Made durable below, together with the requests recorded meanwhile.
+        tx.set_durability(Durability::None);
+        {
+            let mut table = tx.open_table(REQUESTS).map_err(storage)?;
+            let key = id.to_bytes();
+            if table.get(key.as_slice()).map_err(storage)?.is_some() {
+                // Dropped, the transaction changes nothing.
+                return Ok(false);
+            }
+            let old = RequestId::first_of(forget_before).to_bytes();
+            table
+                .retain_in(..old.as_slice(), |_, ()| false)
+                .map_err(storage)?;
+            table.insert(key.as_slice(), ()).map_err(storage)?;
+        }
+        tx.commit().map_err(storage)?;
+        self.make_durable(self.recorded.fetch_add(1, Ordering::SeqCst) + 1)?;
+        Ok(true)
     }
 }

@@ -8,5 +8,6 @@ mod claims;
 mod crash;
 mod fixture;
 mod persistence;
+mod requests;
 mod rules;
 mod shared;
