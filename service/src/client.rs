@@ -83,20 +83,18 @@ impl Client {
         answer(&url, sent)
     }
 
-    /// Posts a member action with the request signature of [`auth`], made now with `key`.
+    /// Posts a member action with the request signature of [`auth`], made now with `key`
+    /// and a fresh nonce: every call, a retry included, is a request of its own.
     pub fn post_signed(&self, path: &str, body: &str, key: &MemberKey) -> Result<Value, Error> {
         let url = self.url(path);
-        let timestamp = auth::now_s();
-        let signature = key.sign_bytes(&auth::message("POST", path, body.as_bytes(), timestamp));
-        let sent = self
+        let mut request = self
             .agent
             .post(&url)
-            .set("content-type", "application/json")
-            .set(auth::MEMBER, &key.member_id().to_string())
-            .set(auth::TIMESTAMP, &timestamp.to_string())
-            .set(auth::SIGNATURE, &hex::encode(signature))
-            .send_string(body);
-        answer(&url, sent)
+            .set("content-type", "application/json");
+        for (name, value) in auth::sign(key, "POST", path, body.as_bytes()) {
+            request = request.set(name, &value);
+        }
+        answer(&url, request.send_string(body))
     }
 
     /// A proof from the node. The request body holds the patient's secrets in clear: it is

@@ -10,195 +10,8 @@ mod common;
 use common::*;
 use std::{
     collections::{BTreeMap, HashSet},
-    net::TcpListener,
     sync::atomic::{AtomicBool, Ordering},
 };
-
-/// One etcd member: a child process with its own data folder and two loopback ports.
-struct Member {
-    name: String,
-    client: String,
-    args: Vec<String>,
-    child: Option<Child>,
-}
-
-struct Etcd {
-    dir: tempfile::TempDir,
-    members: Vec<Member>,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn etcd_installed() -> bool {
-    let found = Command::new("etcd")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "etcd is not installed; .ci/run installs Debian's etcd-server"
-        );
-        eprintln!("skipped: etcd is not installed (apt-get install etcd-server)");
-    }
-    found
-}
-
-impl Etcd {
-    /// Starts an `n`-member cluster with fast elections (50 ms heartbeats, 500 ms election
-    /// timeout) and waits until it has a leader.
-    fn start(n: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
-        let cluster = ports
-            .iter()
-            .enumerate()
-            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let token = format!("zkclaim-test-{}", rand::random::<u64>());
-        let members = ports
-            .iter()
-            .enumerate()
-            .map(|(i, (client, peer))| {
-                let name = format!("m{i}");
-                let client = format!("127.0.0.1:{client}");
-                let args = [
-                    "--name",
-                    &name,
-                    "--data-dir",
-                    &dir.path().join(&name).display().to_string(),
-                    "--listen-client-urls",
-                    &format!("http://{client}"),
-                    "--advertise-client-urls",
-                    &format!("http://{client}"),
-                    "--listen-peer-urls",
-                    &format!("http://127.0.0.1:{peer}"),
-                    "--initial-advertise-peer-urls",
-                    &format!("http://127.0.0.1:{peer}"),
-                    "--initial-cluster",
-                    &cluster,
-                    "--initial-cluster-token",
-                    &token,
-                    "--initial-cluster-state",
-                    "new",
-                    "--heartbeat-interval",
-                    "50",
-                    "--election-timeout",
-                    "500",
-                ]
-                .map(String::from)
-                .to_vec();
-                Member {
-                    name,
-                    client,
-                    args,
-                    child: None,
-                }
-            })
-            .collect();
-        let mut etcd = Self { dir, members };
-        for i in 0..n {
-            etcd.start_member(i);
-        }
-        etcd.wait_for_leader(None);
-        etcd
-    }
-
-    fn start_member(&mut self, i: usize) {
-        let member = &mut self.members[i];
-        let log =
-            std::fs::File::create(self.dir.path().join(format!("{}.log", member.name))).unwrap();
-        member.child = Some(
-            Command::new("etcd")
-                .args(&member.args)
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        );
-    }
-
-    /// `etcd://` with every member's client address.
-    fn url(&self) -> String {
-        let hosts: Vec<&str> = self.members.iter().map(|m| m.client.as_str()).collect();
-        format!("etcd://{}", hosts.join(","))
-    }
-
-    fn status(&self, i: usize) -> Option<Value> {
-        let url = format!("http://{}/v3/maintenance/status", self.members[i].client);
-        ureq::post(&url)
-            .timeout(Duration::from_millis(500))
-            .send_string("{}")
-            .ok()?
-            .into_json()
-            .ok()
-    }
-
-    /// The index of the member that leads, once one that is not `excluded` does.
-    fn wait_for_leader(&self, excluded: Option<usize>) -> usize {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            for i in 0..self.members.len() {
-                if Some(i) == excluded || self.members[i].child.is_none() {
-                    continue;
-                }
-                if let Some(status) = self.status(i) {
-                    if status["leader"].is_string()
-                        && status["leader"] == status["header"]["member_id"]
-                    {
-                        return i;
-                    }
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the etcd cluster elected no leader"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGKILL: a crash, not a clean stop.
-    fn kill(&mut self, i: usize) {
-        let mut child = self.members[i].child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        for m in &mut self.members {
-            if let Some(child) = m.child.as_mut() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
-}
-
-/// An etcd cluster of `members` and a consortium whose nodes will use it; `None` (the test
-/// is skipped) where etcd is not installed.
-fn cluster(members: usize) -> Option<(Etcd, Consortium)> {
-    etcd_installed().then(|| (Etcd::start(members), Consortium::init()))
-}
-
-/// A zkclaim node on the cluster, its blocks signed by `proposer`.
-fn node(c: &Consortium, etcd: &Etcd, proposer: u32) -> Server {
-    c.serve(
-        &["--ledger", &etcd.url(), "--proposer", &proposer.to_string()],
-        None,
-    )
-}
 
 /// Registers each patient's invoice through `server` and proves each claim there.
 fn registered_claims(c: &Consortium, server: &Server, patients: &[Patient]) -> Vec<ClaimPackage> {
@@ -266,8 +79,8 @@ fn assert_consistent(c: &Consortium, etcd: &Etcd, nodes: [&Server; 2], claims: u
 
 /// Posts a signed settlement, retrying the same transaction after `Retry-After` while the
 /// node answers 503 (the log is electing a leader): a retry must get the first receipt,
-/// never a second settlement nor a duplicate error. (Waiting the second also gives the
-/// retry a new request timestamp, so it is not a replayed signature.)
+/// never a second settlement nor a duplicate error. (Each retry is signed again, with a new
+/// nonce, so it is not a replayed request.)
 fn settle_until_answered(server: &Server, body: &str, key: &MemberKey) -> Reply {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -291,8 +104,8 @@ fn one_invoice_claimed_through_two_nodes_at_once_settles_exactly_once() {
     catch_up(&b, a.height());
 
     // Per claim, 16 settlements at once: two insurers' transactions (so they differ), each
-    // posted to both nodes, four times over (each time with its own request timestamp, or
-    // the copies would be replays of one signed request).
+    // posted to both nodes, four times over (each copy a request of its own, signed with its
+    // own nonce: the same signed request twice would be a replay, refused at either node).
     let (insurer_a, insurer_b) = (c.key(INSURER_A), c.key(INSURER_B));
     let mut bodies = Vec::new();
     for claim in &claims {
@@ -300,20 +113,12 @@ fn one_invoice_claimed_through_two_nodes_at_once_settles_exactly_once() {
             bodies.push((claim.public_inputs.nullifier, c.settle(claim, insurer), key));
         }
     }
-    let t = now();
     let replies: Vec<(zkclaim_circuits::Fr, Reply)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4u64)
-            .flat_map(|round| [(&a, round), (&b, round)])
-            .flat_map(|(server, round)| bodies.iter().map(move |b| (server, round, b)))
-            .map(|(server, round, (nullifier, body, key))| {
-                s.spawn(move || {
-                    let (member, at) = (key.member_id(), t - round);
-                    let sig = signature(key, "/v1/claims", body, at);
-                    (
-                        *nullifier,
-                        server.post_as("/v1/claims", body, member, at, &sig),
-                    )
-                })
+        let handles: Vec<_> = (0..4)
+            .flat_map(|_| [&a, &b])
+            .flat_map(|server| bodies.iter().map(move |b| (server, b)))
+            .map(|(server, (nullifier, body, key))| {
+                s.spawn(move || (*nullifier, server.post_signed("/v1/claims", body, key)))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()

@@ -244,19 +244,25 @@ fn refused_requests_get_their_status_and_write_nothing() {
         server.post_as(
             "/v1/invoices",
             &register,
-            99,
-            t,
-            &signature(&hospital, "/v1/invoices", &register, t),
+            &Auth {
+                member: 99,
+                ..signature(&hospital, "/v1/invoices", &register, t)
+            },
         ),
         401,
         "unknown_member",
         "member 99",
     ));
     let mut forged = signature(&hospital, "/v1/invoices", &register, t);
-    forged.replace_range(0..2, if forged.starts_with("00") { "01" } else { "00" });
+    let flipped = if forged.signature.starts_with("00") {
+        "01"
+    } else {
+        "00"
+    };
+    forged.signature.replace_range(0..2, flipped);
     cases.push((
         "bad signature",
-        server.post_as("/v1/invoices", &register, HOSPITAL, t, &forged),
+        server.post_as("/v1/invoices", &register, &forged),
         401,
         "bad_signature",
         "signature",
@@ -267,8 +273,6 @@ fn refused_requests_get_their_status_and_write_nothing() {
         server.post_as(
             "/v1/invoices",
             &register,
-            HOSPITAL,
-            old,
             &signature(&hospital, "/v1/invoices", &register, old),
         ),
         401,
@@ -377,15 +381,9 @@ fn refused_requests_get_their_status_and_write_nothing() {
     }
 
     // A replayed request is refused even though the first one was accepted.
-    let t = now();
-    let sig = signature(&hospital, "/v1/invoices", &register, t);
-    assert_eq!(
-        server
-            .post_as("/v1/invoices", &register, HOSPITAL, t, &sig)
-            .status,
-        200
-    );
-    let replayed = server.post_as("/v1/invoices", &register, HOSPITAL, t, &sig);
+    let auth = signature(&hospital, "/v1/invoices", &register, now());
+    assert_eq!(server.post_as("/v1/invoices", &register, &auth).status, 200);
+    let replayed = server.post_as("/v1/invoices", &register, &auth);
     assert_refused(&replayed, 401, "replayed_signature", "already used");
     assert_eq!(server.height(), height + 1);
 

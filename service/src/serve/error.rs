@@ -98,7 +98,8 @@ impl IntoResponse for ServiceError {
             // So is which etcd member failed. Whether a settlement landed is unknown: the
             // same transaction again gets its receipt if it did.
             tracing::error!(error = %self, "ledger unavailable");
-            "the ledger is unavailable; retry the same request later".to_owned()
+            "the ledger is unavailable; retry the same transaction later, in a request signed again"
+                .to_owned()
         } else {
             self.to_string()
         };

@@ -62,29 +62,34 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
 }
 
 /// Authenticates a member action and returns its transaction, signed by the same member.
-fn member_transaction(
+/// The request is recorded as used only once it is one the node will act on.
+async fn member_transaction(
     state: &Shared,
     (method, uri, headers): (&Method, &Uri, &HeaderMap),
     body: &[u8],
     needed: Role,
 ) -> Result<SignedTransaction, ServiceError> {
-    let member = auth::authenticate(
+    let window = state.config.replay_window_s;
+    let request = auth::authenticate(
         &state.ledger,
-        &state.replay,
-        state.config.replay_window_s,
+        window,
         (method.as_str(), uri.path(), headers, body),
         needed,
     )?;
     let stx: SignedTransaction = parse(body)?;
-    if stx.signer != member {
+    if stx.signer != request.member {
         return Err(ServiceError::Forbidden(
             "signer_mismatch",
             format!(
-                "the transaction is signed by member {}, the request by member {member}",
-                stx.signer
+                "the transaction is signed by member {}, the request by member {}",
+                stx.signer, request.member
             ),
         ));
     }
+    blocking(state, move |ledger| {
+        auth::first_use(ledger, &request, window)
+    })
+    .await?;
     Ok(stx)
 }
 
@@ -107,7 +112,7 @@ pub async fn register_invoice(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Answer {
-    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital)?;
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital).await?;
     let answer = blocking(&state, |ledger| actions::register_invoice(ledger, stx)).await?;
     state.metrics.invoices.inc();
     Ok(Json(answer))
@@ -120,7 +125,7 @@ pub async fn settle_claim(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Answer {
-    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer)?;
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer).await?;
     let answer = blocking(&state, |ledger| actions::settle_claim(ledger, stx)).await?;
     state.metrics.settlements.inc();
     Ok(Json(answer))

@@ -42,7 +42,6 @@ pub struct AppState {
     params: Arc<ClaimParams>,
     pool: pool::ProverPool,
     metrics: Arc<metrics::Metrics>,
-    replay: auth::ReplayCache,
     config: Config,
     openapi: Value,
     /// Set on SIGTERM/SIGINT: `/readyz` answers 503 while in-flight requests finish.
@@ -76,7 +75,6 @@ pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Er
         params,
         pool,
         metrics,
-        replay: auth::ReplayCache::default(),
         openapi: openapi(&table),
         config,
         draining: AtomicBool::new(false),

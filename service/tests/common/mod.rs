@@ -2,6 +2,10 @@
 //! a server on 127.0.0.1 at a port of its choosing, signed requests and patients.
 #![allow(dead_code, unused_imports)] // each test binary uses its own part
 
+mod etcd;
+
+pub use etcd::*;
+
 pub use rand::rngs::OsRng;
 pub use serde_json::{json, Value};
 pub use sha2::{Digest, Sha256};
@@ -205,10 +209,37 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-pub fn signature(key: &MemberKey, path: &str, body: &str, timestamp: u64) -> String {
+/// The headers that authenticate one member request (docs/protocol.md, "Request
+/// signature"): sent twice, they are a replay.
+#[derive(Clone)]
+pub struct Auth {
+    pub member: u32,
+    pub timestamp: u64,
+    pub nonce: String,
+    pub signature: String,
+}
+
+/// A POST of `body` to `path` signed by `key` at `timestamp`, with a fresh random nonce.
+pub fn signature(key: &MemberKey, path: &str, body: &str, timestamp: u64) -> Auth {
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
     let digest = hex::encode(Sha256::digest(body.as_bytes()));
-    let message = format!("POST\n{path}\n{digest}\n{timestamp}");
-    hex::encode(key.sign_bytes(message.as_bytes()))
+    let (member, time) = (key.member_id().to_string(), timestamp.to_string());
+    let message = [
+        "zkclaim/request/v1",
+        "POST",
+        path,
+        &digest,
+        &member,
+        &time,
+        &nonce,
+    ]
+    .join("\n");
+    Auth {
+        member: key.member_id(),
+        timestamp,
+        nonce,
+        signature: hex::encode(key.sign_bytes(message.as_bytes())),
+    }
 }
 
 impl Server {
@@ -242,29 +273,23 @@ impl Server {
         panic!("no answer to an oversized body in 10 tries");
     }
 
-    /// Posts with explicit authentication headers.
-    pub fn post_as(&self, path: &str, body: &str, member: u32, timestamp: u64, sig: &str) -> Reply {
+    /// Posts with these authentication headers.
+    pub fn post_as(&self, path: &str, body: &str, auth: &Auth) -> Reply {
         reply(
             self.agent
                 .post(&format!("{}{path}", self.base))
                 .set("content-type", "application/json")
-                .set("x-zkclaim-member", &member.to_string())
-                .set("x-zkclaim-timestamp", &timestamp.to_string())
-                .set("x-zkclaim-signature", sig)
+                .set("x-zkclaim-member", &auth.member.to_string())
+                .set("x-zkclaim-timestamp", &auth.timestamp.to_string())
+                .set("x-zkclaim-nonce", &auth.nonce)
+                .set("x-zkclaim-signature", &auth.signature)
                 .send_string(body),
         )
     }
 
-    /// Posts signed by `key`, now.
+    /// Posts signed by `key`, now: a request of its own, even for the same body.
     pub fn post_signed(&self, path: &str, body: &str, key: &MemberKey) -> Reply {
-        let t = now();
-        self.post_as(
-            path,
-            body,
-            key.member_id(),
-            t,
-            &signature(key, path, body, t),
-        )
+        self.post_as(path, body, &signature(key, path, body, now()))
     }
 
     pub fn height(&self) -> u64 {
@@ -311,14 +336,21 @@ impl Patient {
         json!({"invoice": self.invoice, "key": self.key, "policy": self.policy}).to_string()
     }
 
-    /// Writes `invoice.json`, `key.json` and `policy.json` into `dir`: the `prove` command
-    /// that names them, its claim going to `dir/claim.json`.
-    pub fn prove_command(&self, dir: &Path) -> Vec<String> {
+    /// Writes `invoice.json`, `key.json` and `policy.json` into `dir`; their paths.
+    pub fn write(&self, dir: &Path) -> [PathBuf; 3] {
         let request: Value = serde_json::from_str(&self.request()).unwrap();
-        let mut args = vec!["prove".to_owned()];
-        for name in ["invoice", "key", "policy"] {
+        ["invoice", "key", "policy"].map(|name| {
             let path = dir.join(format!("{name}.json"));
             std::fs::write(&path, request[name].to_string()).unwrap();
+            path
+        })
+    }
+
+    /// Writes the patient's files into `dir` ([`Patient::write`]): the `prove` command that
+    /// names them, its claim going to `dir/claim.json`.
+    pub fn prove_command(&self, dir: &Path) -> Vec<String> {
+        let mut args = vec!["prove".to_owned()];
+        for (name, path) in ["invoice", "key", "policy"].iter().zip(self.write(dir)) {
             args.extend([format!("--{name}"), path.display().to_string()]);
         }
         args.extend([
@@ -334,6 +366,25 @@ pub fn assert_refused(r: &Reply, status: u16, code: &str, says: &str) {
     assert_eq!(r.body["error"]["code"], code, "{}", r.body);
     let message = r.body["error"]["message"].as_str().unwrap();
     assert!(message.contains(says), "{message:?} should say {says:?}");
+}
+
+/// Whether `program` runs here. Where it does not, the caller skips its test, saying so,
+/// except under CI (`CI` set), where the test fails: `.ci/run` installs Debian's `package`.
+pub fn installed(program: &str, package: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} is not installed; .ci/run installs Debian's {package}"
+        );
+        eprintln!("skipped: {program} is not installed (apt-get install {package})");
+    }
+    found
 }
 
 /// stdout of a command that must succeed.
