@@ -1,14 +1,23 @@
 //! Audit: replay the whole chain from the genesis, trusting nothing that is stored.
 
-use crate::{genesis::Genesis, state::replay, store::BlockStore};
+use crate::{
+    genesis::Genesis,
+    state::{replay, Rejection, Replay},
+    store::BlockStore,
+};
 use zkclaim_verifier::PreparedClaimKey;
 
 /// What an audit found on a sound chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditReport {
+    /// Valid blocks.
     pub blocks: u64,
     pub invoices: u64,
     pub claims: u64,
+    /// The slots of a shared log whose blocks every node refused, with the members who
+    /// proposed them where their signatures show it. Always empty for a local store, where
+    /// such a block fails the audit.
+    pub rejected: Vec<Rejection>,
 }
 
 /// The first bad block. Height 0 means the genesis itself, or a verifying key that is not
@@ -23,17 +32,20 @@ pub struct AuditError {
 /// Replays every block from scratch: the prev-hash chain, tx_root, the proposer's membership
 /// and signature, every transaction's signature and role, every claim proof (verified
 /// again), the root window, unique nullifiers and commitments, and each header's
-/// invoice_root against the rebuilt tree.
+/// invoice_root against the rebuilt tree. A block that breaks a rule fails the audit on a
+/// local store and is reported as rejected on a shared log, as the nodes did; a slot missing
+/// before a later one (the log edited outside the protocol) fails it on both.
 pub fn audit(
     store: &dyn BlockStore,
     genesis: &Genesis,
     key: &PreparedClaimKey,
 ) -> Result<AuditReport, AuditError> {
-    let state = replay(store, genesis, key, true)
+    let state = replay(store, genesis, key, Replay::Audit)
         .map_err(|(height, reason)| AuditError { height, reason })?;
     Ok(AuditReport {
-        blocks: state.height(),
+        blocks: state.block_count(),
         invoices: state.invoice_count(),
         claims: state.claim_count(),
+        rejected: state.rejected().to_vec(),
     })
 }

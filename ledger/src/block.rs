@@ -107,15 +107,6 @@ impl Block {
             transactions,
         })
     }
-
-    /// Decodes only the header of a stored block.
-    pub fn header_from_bytes(bytes: &[u8]) -> Result<BlockHeader, DecodeError> {
-        let mut r = Reader::new(bytes);
-        match r.u8()? {
-            BLOCK_FORMAT => BlockHeader::decode(&mut r),
-            other => Err(DecodeError::UnknownFormat(other)),
-        }
-    }
 }
 
 /// The SHA-256 Merkle root of transaction ids: leaves `H(0x00 ‖ id)`, nodes
@@ -189,7 +180,6 @@ mod tests {
         let b = block();
         let bytes = b.to_bytes();
         assert_eq!(Block::from_bytes(&bytes), Ok(b.clone()));
-        assert_eq!(Block::header_from_bytes(&bytes), Ok(b.header.clone()));
         let empty = Block {
             header: b.header,
             transactions: vec![],

@@ -1,41 +1,46 @@
 //! Blocks in an etcd cluster (v3 API, Raft), shared by the nodes of several organizations.
 //!
-//! etcd orders and replicates; zkclaim keeps the rules. A node appends block `h` with one
-//! etcd transaction: if the head is still `h - 1` and none of the block's nullifiers and
-//! commitments exists yet, put the block, the head, and each nullifier and commitment;
-//! otherwise change nothing. No locks and no leases: a node that loses the race for a height
-//! gets [`LedgerError::HeadMoved`], catches up and tries again.
+//! etcd orders and replicates; zkclaim keeps the rules. The log is a sequence of slots, one
+//! key each: `PREFIX/CHAIN_ID/block/SLOT` (20 digits, so that keys sort by slot). A node
+//! appends to slot `s` with one etcd transaction: if that key does not exist yet, put the
+//! block; otherwise change nothing. No locks, no leases and no other keys, so that nothing a
+//! member writes besides a slot can hold the others up: a node that loses the race for a slot
+//! gets [`LedgerError::HeadMoved`], catches up and tries the next one. Whether a slot's block
+//! is valid is the ledger's business, not the store's (see `docs/protocol.md`).
 //!
 //! The client speaks etcd's JSON gateway (`/v3/kv/range`, `/v3/kv/txn`, `/v3/watch`): the
-//! same v3 API and semantics as gRPC, without a protobuf compiler in the build.
+//! same v3 API and semantics as gRPC, without a protobuf compiler in the build. It speaks
+//! TLS (`etcds://`), and etcd's authentication: a user's password buys a token
+//! (`/v3/auth/authenticate`) sent with every request and bought again when etcd no longer
+//! takes it (it expires, or another member, which never issued it, answers).
 //!
-//! Keys, under `PREFIX/CHAIN_ID/`: `head` (the height, decimal), `block/HEIGHT` (20 digits,
-//! so that keys sort by height), `nullifier/0x…` and `commitment/0x…` (the height), and
-//! `request/TIMESTAMP/MEMBER/NONCE` (TIMESTAMP 20 digits, NONCE hex; empty value) for each
-//! recent member request, created only if absent.
+//! Besides the slots, `request/TIMESTAMP/MEMBER/NONCE` (TIMESTAMP 20 digits, NONCE hex;
+//! empty value) records each recent member request, created only if absent.
 
 use crate::{
-    block::{Block, BlockHeader},
+    block::Block,
     store::{corrupt, BlockStore, RequestId},
-    transaction::Transaction,
     LedgerError,
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use rustls::pki_types::{pem::PemObject, CertificateDer};
 use serde_json::{json, Value};
 use std::{
     io::{BufRead, BufReader},
+    path::{Path, PathBuf},
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Mutex, PoisonError,
+        Arc, Mutex, MutexGuard, PoisonError,
     },
     time::{Duration, Instant},
 };
-use zkclaim_circuits::field;
+use zeroize::Zeroizing;
 
-/// Transactions per block: each costs one compare and one put, and etcd refuses a
-/// transaction with more than 128 of either (its default `--max-txn-ops`).
+/// Transactions per block: a block is one etcd request (about 45 KB for 100 claims, in
+/// base64), well under etcd's default `--max-request-bytes` of 1.5 MiB, and one Raft entry
+/// that every member writes before the block is acknowledged.
 const MAX_BLOCK_TRANSACTIONS: usize = 100;
-/// Blocks fetched per range request while catching up.
+/// Slots fetched per range request while catching up.
 const FETCH: usize = 256;
 /// How long a request keeps trying other endpoints while the cluster elects a leader or a
 /// member is down, before the node reports the log unavailable.
@@ -43,59 +48,155 @@ const RETRY_FOR: Duration = Duration::from_secs(20);
 /// How long [`BlockStore::wait_for`] watches before returning.
 const WATCH_FOR: Duration = Duration::from_secs(1);
 
-/// A ledger store on an etcd cluster. Blocks read once are kept: they never change.
+/// What a slot of the log holds: a block, or why its bytes are not one.
+type Slot = Result<Block, String>;
+
+/// A ledger store on an etcd cluster. Slots read once are kept: they never change.
 pub struct EtcdStore {
     endpoints: Vec<String>,
     prefix: String,
     agent: ureq::Agent,
     watch_agent: ureq::Agent,
+    credentials: Option<Credentials>,
+    /// The token the last authentication bought; a credential, never printed.
+    token: Mutex<Option<Zeroizing<String>>>,
     /// The endpoint that answered last; requests start there.
     current: AtomicUsize,
-    blocks: Mutex<Vec<Block>>,
+    /// Slots 1, 2, … as far as they have been read, without a gap.
+    slots: Mutex<Vec<Slot>>,
+}
+
+/// An etcd user and its password, read from a file so that it is in no command line.
+struct Credentials {
+    user: String,
+    password: Zeroizing<String>,
+}
+
+/// A parsed ledger URL.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    tls: bool,
+    hosts: Vec<String>,
+    prefix: String,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+    ca: Option<PathBuf>,
+}
+
+const URL_FORM: &str =
+    "expected etcd[s]://[USER@]HOST:PORT[,HOST:PORT…][/PREFIX][?ca=PATH&password_file=PATH]";
+
+impl Target {
+    fn parse(url: &str) -> Result<Self, String> {
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("etcds://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("etcd://") {
+            (false, rest)
+        } else {
+            return Err(URL_FORM.into());
+        };
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (authority, prefix) = rest.split_once('/').unwrap_or((rest, "zkclaim"));
+        let (user, hosts) =
+            match authority.rsplit_once('@') {
+                Some((user, _)) if user.contains(':') => return Err(
+                    "a password in the URL would show in process listings: use password_file=PATH"
+                        .into(),
+                ),
+                Some(("", _)) => return Err("empty user name".into()),
+                Some((user, hosts)) => (Some(user.to_owned()), hosts),
+                None => (None, authority),
+            };
+        let hosts: Vec<String> = hosts
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if hosts.is_empty() {
+            return Err("no endpoint".into());
+        }
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.is_empty() {
+            return Err("empty key prefix".into());
+        }
+        let mut target = Self {
+            tls,
+            hosts,
+            prefix: prefix.into(),
+            user,
+            password_file: None,
+            ca: None,
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match name {
+                "ca" => &mut target.ca,
+                "password_file" => &mut target.password_file,
+                other => return Err(format!("unknown option {other:?}; {URL_FORM}")),
+            };
+            if value.is_empty() || slot.replace(value.into()).is_some() {
+                return Err(format!("option {name} needs one value"));
+            }
+        }
+        if target.ca.is_some() && !tls {
+            return Err("ca= is for etcds:// (TLS)".into());
+        }
+        if target.user.is_some() != target.password_file.is_some() {
+            return Err("a USER@ needs password_file=PATH, and password_file a USER@".into());
+        }
+        Ok(target)
+    }
 }
 
 impl EtcdStore {
     /// Connects to `etcd://HOST:PORT[,HOST:PORT…][/PREFIX]` (PREFIX defaults to `zkclaim`),
     /// keeping this chain's keys under `PREFIX/CHAIN_ID/`, and checks that the cluster
-    /// answers.
+    /// answers. `etcds://` speaks TLS, trusting the CA certificates (PEM) in `ca=PATH` or
+    /// else the web's roots; `USER@` with `password_file=PATH` authenticates to etcd.
     pub fn connect(url: &str, chain_id: &str) -> Result<Self, LedgerError> {
-        let bad = |why: &str| LedgerError::Storage(format!("ledger URL {url:?}: {why}"));
-        let rest = url
-            .strip_prefix("etcd://")
-            .ok_or_else(|| bad("expected etcd://HOST:PORT[,HOST:PORT…][/PREFIX]"))?;
-        let (hosts, prefix) = rest.split_once('/').unwrap_or((rest, "zkclaim"));
-        let endpoints: Vec<String> = hosts
-            .split(',')
-            .filter(|h| !h.is_empty())
-            .map(|h| format!("http://{h}"))
-            .collect();
-        if endpoints.is_empty() {
-            return Err(bad("no endpoint"));
-        }
-        let prefix = prefix.trim_end_matches('/');
-        if prefix.is_empty() {
-            return Err(bad("empty key prefix"));
-        }
-        let store = Self {
-            endpoints,
-            prefix: format!("{prefix}/{chain_id}/"),
-            agent: ureq::AgentBuilder::new()
-                .timeout_connect(Duration::from_millis(500))
-                // A request parked on a member that lost its leader is tried elsewhere
-                // after this; a healthy cluster answers in milliseconds.
-                .timeout(Duration::from_secs(2))
-                .build(),
-            watch_agent: ureq::AgentBuilder::new()
-                .timeout_connect(Duration::from_millis(500))
-                .timeout(WATCH_FOR)
-                .build(),
-            current: AtomicUsize::new(0),
-            blocks: Mutex::new(Vec::new()),
+        let target = Target::parse(url).map_err(|why| {
+            LedgerError::Storage(format!("ledger URL {:?}: {why}", redacted(url)))
+        })?;
+        let credentials = match (target.user, &target.password_file) {
+            (Some(user), Some(path)) => Some(Credentials {
+                user,
+                password: read_password(path)?,
+            }),
+            _ => None,
         };
-        // Fail fast on a wrong URL; a cluster that is electing a leader answers within this.
+        let scheme = if target.tls { "https" } else { "http" };
+        let tls = target.ca.as_deref().map(trusting).transpose()?;
+        let agent = |timeout: Duration| {
+            let builder = ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_millis(500))
+                .timeout(timeout);
+            match &tls {
+                Some(config) => builder.tls_config(Arc::clone(config)),
+                None => builder,
+            }
+            .build()
+        };
+        let store = Self {
+            endpoints: target
+                .hosts
+                .iter()
+                .map(|h| format!("{scheme}://{h}"))
+                .collect(),
+            prefix: format!("{}/{chain_id}/", target.prefix),
+            // A request parked on a member that lost its leader is tried elsewhere after
+            // this; a healthy cluster answers in milliseconds.
+            agent: agent(Duration::from_secs(2)),
+            watch_agent: agent(WATCH_FOR),
+            credentials,
+            token: Mutex::new(None),
+            current: AtomicUsize::new(0),
+            slots: Mutex::new(Vec::new()),
+        };
+        // Fail fast on a wrong URL or credentials; a cluster that is electing a leader
+        // answers within this.
         store.call_within(
             "/v3/kv/range",
-            &json!({"key": b64(store.key("head")), "count_only": true}),
+            &json!({"key": b64(store.block_key(1)), "count_only": true}),
             Duration::from_secs(3),
         )?;
         Ok(store)
@@ -114,13 +215,71 @@ impl EtcdStore {
         format!("{}{timestamp:020}/", self.key("request/"))
     }
 
-    fn cached(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
+    fn cached(&self) -> MutexGuard<'_, Vec<Slot>> {
         // Pushes are the only mutation: a panic cannot leave the Vec half-changed.
-        self.blocks.lock().unwrap_or_else(PoisonError::into_inner)
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn token(&self) -> MutexGuard<'_, Option<Zeroizing<String>>> {
+        self.token.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn call(&self, path: &str, body: &Value) -> Result<Value, LedgerError> {
         self.call_within(path, body, RETRY_FOR)
+    }
+
+    /// POSTs with the token, buying one first when there are credentials and none, and
+    /// again (once) when etcd no longer takes it.
+    fn post(
+        &self,
+        agent: &ureq::Agent,
+        endpoint: &str,
+        path: &str,
+        body: &str,
+    ) -> Result<ureq::Response, Box<ureq::Error>> {
+        let send = |token: Option<&str>| {
+            let request = agent.post(&format!("{endpoint}{path}"));
+            match token {
+                Some(token) => request.set("Authorization", token),
+                None => request,
+            }
+            .send_string(body)
+            .map_err(Box::new)
+        };
+        let Some(credentials) = &self.credentials else {
+            return send(None);
+        };
+        let held = self.token().clone();
+        let token = match held {
+            Some(token) => token,
+            None => self.authenticate(endpoint, credentials)?,
+        };
+        match send(Some(&token)) {
+            // Expired, or issued by another member (etcd's simple tokens are per member).
+            Err(e) if matches!(*e, ureq::Error::Status(401, _)) => {
+                send(Some(&self.authenticate(endpoint, credentials)?))
+            }
+            answer => answer,
+        }
+    }
+
+    fn authenticate(
+        &self,
+        endpoint: &str,
+        credentials: &Credentials,
+    ) -> Result<Zeroizing<String>, Box<ureq::Error>> {
+        let body = Zeroizing::new(
+            json!({"name": credentials.user, "password": *credentials.password}).to_string(),
+        );
+        let reply: Value = self
+            .agent
+            .post(&format!("{endpoint}/v3/auth/authenticate"))
+            .send_string(&body)?
+            .into_json()
+            .map_err(|e| Box::new(e.into()))?;
+        let token = Zeroizing::new(reply["token"].as_str().unwrap_or_default().to_owned());
+        *self.token() = Some(token.clone());
+        Ok(token)
     }
 
     /// POSTs to the gateway, moving to the next endpoint on transport errors and on 5xx
@@ -137,26 +296,25 @@ impl EtcdStore {
         loop {
             let i = self.current.load(Ordering::Relaxed) % self.endpoints.len();
             let endpoint = &self.endpoints[i];
-            let failure = match self
-                .agent
-                .post(&format!("{endpoint}{path}"))
-                .send_string(&body)
-            {
+            let error = match self.post(&self.agent, endpoint, path, &body) {
                 Ok(response) => {
                     return response
                         .into_json()
                         .map_err(|e| LedgerError::Storage(format!("etcd {endpoint}: {e}")))
                 }
-                Err(ureq::Error::Status(code, response)) if code < 500 => {
+                Err(error) => *error,
+            };
+            let failure = match error {
+                ureq::Error::Status(code, response) if code < 500 => {
                     let text = response.into_string().unwrap_or_default();
                     return Err(LedgerError::Storage(format!(
                         "etcd {endpoint} refused {path}: {code} {text}"
                     )));
                 }
-                Err(ureq::Error::Status(code, response)) => {
+                ureq::Error::Status(code, response) => {
                     format!("{code} {}", response.into_string().unwrap_or_default())
                 }
-                Err(e) => e.to_string(),
+                e => e.to_string(),
             };
             if Instant::now() >= deadline {
                 return Err(LedgerError::Unavailable(format!(
@@ -171,95 +329,39 @@ impl EtcdStore {
         }
     }
 
-    fn head_height(&self) -> Result<u64, LedgerError> {
-        let reply = self.call("/v3/kv/range", &json!({"key": b64(self.key("head"))}))?;
-        match kvs(&reply).first() {
-            None => Ok(0),
-            Some(kv) => {
-                let value = value_of(kv)?;
-                std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| LedgerError::Storage("etcd: the head is not a height".into()))
-            }
-        }
-    }
-
-    /// Reads blocks from the first one not cached up to at least `height` (as far as the
-    /// log goes) into the cache.
+    /// Reads slots from the first one not cached up to at least `height` (as far as the log
+    /// goes without an empty slot) into the cache.
     fn fetch(&self, height: u64) -> Result<(), LedgerError> {
         let from = self.cached().len() as u64 + 1;
-        let want = (height + 1 - from).max(FETCH as u64);
+        let want = (height + 1).saturating_sub(from).max(FETCH as u64);
         let reply = self.call(
             "/v3/kv/range",
             &json!({
                 "key": b64(self.block_key(from)),
-                "range_end": b64(self.key("block0")),
+                "range_end": b64(self.key("block/:")),
                 "limit": want,
             }),
         )?;
         let mut cached = self.cached();
         for kv in kvs(&reply) {
-            let next = cached.len() as u64 + 1;
-            match self.decode(kv, next) {
-                Ok(Some(block)) => cached.push(block),
-                // Another thread filled the cache meanwhile.
-                Ok(None) => {}
-                // A bad block after the one asked for is reported when it is asked for.
-                Err(_) if cached.len() as u64 >= height => break,
-                Err(e) => return Err(e),
+            let expected = self.block_key(cached.len() as u64 + 1);
+            match key_of(kv).as_slice().cmp(expected.as_bytes()) {
+                // A slot another thread cached meanwhile, or a key that is not a slot.
+                std::cmp::Ordering::Less => continue,
+                // The expected slot is empty: the log ends there, for now.
+                std::cmp::Ordering::Greater => break,
+                std::cmp::Ordering::Equal => {
+                    cached.push(Block::from_bytes(&value_of(kv)?).map_err(|e| e.to_string()))
+                }
             }
         }
         Ok(())
     }
-
-    /// The block in `kv` if it is block `next`, `None` if it is an earlier one.
-    fn decode(&self, kv: &Value, next: u64) -> Result<Option<Block>, LedgerError> {
-        let key = B64
-            .decode(kv["key"].as_str().unwrap_or(""))
-            .unwrap_or_default();
-        let height = key
-            .strip_prefix(self.key("block/").as_bytes())
-            .and_then(|digits| std::str::from_utf8(digits).ok()?.parse::<u64>().ok())
-            .ok_or_else(|| corrupt(next, "a block key that is not a height"))?;
-        if height < next {
-            return Ok(None);
-        }
-        if height > next {
-            return Err(corrupt(next, "missing from the etcd log"));
-        }
-        let block = Block::from_bytes(&value_of(kv)?).map_err(|e| corrupt(next, e.to_string()))?;
-        if block.header.height != next {
-            return Err(corrupt(
-                next,
-                format!("the log holds block {} at this height", block.header.height),
-            ));
-        }
-        Ok(Some(block))
-    }
-
-    /// The nullifier and commitment keys a block spends.
-    fn spent_keys(&self, block: &Block) -> Vec<String> {
-        block
-            .transactions
-            .iter()
-            .map(|stx| match &stx.tx {
-                Transaction::RegisterInvoice { commitment } => {
-                    self.key(&format!("commitment/{}", field::format(commitment)))
-                }
-                Transaction::SettleClaim { claim } => self.key(&format!(
-                    "nullifier/{}",
-                    field::format(&claim.public_inputs.nullifier)
-                )),
-            })
-            .collect()
-    }
 }
 
 impl BlockStore for EtcdStore {
-    /// One etcd transaction: the head must still be the previous height and every nullifier
-    /// and commitment of the block must be absent (`CreateRevision == 0`); then all of them
-    /// are written at once.
+    /// One etcd transaction: if the block's slot has never been written
+    /// (`CreateRevision == 0`), put the block there.
     fn append(&self, block: &Block) -> Result<(), LedgerError> {
         let height = block.header.height;
         if block.transactions.len() > MAX_BLOCK_TRANSACTIONS {
@@ -268,23 +370,9 @@ impl BlockStore for EtcdStore {
                 block.transactions.len()
             )));
         }
-        let head = b64(self.key("head"));
-        let mut compare = vec![if height == 1 {
-            json!({"key": head, "target": "CREATE", "result": "EQUAL", "create_revision": 0})
-        } else {
-            json!({"key": head, "target": "VALUE", "result": "EQUAL",
-                   "value": b64((height - 1).to_string())})
-        }];
-        let mut success = vec![
-            put(&self.block_key(height), &block.to_bytes()),
-            put(&self.key("head"), height.to_string().as_bytes()),
-        ];
-        for key in self.spent_keys(block) {
-            compare.push(
-                json!({"key": b64(&key), "target": "CREATE", "result": "EQUAL", "create_revision": 0}),
-            );
-            success.push(put(&key, height.to_string().as_bytes()));
-        }
+        let key = self.block_key(height);
+        let compare = json!([{"key": b64(&key), "target": "CREATE", "result": "EQUAL", "create_revision": 0}]);
+        let success = json!([put(&key, &block.to_bytes())]);
         let reply = self.call(
             "/v3/kv/txn",
             &json!({"compare": compare, "success": success}),
@@ -295,7 +383,7 @@ impl BlockStore for EtcdStore {
         }
         let mut cached = self.cached();
         if cached.len() as u64 + 1 == height {
-            cached.push(block.clone());
+            cached.push(Ok(block.clone()));
         }
         Ok(())
     }
@@ -304,26 +392,48 @@ impl BlockStore for EtcdStore {
         if height == 0 {
             return Ok(None);
         }
-        if let Some(block) = self.cached().get(height as usize - 1) {
-            return Ok(Some(block.clone()));
+        let index = height as usize - 1;
+        if self.cached().len() <= index {
+            self.fetch(height)?;
         }
-        self.fetch(height)?;
-        Ok(self.cached().get(height as usize - 1).cloned())
+        match self.cached().get(index) {
+            None => Ok(None),
+            Some(Ok(block)) => Ok(Some(block.clone())),
+            Some(Err(reason)) => Err(corrupt(height, reason)),
+        }
     }
 
-    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
-        match self.head_height()? {
-            0 => Ok(None),
-            h => Ok(self.block(h)?.map(|b| b.header)),
-        }
+    fn last_height(&self) -> Result<u64, LedgerError> {
+        let reply = self.call(
+            "/v3/kv/range",
+            &json!({
+                "key": b64(self.key("block/")),
+                "range_end": b64(self.key("block/:")),
+                "limit": 1,
+                "sort_order": "DESCEND",
+                "sort_target": "KEY",
+                "keys_only": true,
+            }),
+        )?;
+        let Some(kv) = kvs(&reply).first() else {
+            return Ok(0);
+        };
+        let key = key_of(kv);
+        key.strip_prefix(self.key("block/").as_bytes())
+            .filter(|digits| digits.len() == 20)
+            .and_then(|digits| std::str::from_utf8(digits).ok()?.parse().ok())
+            .ok_or_else(|| {
+                let key = String::from_utf8_lossy(&key);
+                LedgerError::Storage(format!("etcd: {key:?} is in the log but is not a slot"))
+            })
     }
 
     fn shared(&self) -> bool {
         true
     }
 
-    /// Watches the key of block `height` from the revision at which it was seen absent,
-    /// so that a block written in between is not missed.
+    /// Watches the key of slot `height` from the revision at which it was seen absent, so
+    /// that a block written in between is not missed.
     fn wait_for(&self, height: u64) -> bool {
         if self.cached().len() as u64 >= height {
             return true;
@@ -341,11 +451,12 @@ impl BlockStore for EtcdStore {
         let watch = json!({"create_request": {"key": key, "start_revision": seen + 1}});
         let started = Instant::now();
         let mut event = false;
-        if let Ok(response) = self
-            .watch_agent
-            .post(&format!("{}/v3/watch", self.endpoints[i]))
-            .send_string(&watch.to_string())
-        {
+        if let Ok(response) = self.post(
+            &self.watch_agent,
+            &self.endpoints[i],
+            "/v3/watch",
+            &watch.to_string(),
+        ) {
             // The first line confirms the watch; a second one is an event (or the read
             // times out, and the caller comes back).
             let mut lines = BufReader::new(response.into_reader()).lines();
@@ -393,8 +504,62 @@ impl std::fmt::Debug for EtcdStore {
         f.debug_struct("EtcdStore")
             .field("endpoints", &self.endpoints)
             .field("prefix", &self.prefix)
+            .field("user", &self.credentials.as_ref().map(|c| &c.user))
             .finish()
     }
+}
+
+/// The URL without the password someone put in it.
+fn redacted(url: &str) -> String {
+    let authority_end = url.find("://").map_or(0, |i| i + 3);
+    let authority = &url[authority_end..];
+    let authority = &authority[..authority.find(['/', '?']).unwrap_or(authority.len())];
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            url.replacen(userinfo, &format!("{user}:***"), 1)
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The password: the file's content without its final line break.
+fn read_password(path: &Path) -> Result<Zeroizing<String>, LedgerError> {
+    let file = |reason: String| LedgerError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file(e.to_string()))?);
+    let len = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(len);
+    if text.is_empty() {
+        return Err(file("empty password".into()));
+    }
+    Ok(text)
+}
+
+/// A TLS client configuration that trusts the certificates in `ca` (PEM) and nothing else.
+fn trusting(ca: &Path) -> Result<Arc<rustls::ClientConfig>, LedgerError> {
+    let bad = |reason: String| LedgerError::File {
+        path: ca.display().to_string(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+        roots
+            .add(cert.map_err(|e| bad(e.to_string()))?)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
@@ -407,6 +572,11 @@ fn put(key: &str, value: &[u8]) -> Value {
 
 fn kvs(reply: &Value) -> &[Value] {
     reply["kvs"].as_array().map_or(&[], Vec::as_slice)
+}
+
+fn key_of(kv: &Value) -> Vec<u8> {
+    B64.decode(kv["key"].as_str().unwrap_or(""))
+        .unwrap_or_default()
 }
 
 fn value_of(kv: &Value) -> Result<Vec<u8>, LedgerError> {
@@ -436,14 +606,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_name_endpoints_and_a_prefix() {
+    fn urls_name_endpoints_a_prefix_tls_and_credentials() {
         // No cluster listens on port 1: the URL parses, then the connection check fails.
         let e = EtcdStore::connect("etcd://127.0.0.1:1", "c").unwrap_err();
         assert!(matches!(e, LedgerError::Unavailable(_)), "{e}");
-        for bad in ["http://127.0.0.1:2379", "etcd://", "etcd://127.0.0.1:2379/"] {
-            let e = EtcdStore::connect(bad, "c").unwrap_err();
-            assert!(e.to_string().contains("ledger URL"), "{bad}: {e}");
+        assert_eq!(
+            Target::parse("etcds://zk@a:1,b:2/p/?ca=/ca.pem&password_file=/pw"),
+            Ok(Target {
+                tls: true,
+                hosts: vec!["a:1".into(), "b:2".into()],
+                prefix: "p".into(),
+                user: Some("zk".into()),
+                password_file: Some("/pw".into()),
+                ca: Some("/ca.pem".into()),
+            })
+        );
+        let plain = Target::parse("etcd://a:1").unwrap();
+        assert_eq!((plain.tls, plain.prefix.as_str()), (false, "zkclaim"));
+        for (bad, why) in [
+            ("http://127.0.0.1:2379", "expected etcd"),
+            ("etcd://", "no endpoint"),
+            ("etcd://127.0.0.1:2379/", "empty key prefix"),
+            (
+                "etcds://zk:secret@a:1?password_file=/pw",
+                "password_file=PATH",
+            ),
+            ("etcds://zk@a:1", "needs password_file"),
+            ("etcds://a:1?password_file=/pw", "needs password_file"),
+            ("etcd://a:1?ca=/ca.pem", "for etcds://"),
+            ("etcds://a:1?ca=", "needs one value"),
+            ("etcds://a:1?ca=/x&ca=/y", "needs one value"),
+            ("etcds://a:1?cert=/x", "unknown option"),
+        ] {
+            let e = EtcdStore::connect(bad, "c").unwrap_err().to_string();
+            assert!(e.contains("ledger URL") && e.contains(why), "{bad}: {e}");
+            assert!(!e.contains("secret"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn credential_and_ca_files_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret\r\n").unwrap();
+        assert_eq!(read_password(&pw).unwrap().as_str(), "s3cret");
+        std::fs::write(&pw, "\n").unwrap();
+        assert!(read_password(&pw)
+            .unwrap_err()
+            .to_string()
+            .contains("empty password"));
+        let missing = dir.path().join("missing");
+        assert!(matches!(
+            read_password(&missing),
+            Err(LedgerError::File { .. })
+        ));
+        std::fs::write(&pw, "not a certificate").unwrap();
+        assert!(trusting(&pw)
+            .unwrap_err()
+            .to_string()
+            .contains("no PEM certificate"));
     }
 
     #[test]

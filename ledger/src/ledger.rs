@@ -8,14 +8,16 @@
 //! yet durable: the write lock is held until the store has it.
 //!
 //! On a shared store (etcd) other nodes append too. A follower thread applies their blocks
-//! as they appear, verifying every proof; a committer that loses the race for a height undoes
-//! its block, catches up and admits its batch again. A transaction already on the chain, such
-//! as a client's retry after a lost acknowledgement, is answered with its first receipt.
+//! as they appear, verifying every proof; a committer that loses the race for a slot undoes
+//! its block, catches up and admits its batch again. A slot whose block breaks a rule is
+//! rejected by every node alike and skipped: the next block chains onto the last valid one,
+//! so one bad proposal costs one slot. A transaction already on the chain, such as a
+//! client's retry after a lost acknowledgement, is answered with its first receipt.
 
 use crate::{
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis, MemberKey, Role},
-    state::{replay, verify_claim, ClaimRecord, State},
+    state::{replay, verify_claim, ClaimRecord, Rejection, Replay, State},
     store::{BlockStore, RequestId},
     transaction::SignedTransaction,
     LedgerError,
@@ -111,7 +113,7 @@ impl Ledger {
             }
             Some(_) => {}
         }
-        let state = replay(&*store, &genesis, &key, store.shared())
+        let state = replay(&*store, &genesis, &key, Replay::Open)
             .map_err(|(height, reason)| LedgerError::Corrupt { height, reason })?;
         let inner = Arc::new(Inner {
             genesis,
@@ -183,8 +185,15 @@ impl Ledger {
         &self.inner.genesis
     }
 
+    /// The height of the last valid block. On a shared log, heights are slots: a rejected
+    /// slot's height is skipped.
     pub fn height(&self) -> u64 {
         self.inner.read().state.height()
+    }
+
+    /// The slots of a shared log that every node refused, in order.
+    pub fn rejections(&self) -> Vec<Rejection> {
+        self.inner.read().state.rejected().to_vec()
     }
 
     /// The invoice-tree root after the last block.
@@ -214,13 +223,20 @@ impl Ledger {
         self.inner.read().state.claim(&nullifier)
     }
 
-    /// The durable block at `height` (from 1), `None` past this node's head. Read through
-    /// the ledger's own store handle: redb refuses a second open of a file the node holds.
+    /// The durable valid block at `height` (from 1), `None` for a rejected slot or past this
+    /// node's head. Read through the ledger's own store handle (redb refuses a second open of
+    /// a file the node holds), and only if it is the block this node applied there.
     pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
-        if height > self.height() {
+        let Some(hash) = self.inner.read().state.block_hash(height) else {
             return Ok(None);
+        };
+        match self.inner.store.block(height)? {
+            Some(block) if block.header.hash() == hash => Ok(Some(block)),
+            _ => Err(LedgerError::Corrupt {
+                height,
+                reason: "the store no longer holds the block this node applied".into(),
+            }),
         }
-        self.inner.store.block(height)
     }
 
     /// Checks that consortium member `member` signed `message` (strictly) and returns its
@@ -307,7 +323,7 @@ impl Inner {
         while !self.closing.load(Ordering::Relaxed) {
             // Wait without the lock, so that an idle round never holds up readers or the
             // committer.
-            let next = self.read().state.height() + 1;
+            let next = self.read().state.slot() + 1;
             if !self.store.wait_for(next) {
                 continue;
             }
@@ -320,28 +336,31 @@ impl Inner {
         }
     }
 
-    /// Applies every block the store has beyond the state, checking each one fully (proofs
-    /// included: they are other members' blocks). A block that breaks a rule stops the node:
-    /// the shared history is not what this node accepted.
+    /// Applies every slot the store has beyond the state, checking each block fully (proofs
+    /// included: they are other members' blocks), and rejecting those that break a rule.
+    /// A store that no longer reads as a log (a local one with a bad block) stops the node.
     fn catch_up(&self, live: &mut Live) -> Result<(), LedgerError> {
         loop {
-            let height = live.state.height() + 1;
-            let block = match self.store.block(height) {
-                Ok(Some(block)) => block,
-                Ok(None) => return Ok(()),
+            let rejected = live.state.rejected().len();
+            match live
+                .state
+                .step(&*self.store, &self.consortium, Some(&self.key))
+            {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
                 Err(e @ LedgerError::Corrupt { .. }) => {
                     live.broken = Some(e.to_string());
                     return Err(e);
                 }
                 Err(e) => return Err(e),
-            };
-            if let Err(reason) = live
-                .state
-                .replay_block(&block, &self.consortium, Some(&self.key))
-            {
-                let error = LedgerError::Corrupt { height, reason };
-                live.broken = Some(error.to_string());
-                return Err(error);
+            }
+            for r in &live.state.rejected()[rejected..] {
+                tracing::warn!(
+                    height = r.height,
+                    proposer = r.proposer,
+                    reason = %r.reason,
+                    "rejected the block in this slot; the chain goes on from the last valid block"
+                );
             }
         }
     }
@@ -451,7 +470,7 @@ impl Inner {
                     if self.store.shared() {
                         live.state.rollback(undo);
                     } else {
-                        match replay(&*self.store, &self.genesis, &self.key, false) {
+                        match replay(&*self.store, &self.genesis, &self.key, Replay::Open) {
                             Ok(state) => live.state = state,
                             Err((height, reason)) => {
                                 live.broken = Some(format!("block {height}: {reason}"))

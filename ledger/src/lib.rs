@@ -22,7 +22,7 @@ pub use encoding::DecodeError;
 pub use etcd::EtcdStore;
 pub use genesis::{Genesis, Member, MemberKey, Role};
 pub use ledger::{Ledger, Receipt};
-pub use state::ClaimRecord;
+pub use state::{ClaimRecord, Rejection};
 pub use store::{blocks, BlockStore, MemoryStore, RedbStore, RequestId};
 pub use transaction::{SignedTransaction, Transaction};
 

@@ -1,10 +1,16 @@
 //! The deterministic state machine that blocks drive: the invoice tree, the window of recent
 //! roots and the spent nullifiers. It is never stored; [`replay`] rebuilds it from blocks.
+//!
+//! A store is a sequence of slots, heights from 1. On a store this node alone writes, every
+//! block was checked before it was written, so a block that breaks a rule is corruption and
+//! stops the replay. On a shared log (etcd) each slot is one member's proposal: a slot whose
+//! block breaks a rule, checked against the state after the last valid block, is recorded as
+//! a [`Rejection`] by every node alike, and the chain goes on from the last valid block.
 
 use crate::{
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis},
-    store::{blocks, BlockStore},
+    store::BlockStore,
     transaction::{SignedTransaction, Transaction},
     LedgerError,
 };
@@ -16,6 +22,19 @@ use zkclaim_circuits::{
     tree::{IncrementalTree, MerklePath},
 };
 use zkclaim_verifier::{verify_batch, PreparedClaimKey, Proof};
+
+/// A slot of a shared log whose content every node refused: the chain skips it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The slot: the height a valid block there would have had.
+    pub height: u64,
+    /// The member whose signature over this slot's header verifies: the proposer to hold to
+    /// account. `None` when the slot does not decode, its signature does not verify, or the
+    /// header was signed for another slot (a copy): then nobody in the consortium is shown
+    /// to have written it.
+    pub proposer: Option<u32>,
+    pub reason: String,
+}
 
 /// A settled claim, keyed by its nullifier (never by proof bytes, which can be
 /// re-randomized).
@@ -38,8 +57,12 @@ pub(crate) struct State {
     claims: HashMap<Fr, ClaimRecord>,
     /// Where each transaction landed, by id: a retried transaction gets its first receipt.
     placed: HashMap<[u8; 32], (u64, u32)>,
-    /// Header hashes, block 1 first.
-    hashes: Vec<[u8; 32]>,
+    /// Per slot, from slot 1: the header hash of a valid block, `None` for a rejected one.
+    hashes: Vec<Option<[u8; 32]>>,
+    rejected: Vec<Rejection>,
+    /// The last slot applied or rejected.
+    slot: u64,
+    /// The last valid block: its height (its slot), header hash and time.
     height: u64,
     head_hash: [u8; 32],
     time_ms: u64,
@@ -61,6 +84,7 @@ pub(crate) struct Pending {
 pub(crate) struct Undo {
     invoices: u64,
     roots: VecDeque<Fr>,
+    slot: u64,
     height: u64,
     nullifiers: Vec<Fr>,
     ids: Vec<[u8; 32]>,
@@ -83,14 +107,39 @@ impl State {
             claims: HashMap::new(),
             placed: HashMap::new(),
             hashes: Vec::new(),
+            rejected: Vec::new(),
+            slot: 0,
             height: 0,
             head_hash: genesis.digest(),
             time_ms: 0,
         }
     }
 
+    /// The height of the last valid block (0 before the first).
     pub(crate) fn height(&self) -> u64 {
         self.height
+    }
+
+    /// The last slot applied or rejected: the next block goes in the one after.
+    pub(crate) fn slot(&self) -> u64 {
+        self.slot
+    }
+
+    /// The header hash of the valid block at `height`; `None` for a rejected slot or past
+    /// the last one.
+    pub(crate) fn block_hash(&self, height: u64) -> Option<[u8; 32]> {
+        *self
+            .hashes
+            .get(usize::try_from(height.checked_sub(1)?).ok()?)?
+    }
+
+    pub(crate) fn rejected(&self) -> &[Rejection] {
+        &self.rejected
+    }
+
+    /// Valid blocks so far.
+    pub(crate) fn block_count(&self) -> u64 {
+        self.slot - self.rejected.len() as u64
     }
 
     pub(crate) fn head_hash(&self) -> [u8; 32] {
@@ -134,12 +183,13 @@ impl State {
     /// Where transaction `id` landed, with its block's hash, if it is on the chain.
     pub(crate) fn placement(&self, id: &[u8; 32]) -> Option<(u64, u32, [u8; 32])> {
         let &(height, index) = self.placed.get(id)?;
-        Some((height, index, self.hashes[height as usize - 1]))
+        Some((height, index, self.block_hash(height)?))
     }
 
+    /// An empty block for the next slot.
     pub(crate) fn pending(&self) -> Pending {
         Pending {
-            height: self.height + 1,
+            height: self.slot + 1,
             count: 0,
             commitments: Vec::new(),
             new_commitments: HashSet::new(),
@@ -218,6 +268,7 @@ impl State {
         let undo = Undo {
             invoices: self.tree.len(),
             roots: self.roots.clone(),
+            slot: self.slot,
             height: self.height,
             nullifiers: pending.claims.keys().copied().collect(),
             ids: pending.ids.clone(),
@@ -233,6 +284,7 @@ impl State {
             self.leaf_index.insert(commitment, index);
         }
         self.claims.extend(pending.claims);
+        self.slot = pending.height;
         self.height = pending.height;
         let root = self.tree.root();
         // Only blocks that register invoices move the root; blocks of claims alone must not
@@ -259,41 +311,111 @@ impl State {
             self.placed.remove(id);
         }
         self.roots = undo.roots;
+        self.slot = undo.slot;
         self.height = undo.height;
     }
 
     pub(crate) fn seal(&mut self, header: &BlockHeader) {
         self.head_hash = header.hash();
-        self.hashes.push(self.head_hash);
+        self.hashes.push(Some(self.head_hash));
         self.time_ms = header.time_ms;
     }
 
-    /// Checks every rule of one stored block and applies it. With `proofs`, every claim
-    /// proof is verified again (audit); without, the proofs are trusted to have been
-    /// verified before the block was written, while the signatures that cover them are
-    /// still checked.
-    pub(crate) fn replay_block(
+    /// Skips the next slot, recording why; the chain goes on from the last valid block.
+    fn reject(&mut self, rejection: Rejection) {
+        debug_assert_eq!(rejection.height, self.slot + 1);
+        self.slot += 1;
+        self.hashes.push(None);
+        self.rejected.push(rejection);
+    }
+
+    /// Reads the next slot from `store` and applies its block, checking every rule (see
+    /// [`State::replay_block`]). On a shared store a slot that does not decode or breaks a
+    /// rule is rejected and skipped; on a local one it is [`LedgerError::Corrupt`]. `Ok(false)`
+    /// when the slot is empty; other errors (the store unreachable) change nothing.
+    pub(crate) fn step(
+        &mut self,
+        store: &dyn BlockStore,
+        consortium: &Consortium,
+        proofs: Option<&PreparedClaimKey>,
+    ) -> Result<bool, LedgerError> {
+        let height = self.slot + 1;
+        let rejection = match store.block(height) {
+            Ok(None) => return Ok(false),
+            Ok(Some(block)) => {
+                match self.replay_block(&block, consortium, proofs, store.max_block_transactions())
+                {
+                    Ok(()) => return Ok(true),
+                    Err(rejection) => rejection,
+                }
+            }
+            Err(LedgerError::Corrupt { reason, .. }) => Rejection {
+                height,
+                proposer: None,
+                reason,
+            },
+            Err(e) => return Err(e),
+        };
+        if !store.shared() {
+            return Err(LedgerError::Corrupt {
+                height,
+                reason: rejection.reason,
+            });
+        }
+        self.reject(rejection);
+        Ok(true)
+    }
+
+    /// Checks every rule of the block in the next slot against the state after the last
+    /// valid block, and applies it. With `proofs`, every claim proof is verified again
+    /// (audit, or other members' blocks); without, the proofs are trusted to have been
+    /// verified before the block was written, while the signatures that cover them are still
+    /// checked. A block may carry at most `max_transactions` (what its store takes), so that
+    /// a proposer cannot make every node verify more than an honest block holds. A refused
+    /// block leaves the state as it was.
+    fn replay_block(
         &mut self,
         block: &Block,
         consortium: &Consortium,
         proofs: Option<&PreparedClaimKey>,
-    ) -> Result<(), String> {
+        max_transactions: usize,
+    ) -> Result<(), Rejection> {
         let h = &block.header;
-        let expected = self.height + 1;
-        if h.height != expected {
-            return Err(format!("header says height {}", h.height));
-        }
-        if h.prev_hash != self.head_hash {
-            return Err("prev_hash is not the hash of the previous header".into());
-        }
-        if h.time_ms < self.time_ms {
-            return Err("time goes backwards".into());
+        let height = self.slot + 1;
+        let unsigned = |reason: String| Rejection {
+            height,
+            proposer: None,
+            reason,
+        };
+        // The slot first: a header signed for another slot is a copy, and its signer did not
+        // put it here.
+        if h.height != height {
+            return Err(unsigned(format!("header says height {}", h.height)));
         }
         consortium
             .verify(h.proposer, &h.hash(), &h.signature)
-            .map_err(|e| format!("proposer signature: {e}"))?;
+            .map_err(|e| unsigned(format!("proposer signature: {e}")))?;
+        let refuse = |reason: String| Rejection {
+            height,
+            proposer: Some(h.proposer),
+            reason,
+        };
+        if h.prev_hash != self.head_hash {
+            return Err(refuse(
+                "prev_hash is not the hash of the last valid block".into(),
+            ));
+        }
+        if h.time_ms < self.time_ms {
+            return Err(refuse("time goes backwards".into()));
+        }
         if block.transactions.is_empty() {
-            return Err("no transactions".into());
+            return Err(refuse("no transactions".into()));
+        }
+        if block.transactions.len() > max_transactions {
+            return Err(refuse(format!(
+                "{} transactions, more than the {max_transactions} a block may carry",
+                block.transactions.len()
+            )));
         }
         let ids: Vec<[u8; 32]> = block
             .transactions
@@ -301,19 +423,23 @@ impl State {
             .map(|tx| tx.id(&consortium.chain_id))
             .collect();
         if tx_root(&ids) != h.tx_root {
-            return Err("tx_root does not match the transactions".into());
+            return Err(refuse("tx_root does not match the transactions".into()));
         }
         if let Some(key) = proofs {
-            verify_block_claims(key, block)?;
+            verify_block_claims(key, block).map_err(refuse)?;
         }
         let mut pending = self.pending();
         for (i, (stx, id)) in block.transactions.iter().zip(ids).enumerate() {
             stx.authorize(consortium)
                 .and_then(|()| self.admit(stx, id, &mut pending))
-                .map_err(|e| format!("transaction {i}: {e}"))?;
+                .map_err(|e| refuse(format!("transaction {i}: {e}")))?;
         }
-        if self.apply(pending).0 != h.invoice_root {
-            return Err("invoice_root is not the root after the block".into());
+        let (root, undo) = self.apply(pending);
+        if root != h.invoice_root {
+            self.rollback(undo);
+            return Err(refuse(
+                "invoice_root is not the root after the block".into(),
+            ));
         }
         self.seal(h);
         Ok(())
@@ -352,44 +478,56 @@ pub(crate) fn verify_claim(key: &PreparedClaimKey, tx: &Transaction) -> Result<(
     }
 }
 
-/// Rebuilds the state from every stored block, checking each; on failure, the height of the
-/// first bad block and why. Height 0 stands for the genesis or the verifying key.
+/// Why a chain is replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// A node opening its store. Its own blocks (a local store) were verified before they
+    /// were written; other members' (a shared log) are verified now, proofs included. Slots a
+    /// shared log has not filled yet are the node's to follow.
+    Open,
+    /// An audit: every proof is verified again, and a slot missing before a later one fails.
+    Audit,
+}
+
+/// Rebuilds the state from every stored slot, checking each (see [`State::step`]); on
+/// failure, the height of the first bad block and why. Height 0 stands for the genesis or the
+/// verifying key.
 pub(crate) fn replay(
     store: &dyn BlockStore,
     genesis: &Genesis,
     key: &PreparedClaimKey,
-    verify_proofs: bool,
+    mode: Replay,
 ) -> Result<State, (u64, String)> {
     let consortium = genesis.consortium().map_err(|e| (0, e.to_string()))?;
     if key.key().digest() != genesis.verifying_key_digest {
         return Err((0, LedgerError::WrongVerifyingKey.to_string()));
     }
+    let shared = store.shared();
+    let proofs = (shared || mode == Replay::Audit).then_some(key);
     let mut state = State::new(genesis);
-    for block in blocks(store) {
-        let height = state.height + 1;
-        let block = block.map_err(|e| match e {
-            LedgerError::Corrupt { reason, .. } => (height, reason),
-            other => (height, other.to_string()),
-        })?;
-        state
-            .replay_block(&block, &consortium, verify_proofs.then_some(key))
-            .map_err(|reason| (height, reason))?;
-    }
-    // A shared log may have grown since the last block was read: the ledger follows it.
-    let head = if store.shared() {
-        None
-    } else {
-        store
-            .head()
-            .map_err(|e| (state.height + 1, e.to_string()))?
-    };
-    if let Some(head) = head {
-        if head.height != state.height {
-            return Err((
-                state.height + 1,
-                format!("missing: the store's head is block {}", head.height),
-            ));
+    let mut gap_at = None;
+    loop {
+        loop {
+            match state.step(store, &consortium, proofs) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(LedgerError::Corrupt { height, reason }) => return Err((height, reason)),
+                Err(e) => return Err((state.slot + 1, e.to_string())),
+            }
         }
+        if shared && mode == Replay::Open {
+            return Ok(state);
+        }
+        let next = state.slot + 1;
+        let last = store.last_height().map_err(|e| (next, e.to_string()))?;
+        if last < next {
+            return Ok(state);
+        }
+        // A shared log may have grown since the empty slot was read: read on, and count the
+        // slot missing only when it still is.
+        if !shared || gap_at == Some(next) {
+            return Err((next, format!("missing, while the store holds block {last}")));
+        }
+        gap_at = Some(next);
     }
-    Ok(state)
 }

@@ -1,11 +1,8 @@
-//! Block storage: an append-only sequence of encoded blocks, heights from 1, and the ids of
-//! recent member requests, so that a replayed request is refused wherever the blocks are
-//! read.
+//! Block storage: an append-only sequence of slots holding encoded blocks, heights from 1,
+//! and the ids of recent member requests, so that a replayed request is refused wherever
+//! the blocks are read.
 
-use crate::{
-    block::{Block, BlockHeader},
-    LedgerError,
-};
+use crate::{block::Block, LedgerError};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 use std::{
     collections::BTreeSet,
@@ -47,16 +44,20 @@ impl RequestId {
     }
 }
 
-/// Where blocks live. The ledger is its only writer.
+/// Where blocks live: slot `h` holds the block whose header says height `h`.
 pub trait BlockStore: Send + Sync {
-    /// Appends the block after the head. When it returns `Ok` the block is durable: it
-    /// survives a crash or power loss.
+    /// Puts the block in the slot its height names, which must be the empty one after the
+    /// last. When it returns `Ok` the block is durable: it survives a crash or power loss.
     fn append(&self, block: &Block) -> Result<(), LedgerError>;
-    /// The block at `height` (from 1), `None` past the head.
+    /// The block in slot `height` (from 1), `None` for an empty slot;
+    /// [`LedgerError::Corrupt`] when the slot holds bytes that are not a block.
     fn block(&self, height: u64) -> Result<Option<Block>, LedgerError>;
-    fn head(&self) -> Result<Option<BlockHeader>, LedgerError>;
-    /// Whether other nodes append to this store too (etcd). The ledger then follows it, and
-    /// an append may lose the race for its height ([`LedgerError::HeadMoved`]).
+    /// The highest slot that holds something, 0 when none does.
+    fn last_height(&self) -> Result<u64, LedgerError>;
+    /// Whether other nodes append to this store too (etcd): a log of proposals, where a
+    /// slot whose block breaks a rule is rejected and skipped rather than fatal. The ledger
+    /// then follows it, and an append may lose the race for its slot
+    /// ([`LedgerError::HeadMoved`]).
     fn shared(&self) -> bool {
         false
     }
@@ -154,14 +155,8 @@ impl BlockStore for MemoryStore {
             .map_err(|e| corrupt(height, e))
     }
 
-    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
-        let blocks = self.lock();
-        let Some(bytes) = blocks.last() else {
-            return Ok(None);
-        };
-        Block::header_from_bytes(bytes)
-            .map(Some)
-            .map_err(|e| corrupt(blocks.len() as u64, e))
+    fn last_height(&self) -> Result<u64, LedgerError> {
+        Ok(self.lock().len() as u64)
     }
 
     fn record_request(&self, id: &RequestId, forget_before: u64) -> Result<bool, LedgerError> {
@@ -256,15 +251,11 @@ impl BlockStore for RedbStore {
             .map_err(|e| corrupt(height, e))
     }
 
-    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
+    fn last_height(&self) -> Result<u64, LedgerError> {
         let tx = self.db.begin_read().map_err(storage)?;
         let table = tx.open_table(BLOCKS).map_err(storage)?;
-        let Some((height, bytes)) = table.last().map_err(storage)? else {
-            return Ok(None);
-        };
-        Block::header_from_bytes(bytes.value())
-            .map(Some)
-            .map_err(|e| corrupt(height.value(), e))
+        let last = table.last().map_err(storage)?.map_or(0, |(k, _)| k.value());
+        Ok(last)
     }
 
     fn record_request(&self, id: &RequestId, forget_before: u64) -> Result<bool, LedgerError> {

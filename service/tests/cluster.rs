@@ -1,6 +1,7 @@
 //! A consortium ledger replicated on a 3-member etcd cluster on loopback, with two zkclaim
 //! nodes (spawned binaries) in front of it: double claims race through both nodes, the etcd
-//! leader is killed mid-stream, a node is stopped and catches up.
+//! leader is killed mid-stream, a node is stopped and catches up, a bad block written into
+//! etcd costs one slot, and etcd is reached over TLS with authentication.
 //!
 //! These tests need the `etcd` binary (Debian's `etcd-server`, which `.ci/run` installs).
 //! Without it they say so and pass, except under CI (`CI` set), where they fail.
@@ -275,64 +276,251 @@ fn a_stopped_node_catches_up_when_it_returns() {
     assert_eq!(record.body["height"], again.body["height"]);
 }
 
-/// etcd's JSON gateway, for writing behind the consortium's back.
-fn etcd_call(etcd: &Etcd, path: &str, body: Value) -> Value {
-    let url = format!("http://{}{path}", etcd.members[0].client);
-    ureq::post(&url)
-        .send_string(&body.to_string())
-        .unwrap()
-        .into_json()
+/// The etcd key of slot `height` of the consortium's log.
+fn slot_key(c: &Consortium, height: u64) -> String {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    B64.encode(format!("zkclaim/{}/block/{height:020}", c.chain_id))
+}
+
+/// The bytes in slot `height`.
+fn read_slot(etcd: &Etcd, c: &Consortium, height: u64) -> Vec<u8> {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    let r = etcd.call("/v3/kv/range", json!({"key": slot_key(c, height)}));
+    B64.decode(r.body["kvs"][0]["value"].as_str().unwrap())
         .unwrap()
 }
 
-#[test]
-fn a_block_forged_in_etcd_stops_the_nodes_and_the_audit_names_it() {
+/// Writes `bytes` into the empty slot `height` with the transaction a node would use, but
+/// straight into etcd: what a member running other code can do.
+fn write_slot(etcd: &Etcd, c: &Consortium, height: u64, bytes: &[u8]) {
     use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    let key = slot_key(c, height);
+    let r = etcd.call(
+        "/v3/kv/txn",
+        json!({
+            "compare": [{"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": 0}],
+            "success": [{"request_put": {"key": key, "value": B64.encode(bytes)}}],
+        }),
+    );
+    assert_eq!(
+        r.body["succeeded"], true,
+        "slot {height} is taken: {}",
+        r.body
+    );
+}
+
+/// Waits until the node logging to `log` says it rejected the block in slot `height`.
+fn rejected_in_log(log: &Path, height: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let needle = format!("height={height} ");
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.contains("rejected the block") && l.contains(&needle))
+        {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not reject block {height}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_bad_block_written_into_etcd_costs_one_slot_and_the_audit_names_its_proposer() {
+    use zkclaim_ledger::{tx_root, Block, BlockHeader};
 
     let Some((etcd, c)) = cluster(1) else {
         return;
     };
-    let a = node(&c, &etcd, 20);
-    let patient = Patient::new();
-    let claim = registered_claims(&c, &a, std::slice::from_ref(&patient)).remove(0);
-    assert_eq!(a.height(), 1);
+    let logs = tempfile::tempdir().unwrap();
+    let log = |name: &str| logs.path().join(name);
+    let nodes = [(20, "a.log"), (INSURER_A, "b.log")].map(|(proposer, name)| {
+        let args = ["--ledger", &etcd.url(), "--proposer", &proposer.to_string()];
+        c.serve(&args, Some(&log(name)))
+    });
+    let [a, b] = &nodes;
+    let patients: Vec<Patient> = (0..2).map(|_| Patient::new()).collect();
+    let claims = registered_claims(&c, a, &patients);
+    catch_up(b, a.height());
 
-    // Someone with write access to etcd appends block 2: block 1's signed bytes again.
-    let prefix = format!("zkclaim/{}/", c.chain_id);
-    let key = |name: &str| B64.encode(format!("{prefix}{name}"));
-    let block_1 = etcd_call(
-        &etcd,
-        "/v3/kv/range",
-        json!({"key": key(&format!("block/{:020}", 1))}),
-    );
-    let bytes = block_1["kvs"][0]["value"].as_str().unwrap().to_owned();
-    for (name, value) in [
-        (format!("block/{:020}", 2), bytes),
-        ("head".into(), B64.encode("2")),
-    ] {
-        etcd_call(
-            &etcd,
-            "/v3/kv/put",
-            json!({"key": key(&name), "value": value}),
+    // Insurer B proposes the next block: signed, chained onto the head, every rule kept
+    // but one: its claim of the first invoice pays one fen more than its proof says.
+    let head = a.height();
+    let last = Block::from_bytes(&read_slot(&etcd, &c, head))
+        .unwrap()
+        .header;
+    let mut inflated = claims[0].clone();
+    inflated.public_inputs.claim_amount += 1;
+    let key = c.key(INSURER_B);
+    let tx = Transaction::SettleClaim { claim: inflated }.sign(&c.chain_id, &key);
+    let mut header = BlockHeader {
+        height: head + 1,
+        prev_hash: last.hash(),
+        tx_root: tx_root(&[tx.id(&c.chain_id)]),
+        invoice_root: last.invoice_root,
+        time_ms: last.time_ms + 1,
+        proposer: 0,
+        signature: [0; 64],
+    };
+    header.sign(&key);
+    let bad = Block {
+        header,
+        transactions: vec![tx],
+    };
+    write_slot(&etcd, &c, head + 1, &bad.to_bytes());
+
+    // Both nodes reject it, naming insurer B, and go on: the first invoice's honest claim
+    // settles through one node in the next slot, the second claim through the other.
+    for name in ["a.log", "b.log"] {
+        let line = rejected_in_log(&log(name), head + 1);
+        assert!(
+            line.contains("proposer=11") && line.contains("invalid proof"),
+            "{line}"
         );
     }
+    let settled = b.post_signed(
+        "/v1/claims",
+        &c.settle(&claims[0], INSURER_A),
+        &c.key(INSURER_A),
+    );
+    assert_eq!(settled.status, 200, "{}", settled.body);
+    assert_eq!(settled.body["height"], head + 2);
+    let settled = a.post_signed("/v1/claims", &c.settle(&claims[1], INSURER_B), &key);
+    assert_eq!(settled.status, 200, "{}", settled.body);
 
-    // The node refuses it (its follower, or its committer losing height 2 to it): no more
-    // writes, while reads keep the history it accepted.
-    let insurer = c.key(INSURER_A);
-    let refused = a.post_signed("/v1/claims", &c.settle(&claim, INSURER_A), &insurer);
-    assert_eq!(refused.status, 500, "{}", refused.body);
-    assert_eq!(a.height(), 1);
-    assert_eq!(a.get("/v1/blocks/1").status, 200);
-
-    // A node that starts now refuses to serve that history, and the audit names block 2.
-    let url = etcd.url();
-    for args in [
-        &["serve", "--listen", "127.0.0.1:0", "--ledger", &url][..],
-        &["audit", "--ledger", &url],
-    ] {
-        let (succeeded, printed) = zkclaim(&c, args);
-        assert!(!succeeded, "{args:?}: {printed}");
-        assert!(printed.contains("block 2"), "{args:?}: {printed}");
+    // A write that is no member's block for its slot: block 1's bytes again. Skipped too.
+    let copy = a.height().max(b.height()) + 1;
+    catch_up(a, copy - 1);
+    catch_up(b, copy - 1);
+    write_slot(&etcd, &c, copy, &read_slot(&etcd, &c, 1));
+    for name in ["a.log", "b.log"] {
+        let line = rejected_in_log(&log(name), copy);
+        assert!(!line.contains("proposer="), "{line}");
     }
+    let late = Patient::new();
+    let r = a.post_signed("/v1/invoices", &c.register(&late.invoice), &c.key(HOSPITAL));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["height"], copy + 1);
+
+    // The nodes agree, and serve no rejected block; a node that starts now replays the log,
+    // rejections included, to the same head.
+    let third = node(&c, &etcd, INSURER_B);
+    for server in [a, b, &third] {
+        catch_up(server, copy + 1);
+        assert_eq!(head_hash(server), head_hash(a));
+        for rejected in [head + 1, copy] {
+            assert_eq!(server.get(&format!("/v1/blocks/{rejected}")).status, 404);
+        }
+    }
+    let report = audit(&c, &etcd);
+    for expected in [
+        "2 claims".to_owned(),
+        "2 rejected blocks".into(),
+        format!(
+            "block {}: proposed by member 11 (Insurer B): transaction 0: invalid proof",
+            head + 1
+        ),
+        format!("block {copy}: no member's signature for this slot: header says height 1"),
+    ] {
+        assert!(report.contains(&expected), "{expected:?} in {report}");
+    }
+}
+
+#[test]
+fn the_ledger_reaches_etcd_over_tls_with_authentication() {
+    if !installed("etcd", "etcd-server") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    std::fs::write(path("ca.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(path("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let tls = Tls {
+        cert: path("ca.pem"),
+        key: path("key.pem"),
+    };
+    let mut etcd = Etcd::launch(1, Some(&tls));
+
+    // Authentication on: etcd's root user first, then a user for the consortium's nodes
+    // that may read and write under their prefix and nothing else.
+    use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    let (prefix, after) = (B64.encode("zkclaim/"), B64.encode("zkclaim0"));
+    for (route, body) in [
+        ("role/add", json!({"name": "root"})),
+        (
+            "user/add",
+            json!({"name": "root", "password": "root password"}),
+        ),
+        ("user/grant", json!({"user": "root", "role": "root"})),
+        ("role/add", json!({"name": "zkclaim"})),
+        (
+            "role/grant",
+            json!({"name": "zkclaim", "perm": {"permType": "READWRITE", "key": prefix, "range_end": after}}),
+        ),
+        (
+            "user/add",
+            json!({"name": "zkclaim", "password": "node password"}),
+        ),
+        ("user/grant", json!({"user": "zkclaim", "role": "zkclaim"})),
+        ("enable", json!({})),
+    ] {
+        let r = etcd.call(&format!("/v3/auth/{route}"), body);
+        assert_eq!(r.status, 200, "{route}: {}", r.body);
+    }
+    let anonymous = etcd.call("/v3/kv/range", json!({"key": prefix}));
+    assert_eq!(anonymous.status, 400, "{}", anonymous.body);
+
+    std::fs::write(path("password"), "node password\n").unwrap();
+    std::fs::write(path("wrong"), "guess\n").unwrap();
+    let host = &etcd.members[0].client;
+    let url = |scheme: &str, query: &str| format!("{scheme}://zkclaim@{host}/zkclaim?{query}");
+    let (ca, password) = (path("ca.pem"), path("password"));
+    let (ca, password) = (ca.display(), password.display());
+    let good = url("etcds", &format!("ca={ca}&password_file={password}"));
+
+    // Refused: no TLS; a certificate not trusted; a wrong password.
+    let c = Consortium::init();
+    let wrong = path("wrong");
+    for (ledger, why) in [
+        (
+            url("etcd", &format!("password_file={password}")),
+            "unavailable",
+        ),
+        (
+            url("etcds", &format!("password_file={password}")),
+            "UnknownIssuer",
+        ),
+        (
+            url(
+                "etcds",
+                &format!("ca={ca}&password_file={}", wrong.display()),
+            ),
+            "authentication failed",
+        ),
+    ] {
+        let (passed, printed) = zkclaim(&c, &["audit", "--ledger", &ledger]);
+        assert!(!passed && printed.contains(why), "{ledger}: {printed}");
+        assert!(!printed.contains("node password"), "{printed}");
+    }
+
+    // A node on TLS and authentication registers, proves and settles.
+    let a = c.serve(&["--ledger", &good, "--proposer", "20"], None);
+    let patients: Vec<Patient> = (0..2).map(|_| Patient::new()).collect();
+    let claims = registered_claims(&c, &a, &patients);
+    let insurer = c.key(INSURER_A);
+    let r = a.post_signed("/v1/claims", &c.settle(&claims[0], INSURER_A), &insurer);
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // etcd restarts, forgetting every token it issued: the node buys a new one.
+    etcd.restart(0);
+    let r = a.post_signed("/v1/claims", &c.settle(&claims[1], INSURER_A), &insurer);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (passed, report) = zkclaim(&c, &["audit", "--ledger", &good]);
+    assert!(passed && report.contains("2 claims"), "{report}");
 }

@@ -5,8 +5,8 @@ use ark_bn254::Fr;
 use rand::{rngs::StdRng, SeedableRng};
 use std::sync::Arc;
 use zkclaim_ledger::{
-    audit, blocks, tx_root, Block, BlockHeader, BlockStore, Ledger, LedgerError, MemberKey,
-    MemoryStore, SignedTransaction, Transaction,
+    audit, blocks, Block, BlockHeader, BlockStore, Ledger, LedgerError, MemberKey, MemoryStore,
+    SignedTransaction, Transaction,
 };
 
 /// Stored blocks as raw bytes, to be corrupted at will.
@@ -29,8 +29,8 @@ impl BlockStore for RawStore {
             })
     }
 
-    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
-        Ok(self.0.last().map(|b| Block::header_from_bytes(b).unwrap()))
+    fn last_height(&self) -> Result<u64, LedgerError> {
+        Ok(self.0.len() as u64)
     }
 }
 
@@ -87,14 +87,7 @@ fn every_single_bit_flip_in_every_block_fails_audit_at_that_block() {
     assert!(flips > 1000, "{flips}");
 }
 
-/// When a forged header is edited.
-enum Edit {
-    BeforeSigning,
-    AfterSigning,
-}
-
-/// Appends a block signed by `proposer` after the head, with a correct chain link, tx_root
-/// and time, and the previous invoice root, unless `edit` changes them.
+/// Appends a block signed by `proposer` after the head (see [`forged`]).
 fn forge(
     store: &MemoryStore,
     proposer: &MemberKey,
@@ -102,35 +95,17 @@ fn forge(
     when: Edit,
     edit: impl FnOnce(&mut BlockHeader),
 ) -> u64 {
-    let head = store.head().unwrap().unwrap();
-    let ids: Vec<_> = transactions.iter().map(|t| t.id(CHAIN)).collect();
-    let mut header = BlockHeader {
-        height: head.height + 1,
-        prev_hash: head.hash(),
-        tx_root: tx_root(&ids),
-        invoice_root: head.invoice_root,
-        time_ms: head.time_ms + 1,
-        proposer: 0,
-        signature: [0; 64],
-    };
-    match when {
-        Edit::BeforeSigning => {
-            edit(&mut header);
-            header.sign(proposer);
-        }
-        Edit::AfterSigning => {
-            header.sign(proposer);
-            edit(&mut header);
-        }
-    }
-    let height = header.height;
-    store
-        .append(&Block {
-            header,
-            transactions,
-        })
-        .unwrap();
-    height
+    let head = store.block(store.last_height().unwrap()).unwrap().unwrap();
+    let block = forged(
+        &head.header,
+        head.header.height + 1,
+        proposer,
+        transactions,
+        when,
+        edit,
+    );
+    store.append(&block).unwrap();
+    block.header.height
 }
 
 #[test]

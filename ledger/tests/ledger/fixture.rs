@@ -10,8 +10,8 @@ use zkclaim_circuits::{
     nullifier, sample,
 };
 use zkclaim_ledger::{
-    BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, MemoryStore, Role,
-    SignedTransaction, Transaction,
+    tx_root, Block, BlockHeader, BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey,
+    MemoryStore, Role, SignedTransaction, Transaction,
 };
 use zkclaim_prover::{prove, ClaimParams};
 use zkclaim_verifier::ClaimPackage;
@@ -148,5 +148,47 @@ impl Patient {
         let claim = prove(params(), witness, rng).unwrap();
         assert_eq!(claim.public_inputs.invoice_root, ledger.root());
         claim
+    }
+}
+
+/// When a forged header is edited.
+pub enum Edit {
+    BeforeSigning,
+    AfterSigning,
+}
+
+/// A block for slot `height` signed by `proposer`, chained onto `head` with a correct
+/// tx_root, a later time and `head`'s invoice root, unless `edit` changes them.
+pub fn forged(
+    head: &BlockHeader,
+    height: u64,
+    proposer: &MemberKey,
+    transactions: Vec<SignedTransaction>,
+    when: Edit,
+    edit: impl FnOnce(&mut BlockHeader),
+) -> Block {
+    let ids: Vec<_> = transactions.iter().map(|t| t.id(CHAIN)).collect();
+    let mut header = BlockHeader {
+        height,
+        prev_hash: head.hash(),
+        tx_root: tx_root(&ids),
+        invoice_root: head.invoice_root,
+        time_ms: head.time_ms + 1,
+        proposer: 0,
+        signature: [0; 64],
+    };
+    match when {
+        Edit::BeforeSigning => {
+            edit(&mut header);
+            header.sign(proposer);
+        }
+        Edit::AfterSigning => {
+            header.sign(proposer);
+            edit(&mut header);
+        }
+    }
+    Block {
+        header,
+        transactions,
     }
 }

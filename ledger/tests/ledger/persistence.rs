@@ -40,7 +40,10 @@ fn snapshot(ledger: &Ledger, store: &RedbStore, patients: &[Patient]) -> Snapsho
         .map(|p| ledger.claim(p.nullifier()))
         .collect();
     (
-        store.head().unwrap(),
+        store
+            .block(store.last_height().unwrap())
+            .unwrap()
+            .map(|b| b.header),
         ledger.height(),
         ledger.root(),
         ledger.roots(),
@@ -180,8 +183,8 @@ impl BlockStore for FailingStore {
         self.blocks.block(height)
     }
 
-    fn head(&self) -> Result<Option<BlockHeader>, LedgerError> {
-        self.blocks.head()
+    fn last_height(&self) -> Result<u64, LedgerError> {
+        self.blocks.last_height()
     }
 }
 

@@ -210,7 +210,7 @@ fn refused_transactions_change_nothing() {
         ledger.root(),
         ledger.roots(),
         ledger.invoice_count(),
-        store.head().unwrap(),
+        store.last_height().unwrap(),
     );
     let mut forged = claim.clone();
     forged.public_inputs.claim_amount += 1;
@@ -228,7 +228,7 @@ fn refused_transactions_change_nothing() {
         ledger.root(),
         ledger.roots(),
         ledger.invoice_count(),
-        store.head().unwrap(),
+        store.last_height().unwrap(),
     );
     assert_eq!(after, before);
     assert_eq!(ledger.claim(patient.nullifier()), None);

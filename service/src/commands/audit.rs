@@ -8,7 +8,7 @@ use zkclaim_prover::ClaimParams;
 pub struct Args {
     #[arg(long)]
     params: Option<PathBuf>,
-    /// Audit the chain on this etcd cluster (`etcd://HOST:PORT,…`) instead of DATA's.
+    /// Audit the chain on this etcd cluster (`etcd[s]://…`) instead of DATA's.
     #[arg(long, env = "ZKCLAIM_LEDGER")]
     ledger: Option<String>,
 }
@@ -20,5 +20,27 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",
         report.blocks, report.invoices, report.claims
     );
+    if report.rejected.is_empty() {
+        return Ok(());
+    }
+    // Rejected slots are the proposers' failures, not the chain's: every node skipped them.
+    let genesis = ctx.data.load_genesis()?;
+    println!(
+        "{} rejected blocks, skipped by every node:",
+        report.rejected.len()
+    );
+    for r in &report.rejected {
+        let proposer = match r.proposer {
+            Some(id) => {
+                let name = genesis.members.iter().find(|m| m.id == id);
+                format!(
+                    "proposed by member {id} ({})",
+                    name.map_or("?", |m| &m.name)
+                )
+            }
+            None => "no member's signature for this slot".into(),
+        };
+        println!("  block {}: {proposer}: {}", r.height, r.reason);
+    }
     Ok(())
 }

@@ -37,7 +37,8 @@ pub struct Settings {
     #[arg(long, env = "ZKCLAIM_REPLAY_WINDOW_S")]
     pub replay_window_s: Option<u64>,
     /// Where the blocks live: `etcd://HOST:PORT[,HOST:PORT…][/PREFIX]` for a consortium
-    /// ledger replicated on an etcd cluster [default: the embedded store DATA/ledger.redb].
+    /// ledger replicated on an etcd cluster, `etcds://[USER@]…[?ca=PATH&password_file=PATH]`
+    /// over TLS with etcd's authentication [default: the embedded store DATA/ledger.redb].
     #[arg(long, env = "ZKCLAIM_LEDGER")]
     pub ledger: Option<String>,
     /// The member whose key (DATA/consortium/keys/member-N.json) signs the blocks this node

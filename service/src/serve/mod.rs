@@ -89,6 +89,11 @@ pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Er
 /// Logs to stderr at `RUST_LOG` (default info), except arkworks' constraint-system spans
 /// (target `gr1cs`): they format the whole witness, the patient's secrets included, and
 /// turn a 0.3 s proof into minutes.
+///
+/// A line that cannot be written (stderr is a pipe whose reader went away) is dropped.
+/// tracing-subscriber would otherwise report the failed write with `eprintln!`, which panics
+/// when stderr fails: in the task answering a request, and in the one waiting for SIGTERM,
+/// so that the node stopped answering and could no longer be stopped.
 fn init_tracing() {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -104,6 +109,7 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .log_internal_errors(false)
         .init();
 }
 
