@@ -177,11 +177,6 @@ impl ClaimParams {
         })
     }
 
-    /// Whether `dir` holds saved parameters.
-    pub fn exist(dir: &Path) -> bool {
-        Self::files(dir).iter().all(|f| f.is_file())
-    }
-
     /// The files [`ClaimParams::save`] writes into `dir`: the proving key, the verifying key
     /// and the shape, in that order. A verify-only folder holds the verifying key alone.
     pub fn files(dir: &Path) -> [PathBuf; 3] {
