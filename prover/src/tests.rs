@@ -1,6 +1,6 @@
 //! Proofs end to end: valid claims verify; anything changed does not.
 
-use crate::{prove, ClaimParams, ProveError};
+use crate::{prove, ClaimParams, ParamsError, ProveError};
 use ark_bn254::{Bn254, Fr};
 use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
@@ -194,8 +194,13 @@ fn stock_groth16_proves_an_unsatisfied_witness_silently() {
 #[test]
 fn parameters_survive_save_and_load() {
     let dir = std::env::temp_dir().join(format!("zkclaim-params-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     params().save(&dir).unwrap();
-    assert!(ClaimParams::exist(&dir));
+    assert!(ClaimParams::files(&dir).iter().all(|f| f.is_file()));
+    // Saving again never replaces them.
+    let pk = std::fs::read(dir.join("claim.pk")).unwrap();
+    assert!(matches!(params().save(&dir), Err(ParamsError::Exists(f)) if f.ends_with("claim.pk")));
+    assert_eq!(std::fs::read(dir.join("claim.pk")).unwrap(), pk);
     let loaded = ClaimParams::load(&dir).unwrap();
     assert_eq!(loaded.verifying_key, params().verifying_key);
     assert_eq!(loaded.shape, Shape::default());

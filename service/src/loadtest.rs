@@ -25,7 +25,6 @@ use std::{
     },
     time::{Duration, Instant},
 };
-use url::Host;
 use zkclaim_circuits::{field, keys::KeyFile, keys::SecretKey, sample};
 use zkclaim_ledger::{MemberKey, Transaction};
 use zkclaim_verifier::ClaimPackage;
@@ -96,13 +95,7 @@ pub fn run(client: &Client, data: &DataDir, options: &Options) -> Result<(), Err
 
 /// A load test sends its traffic to this machine only.
 fn loopback_only(client: &Client) -> Result<(), Error> {
-    let local = match client.base().host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
-    if local {
+    if client.is_loopback() {
         Ok(())
     } else {
         Err(Error::Loadtest(format!(
@@ -184,7 +177,7 @@ fn round(
 fn prove(client: &Client, request: &ProofRequest) -> Result<(ClaimPackage, usize), Error> {
     let mut busy = 0;
     loop {
-        match client.prove(request) {
+        match client.prove(request, false) {
             Err(Error::Refused { code, .. }) if code == "busy" && busy < BUSY_RETRIES => {
                 busy += 1;
                 std::thread::sleep(BUSY_BACKOFF);
@@ -289,7 +282,7 @@ fn flood(client: &Client, request: &ProofRequest, n: usize) -> String {
             .map(|_| {
                 s.spawn(|| {
                     start.wait();
-                    client.prove(request)
+                    client.prove(request, false)
                 })
             })
             .collect();

@@ -36,6 +36,12 @@ pub enum ServiceError {
     Busy,
     #[error("{0}")]
     Unavailable(String),
+    /// A verify-only node: it has the consortium's verifying key but no proving key.
+    #[error(
+        "this node has no proving key: it verifies and settles claims but does not prove them; \
+         ask a node that proves, or prove on the patient's side"
+    )]
+    NoProvingKey,
     /// Refused or failed by the ledger; nothing was written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -65,6 +71,7 @@ impl ServiceError {
             }
             ServiceError::Busy => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ServiceError::NoProvingKey => (StatusCode::SERVICE_UNAVAILABLE, "no_proving_key"),
             ServiceError::Prove(ProveError::Rule(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
@@ -108,7 +115,10 @@ impl IntoResponse for ServiceError {
             error["first_height"] = first_height.into();
         }
         let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        // A verify-only node will not prove later either: no Retry-After.
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && code != "no_proving_key")
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));

@@ -137,10 +137,11 @@ pub async fn prove_claim(
 ) -> Result<Json<ClaimPackage>, ServiceError> {
     // The body holds `sk` in clear: wiped when this goes (a unique `Bytes` converts in place).
     let body = Zeroizing::new(Vec::from(body));
+    let pool = state.pool.as_ref().ok_or(ServiceError::NoProvingKey)?;
     let request: actions::ProofRequest = parse(&body)?;
     drop(body);
-    let witness = actions::witness(&state.ledger, state.params.shape, request)?;
-    let answer = state.pool.submit(witness, &state.metrics)?;
+    let witness = actions::witness(&state.ledger, state.ledger.genesis().shape, request)?;
+    let answer = pool.submit(witness, &state.metrics)?;
     let package = answer
         .await
         .map_err(|_| ServiceError::Unavailable("the prover stopped".into()))??;
@@ -199,11 +200,11 @@ pub async fn block(State(state): State<Shared>, Path(height): Path<String>) -> A
 }
 
 pub async fn verifying_key(State(state): State<Shared>) -> Answer {
-    let key = &state.params.verifying_key;
+    let key = &state.verifying_key;
     Ok(Json(json!({
         "key": hex::encode(key.to_bytes()),
         "digest": hex::encode(key.digest()),
-        "shape": state.params.shape,
+        "shape": state.ledger.genesis().shape,
     })))
 }
 
@@ -215,9 +216,11 @@ pub async fn readyz(State(state): State<Shared>) -> Answer {
     if state.draining.load(Ordering::SeqCst) {
         return Err(ServiceError::Unavailable("shutting down".into()));
     }
-    Ok(Json(
-        json!({"status": "ready", "height": state.ledger.height()}),
-    ))
+    Ok(Json(json!({
+        "status": "ready",
+        "height": state.ledger.height(),
+        "proves": state.pool.is_some(),
+    })))
 }
 
 pub async fn metrics_text(State(state): State<Shared>) -> impl IntoResponse {

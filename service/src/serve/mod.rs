@@ -15,7 +15,7 @@ mod schemas;
 
 pub use config::{Config, Settings};
 
-use crate::error::Error;
+use crate::{consortium::Params, error::Error};
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
     handler::Handler,
@@ -35,12 +35,13 @@ use std::{
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 use zkclaim_ledger::Ledger;
-use zkclaim_prover::ClaimParams;
+use zkclaim_verifier::ClaimVerifyingKey;
 
 pub struct AppState {
     ledger: Arc<Ledger>,
-    params: Arc<ClaimParams>,
-    pool: pool::ProverPool,
+    verifying_key: ClaimVerifyingKey,
+    /// None on a verify-only node (no proving key): the proof route answers 503.
+    pool: Option<pool::ProverPool>,
     metrics: Arc<metrics::Metrics>,
     config: Config,
     openapi: Value,
@@ -52,35 +53,50 @@ type Shared = Arc<AppState>;
 
 /// Serves (HTTPS when the config names a certificate) until SIGTERM or SIGINT, then stops
 /// accepting, lets in-flight requests (proofs included) finish, stops the provers and closes
-/// the ledger.
-pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Error> {
+/// the ledger. Proves only when `params` hold a proving key. `listening` gets the node's URL
+/// once it listens.
+pub fn run(
+    config: Config,
+    params: Params,
+    ledger: Ledger,
+    listening: impl FnOnce(&str),
+) -> Result<(), Error> {
     init_tracing();
     let serve_error = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| serve_error("cannot start the runtime", e))?;
-    let params = Arc::new(params);
     let metrics = Arc::new(metrics::Metrics::new());
-    let pool = pool::ProverPool::start(
-        params.clone(),
-        config.workers,
-        config.queue_depth,
-        metrics.clone(),
-    )
-    .map_err(|e| serve_error("cannot start the provers", e))?;
+    let pool = match params.prover {
+        Some(prover) => Some(
+            pool::ProverPool::start(
+                Arc::new(prover),
+                config.workers,
+                config.queue_depth,
+                metrics.clone(),
+            )
+            .map_err(|e| serve_error("cannot start the provers", e))?,
+        ),
+        None => {
+            tracing::warn!("verify-only node (no proving key): POST /v1/proofs answers 503");
+            None
+        }
+    };
     let table = routes();
     let state = Arc::new(AppState {
         ledger: Arc::new(ledger),
-        params,
+        verifying_key: params.verifying_key,
         pool,
         metrics,
         openapi: openapi(&table),
         config,
         draining: AtomicBool::new(false),
     });
-    let served = runtime.block_on(serve(state.clone(), table));
-    state.pool.close();
+    let served = runtime.block_on(serve(state.clone(), table, listening));
+    if let Some(pool) = &state.pool {
+        pool.close();
+    }
     state.ledger.close();
     tracing::info!("stopped");
     served
@@ -113,7 +129,11 @@ fn init_tracing() {
         .init();
 }
 
-async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
+async fn serve(
+    state: Shared,
+    table: Vec<Route>,
+    listening: impl FnOnce(&str),
+) -> Result<(), Error> {
     let io = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
     // Read before binding, so a bad certificate never leaves a port answering.
     let tls = match &state.config.tls {
@@ -135,6 +155,7 @@ async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     // On stdout, one line: scripts and tests that bind port 0 read the address from it.
     println!("listening on {scheme}://{addr}");
+    listening(&format!("{scheme}://{addr}"));
     tracing::info!(%addr, tls = tls.is_some(), "listening");
     let handle = axum_server::Handle::new();
     tokio::spawn({
@@ -271,7 +292,7 @@ fn routes() -> Vec<Route> {
         .body("SignedRegisterInvoice"),
         Route::post(
             "/v1/proofs",
-            "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger.",
+            "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger. A verify-only node (no proving key) answers 503 no_proving_key.",
             prove_claim,
         )
         .proving()
@@ -289,7 +310,7 @@ fn routes() -> Vec<Route> {
         Route::get("/v1/blocks/{height}", "A block's header.", block),
         Route::get("/v1/verifying-key", "The claim circuit's compressed verifying key and its digest.", verifying_key),
         Route::get("/healthz", "Liveness: the process answers.", healthz),
-        Route::get("/readyz", "Readiness: 503 while shutting down.", readyz),
+        Route::get("/readyz", "Readiness: 503 while shutting down; `proves` says whether this node has a proving key.", readyz),
         Route::get("/metrics", "Prometheus metrics.", metrics_text),
         Route::get("/openapi.json", "This document.", openapi_json),
     ]
@@ -377,6 +398,12 @@ fn openapi(table: &[Route]) -> Value {
         });
         if route.signed {
             operation["security"] = json!([{"memberSignature": []}]);
+        }
+        if route.proving {
+            operation["responses"]["503"] = json!({
+                "description": "no_proving_key: this node verifies only; unavailable: it is shutting down",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            });
         }
         if let Some(schema) = route.body {
             operation["requestBody"] = json!({
