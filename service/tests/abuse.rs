@@ -255,7 +255,8 @@ fn an_operator_can_require_a_patient_token_and_proof_of_work() {
     );
     assert_refused(&wrong, 401, "bad_token", "token");
 
-    let token = bearer("app-two-91ac");
+    // The scheme's case does not matter, nor the spaces around the token.
+    let token = "bearer  app-two-91ac ".to_owned();
     let no_work = prove_with(&server.base, &body, &[("authorization", &token)]);
     assert_refused(&no_work, 403, "pow_required", "x-zkclaim-pow");
     // Work done for another body, or too long ago, does not count.

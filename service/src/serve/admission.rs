@@ -172,7 +172,10 @@ impl Admission {
         }
         let token = headers
             .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok()?.strip_prefix("Bearer "))
+            .and_then(|value| {
+                let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .ok_or_else(|| {
                 ServiceError::Unauthorized(
                     "missing_token",
