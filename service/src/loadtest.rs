@@ -77,17 +77,18 @@ pub fn run(client: &Client, data: &DataDir, options: &Options) -> Result<(), Err
         insurer: data.load_key(INSURERS[0])?,
     };
     let mut rounds = Vec::new();
-    let mut last = None;
     for &clients in &options.clients {
         let patients: Vec<ProofRequest> = (0..options.patients).map(|_| patient()).collect();
         rounds.push(round(client, &members, clients, &patients)?);
-        last = patients.into_iter().next();
     }
     println!("{}", markdown(client, &rounds));
     if let Some(path) = &options.csv {
         write_csv(path, &rounds)?;
     }
-    if let (Some(n), Some(patient)) = (options.flood, last) {
+    if let Some(n) = options.flood {
+        // A registered invoice not yet claimed: the node refuses a claimed one unproved.
+        let patient = patient();
+        register(client, &members, &patient)?;
         println!("{}", flood(client, &patient, n));
     }
     Ok(())
@@ -122,12 +123,7 @@ fn round(
     patients: &[ProofRequest],
 ) -> Result<Round, Error> {
     let json = |stx| serde_json::to_string(&stx).expect("transactions serialize");
-    concurrently(clients, patients, |p| {
-        let commitment = p.invoice.commitment(members.items)?;
-        let stx =
-            Transaction::RegisterInvoice { commitment }.sign(&members.chain_id, &members.hospital);
-        client.post_signed("/v1/invoices", &json(stx), &members.hospital)
-    })?;
+    concurrently(clients, patients, |p| register(client, members, p))?;
 
     let (proved, proving) = concurrently(clients, patients, |p| prove(client, p))?;
     let busy_retries = proved.iter().map(|(_, (_, busy))| busy).sum();
@@ -171,6 +167,19 @@ fn round(
         settlements_per_s: rate(settling),
         confirmed,
     })
+}
+
+/// Registers the patient's invoice through hospital 1.
+fn register(
+    client: &Client,
+    members: &Members,
+    patient: &ProofRequest,
+) -> Result<serde_json::Value, Error> {
+    let commitment = patient.invoice.commitment(members.items)?;
+    let stx =
+        Transaction::RegisterInvoice { commitment }.sign(&members.chain_id, &members.hospital);
+    let body = serde_json::to_string(&stx).expect("transactions serialize");
+    client.post_signed("/v1/invoices", &body, &members.hospital)
 }
 
 /// A proof from the node, asking again after each 429; and how many 429s it met.

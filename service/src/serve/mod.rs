@@ -5,6 +5,7 @@
 //! blocking pool, so the async workers only parse, route and answer.
 
 pub mod actions;
+mod admission;
 pub mod auth;
 mod config;
 mod error;
@@ -17,7 +18,7 @@ pub use config::{Config, Settings};
 
 use crate::{consortium::Params, error::Error};
 use axum::{
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     handler::Handler,
     http::StatusCode,
     middleware::{self, Next},
@@ -29,6 +30,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use error::ServiceError;
 use serde_json::{json, Value};
 use std::{
+    net::SocketAddr,
     sync::{atomic::AtomicBool, Arc},
     time::Instant,
 };
@@ -42,6 +44,7 @@ pub struct AppState {
     verifying_key: ClaimVerifyingKey,
     /// None on a verify-only node (no proving key): the proof route answers 503.
     pool: Option<pool::ProverPool>,
+    admission: admission::Admission,
     metrics: Arc<metrics::Metrics>,
     config: Config,
     openapi: Value,
@@ -74,6 +77,7 @@ pub fn run(
                 Arc::new(prover),
                 config.workers,
                 config.queue_depth,
+                config.queue_wait,
                 metrics.clone(),
             )
             .map_err(|e| serve_error("cannot start the provers", e))?,
@@ -88,6 +92,7 @@ pub fn run(
         ledger: Arc::new(ledger),
         verifying_key: params.verifying_key,
         pool,
+        admission: admission::Admission::new(config.limits.clone(), config.replay_window_s),
         metrics,
         openapi: openapi(&table),
         config,
@@ -165,7 +170,8 @@ async fn serve(
             handle.graceful_shutdown(None);
         }
     });
-    let app = router(state, table).into_make_service();
+    // The peer's address tells clients apart for the per-client proof limits.
+    let app = router(state, table).into_make_service_with_connect_info::<SocketAddr>();
     let served = match tls {
         Some(tls) => {
             axum_server::from_tcp_rustls(listener, tls)
@@ -340,12 +346,20 @@ fn router(state: Shared, table: Vec<Route>) -> Router {
         .with_state(state)
 }
 
-/// Logs method, path, status and latency of every request (never bodies or headers), and
-/// counts refusals by code.
+/// Logs method, route, status and latency of every request, and counts refusals by code.
+/// Nothing the client chose is logged: not the body nor headers, and the route as declared
+/// (`/v1/claims/{nullifier}`), not the path asked for.
 async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", %method, %path);
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "other",
+    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let span = tracing::info_span!("request", %method, %route);
     let start = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     // axum's method router and tower-http's timeout answer in plain text: give them the
