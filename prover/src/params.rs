@@ -3,7 +3,7 @@
 use crate::{groth16::SparseQueries, matrices::ClaimMatrices};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, ProvingKey};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
 use ark_snark::SNARK;
 use ark_std::rand::{CryptoRng, RngCore};
 use std::path::{Path, PathBuf};
@@ -81,11 +81,14 @@ impl ClaimParams {
     }
 
     fn from_proving_key(shape: Shape, pk: ProvingKey<Bn254>) -> Result<Self, ParamsError> {
-        let mut vk_bytes = Vec::new();
-        pk.vk
-            .serialize_compressed(&mut vk_bytes)
-            .expect("writing to a Vec cannot fail");
-        let verifying_key = ClaimVerifyingKey::from_bytes(&vk_bytes)?;
+        let verifying_key = ClaimVerifyingKey::from_bytes(&encode(&pk.vk, Compress::Yes))?;
+        // The compressed form keeps x and the sign of y only; the prover computes with the
+        // proving key's own points, so they must be exactly the ones just validated.
+        if encode(&pk.vk, Compress::No) != encode(&verifying_key, Compress::No) {
+            return Err(ParamsError::Key(VerifyError::MalformedKey(
+                "the proving key's copy has a point off the curve".into(),
+            )));
+        }
         let prepared = verifying_key.prepare();
         let matrices =
             ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string()))?;
@@ -119,13 +122,11 @@ impl ClaimParams {
             return Err(ParamsError::Exists(existing.display().to_string()));
         }
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut pk = Vec::new();
-        self.proving_key
-            .key
-            .serialize_uncompressed(&mut pk)
-            .expect("writing to a Vec cannot fail");
         for (name, bytes) in [
-            (PROVING_KEY_FILE, pk),
+            (
+                PROVING_KEY_FILE,
+                encode(&self.proving_key.key, Compress::No),
+            ),
             (VERIFYING_KEY_FILE, self.verifying_key.to_bytes()),
             (
                 SHAPE_FILE,
@@ -189,4 +190,12 @@ fn read(path: &Path) -> Result<Vec<u8>, ParamsError> {
         path: path.display().to_string(),
         source,
     })
+}
+
+fn encode(value: &impl CanonicalSerialize, compress: Compress) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.serialized_size(compress));
+    value
+        .serialize_with_mode(&mut out, compress)
+        .expect("writing to a Vec cannot fail");
+    out
 }

@@ -132,10 +132,8 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let tampered = settle(&ledger, &chain, &insurer_keys[0], tampered);
     let mut local = IncrementalTree::new(shape.depth);
     local.append(commitment)?;
-    let foreign_root = ClaimWitness {
-        path: local.path(0)?,
-        ..witness_for(&policies[0])?
-    };
+    let mut foreign_root = witness_for(&policies[0])?;
+    foreign_root.path = local.path(0)?;
     let unknown_root = zkclaim_prover::prove(&params, foreign_root, &mut rng)?;
     let unknown_root = settle(&ledger, &chain, &insurer_keys[0], unknown_root);
 
