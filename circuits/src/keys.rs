@@ -51,10 +51,14 @@ pub fn claimant_tag(sk: &Fr, insurer_id: u32) -> Fr {
 /// The patient key file, `{"sk": "0x…", "pk": "0x…"}`. `pk` is written for convenience and
 /// ignored on input: it is always derived again from `sk`.
 #[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyFile {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     sk: Fr,
+    /// Derived from `sk`; ignored on input.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(
         default,
         serialize_with = "field::serde_fr::serialize",
