@@ -1,11 +1,12 @@
 //! The node's API contract over real HTTP: the generated OpenAPI document (linted by Redocly,
 //! every route with its id and answers, bounds equal to the rules), the genesis, blocks with
-//! their transactions.
+//! their transactions and asynchronous proofs.
 
 mod common;
 
 use common::*;
 use std::collections::BTreeSet;
+use zkclaim_verifier::ClaimVerifyingKey;
 
 /// Redocly's command line (npm package `@redocly/cli`), installed once under the test target.
 /// 1.34 runs on the Node.js 18 of Debian 12, which `.ci/run` installs where Node is missing.
@@ -88,6 +89,32 @@ fn collect_formats<'a>(value: &'a Value, formats: &mut BTreeSet<&'a str>) {
     }
 }
 
+/// A request with headers, answered with its headers.
+fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> ureq::Response {
+    let mut request = server
+        .agent
+        .request(method, &format!("{}{path}", server.base));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request
+            .set("content-type", "application/json")
+            .send_string(body),
+        None => request.call(),
+    };
+    match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    }
+}
+
 #[test]
 fn the_document_lints_clean_and_documents_every_route_and_answer() {
     let c = Consortium::init();
@@ -113,6 +140,8 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
     let expected: BTreeSet<(&str, &str)> = [
         ("post", "/v1/invoices"),
         ("post", "/v1/proofs"),
+        ("post", "/v1/proofs/jobs"),
+        ("get", "/v1/proofs/jobs/{id}"),
         ("post", "/v1/claims"),
         ("get", "/v1/claims/{nullifier}"),
         ("get", "/v1/roots"),
@@ -378,6 +407,97 @@ fn a_block_is_served_with_its_transactions() {
         validator(&doc, "BlockAnswer").is_valid(&block.body),
         "{}",
         block.body
+    );
+    assert!(server.terminate().success());
+}
+
+/// Polls a proof job until it is no longer pending or running.
+fn poll(server: &Server, location: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let reply = server.get(location);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        match reply.body["status"].as_str().unwrap() {
+            "pending" | "running" => {}
+            _ => return reply.body,
+        }
+        assert!(Instant::now() < deadline, "the job did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_asynchronous_proof_is_polled_until_done_and_jobs_are_bounded() {
+    let c = Consortium::init();
+    let server = c.serve(&["--max-jobs", "1", "--job-ttl-s", "2"], None);
+    let doc = server.get("/openapi.json").body;
+    let hospital = c.key(HOSPITAL);
+    let (first, second) = (Patient::new(), Patient::new());
+    for p in [&first, &second] {
+        let r = server.post_signed("/v1/invoices", &c.register(&p.invoice), &hospital);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    let accepted = request(
+        &server,
+        "POST",
+        "/v1/proofs/jobs",
+        &[],
+        Some(&first.request()),
+    );
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.header("location").unwrap().to_owned();
+    let body: Value = serde_json::from_str(&accepted.into_string().unwrap()).unwrap();
+    let id = body["id"].as_str().unwrap();
+    assert!(
+        id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert_eq!(location, format!("/v1/proofs/jobs/{id}"));
+    assert_eq!(body["location"], location.as_str());
+
+    // The table holds one job: a second waits until the first expires.
+    let full = server.post("/v1/proofs/jobs", &second.request());
+    assert_refused(&full, 429, "busy", "");
+    assert_documented(&doc, "post", "/v1/proofs/jobs", 429);
+
+    let done = poll(&server, &location);
+    assert_eq!(done["status"], "done", "{done}");
+    assert!(validator(&doc, "JobStatus").is_valid(&done));
+    let package: ClaimPackage = serde_json::from_value(done["package"].clone()).unwrap();
+    let vk = server.get("/v1/verifying-key").body;
+    let vk =
+        ClaimVerifyingKey::from_bytes(&hex::decode(vk["key"].as_str().unwrap()).unwrap()).unwrap();
+    package.verify(&vk.prepare()).unwrap();
+    assert_eq!(package.public_inputs.claim_amount, 7_760);
+
+    // The package settles, and its block carries the settlement.
+    let settled = server.post_signed(
+        "/v1/claims",
+        &c.settle(&package, INSURER_A),
+        &c.key(INSURER_A),
+    );
+    assert_eq!(settled.status, 200, "{}", settled.body);
+    let block = server.get(&format!("/v1/blocks/{}", settled.body["height"]));
+    let claim = &block.body["transactions"][0]["transaction"]["tx"]["settle_claim"]["claim"];
+    assert_eq!(claim, &serde_json::to_value(&package).unwrap());
+
+    // Forgotten after its time; then the table has room again.
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_refused(&server.get(&location), 404, "not_found", "proof job");
+    let again = server.post("/v1/proofs/jobs", &second.request());
+    assert_eq!(again.status, 202, "{}", again.body);
+    let unknown = server.get(&format!("/v1/proofs/jobs/{}", "ab".repeat(16)));
+    assert_refused(&unknown, 404, "not_found", "proof job");
+    assert_documented(&doc, "get", "/v1/proofs/jobs/{id}", 404);
+    // A request that breaks a rule is refused at once, not queued.
+    let mut late = serde_json::from_str::<Value>(&second.request()).unwrap();
+    late["policy"]["period_end"] = json!("1970-01-02");
+    let refused = server.post("/v1/proofs/jobs", &late.to_string());
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        poll(&server, again.body["location"].as_str().unwrap())["status"],
+        "done"
     );
     assert!(server.terminate().success());
 }

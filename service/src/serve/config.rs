@@ -44,6 +44,13 @@ pub struct Settings {
     /// proposes: each organization's node signs with its own [default: 20, the regulator].
     #[arg(long, env = "ZKCLAIM_PROPOSER")]
     pub proposer: Option<u32>,
+    /// Asynchronous proof jobs held at once, finished or not; beyond them the answer is 429
+    /// [default: 64].
+    #[arg(long, env = "ZKCLAIM_MAX_JOBS")]
+    pub max_jobs: Option<usize>,
+    /// How long a finished proof job's result stays available, in seconds [default: 600].
+    #[arg(long, env = "ZKCLAIM_JOB_TTL_S")]
+    pub job_ttl_s: Option<u64>,
     /// PEM certificate chain: with --tls-key, the node serves HTTPS only.
     #[arg(long, env = "ZKCLAIM_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -71,6 +78,8 @@ pub struct Config {
     pub replay_window_s: u64,
     pub ledger: Option<String>,
     pub proposer: u32,
+    pub max_jobs: usize,
+    pub job_ttl: Duration,
     pub tls: Option<Tls>,
 }
 
@@ -110,6 +119,8 @@ impl Config {
                 .proposer
                 .or(file.proposer)
                 .unwrap_or(crate::consortium::REGULATOR),
+            max_jobs: flags.max_jobs.or(file.max_jobs).unwrap_or(64),
+            job_ttl: Duration::from_secs(flags.job_ttl_s.or(file.job_ttl_s).unwrap_or(600)),
             tls: match (
                 flags.tls_cert.or(file.tls_cert),
                 flags.tls_key.or(file.tls_key),
@@ -156,6 +167,7 @@ mod tests {
         assert_eq!((c.workers, c.replay_window_s), (2, 60));
         assert_eq!((c.queue_depth, c.body_limit), (4, 65536));
         assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!((c.max_jobs, c.job_ttl), (64, Duration::from_secs(600)));
     }
 
     #[test]

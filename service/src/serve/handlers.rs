@@ -9,6 +9,7 @@ use super::{
     actions::{self, ProofRequest, Registered, Settled, SettledClaim},
     auth,
     error::ServiceError,
+    jobs::{Accepted, JobStatus},
     schemas::{
         BadRequest, Conflict, Digest, Forbidden, Hex, InternalError, NotFound, PayloadTooLarge,
         SignedRegisterInvoice, SignedSettleClaim, TooManyRequests, Unauthorized, Unavailable,
@@ -185,7 +186,7 @@ fn witness(state: &Shared, body: Bytes) -> Result<ClaimWitness, ServiceError> {
 /// The body holds the patient's invoice, key and policy; the node takes the invoice's
 /// Merkle path from the ledger and answers the claim package once proved (a few seconds,
 /// queueing included). A claim that breaks a rule of the statement is refused before any
-/// proving.
+/// proving. For long waits, see `submitProofJob`.
 #[utoipa::path(
     post,
     path = "/v1/proofs",
@@ -207,6 +208,53 @@ pub async fn prove_claim(
         .await
         .map_err(|_| ServiceError::Unavailable("the prover stopped".into()))??;
     Ok(Json(package))
+}
+
+/// Prove a claim asynchronously (patient)
+///
+/// The body and its checks are those of `proveClaim`; the proof is queued as a job, answered
+/// at once with the job's id and location, to poll with `getProofJob`.
+#[utoipa::path(
+    post,
+    path = "/v1/proofs/jobs",
+    operation_id = "submitProofJob",
+    tag = "proofs",
+    request_body = ProofRequest,
+    responses(
+        (
+            status = 202, description = "Queued", body = Accepted,
+            headers(("location" = String, description = "The job's URL path"))
+        ),
+        BadRequest, PayloadTooLarge, Unprocessable, TooManyRequests, Unavailable,
+    ),
+)]
+pub async fn submit_proof_job(
+    State(state): State<Shared>,
+    RawBody(body): RawBody,
+) -> Result<impl IntoResponse, ServiceError> {
+    let witness = witness(&state, body)?;
+    let limit = state.config.proof_timeout;
+    let accepted = state
+        .jobs
+        .submit(&state.pool, witness, limit, &state.metrics)?;
+    let location = [(header::LOCATION, accepted.location.clone())];
+    Ok((StatusCode::ACCEPTED, location, Json(accepted)))
+}
+
+/// A proof job's status
+///
+/// Pending, running, done (with the claim package) or failed (with the refusal). A job is
+/// forgotten a while after it finishes.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/jobs/{id}",
+    operation_id = "getProofJob",
+    tag = "proofs",
+    params(("id" = String, Path, description = "The id `submitProofJob` answered")),
+    responses((status = 200, description = "The job's status", body = JobStatus), NotFound),
+)]
+pub async fn proof_job(State(state): State<Shared>, Path(id): Path<String>) -> Answer<JobStatus> {
+    state.jobs.status(&id).map(Json)
 }
 
 /// A settled claim

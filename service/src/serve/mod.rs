@@ -1,14 +1,16 @@
 //! `zkclaim serve`: the consortium node's HTTP service (axum on tokio).
 //!
 //! Routes live in one list, [`routes`], which registers each with both the router and
-//! `/openapi.json` ([`schemas`]). Proofs run on [`pool::ProverPool`]'s threads, ledger
-//! submissions on tokio's blocking pool, so the async workers only parse, route and answer.
+//! `/openapi.json` ([`schemas`]). Proofs run on [`pool::ProverPool`]'s threads (asynchronous
+//! ones tracked by [`jobs`]), ledger submissions on tokio's blocking pool, so the async
+//! workers only parse, route and answer.
 
 pub mod actions;
 pub mod auth;
 mod config;
 mod error;
 mod handlers;
+mod jobs;
 mod metrics;
 mod pool;
 mod schemas;
@@ -44,6 +46,7 @@ pub struct AppState {
     ledger: Arc<Ledger>,
     params: Arc<ClaimParams>,
     pool: pool::ProverPool,
+    jobs: jobs::Jobs,
     metrics: Arc<metrics::Metrics>,
     replay: auth::ReplayCache,
     config: Config,
@@ -79,6 +82,7 @@ pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Er
         openapi: schemas::document(doc, params.shape),
         params,
         pool,
+        jobs: jobs::Jobs::new(config.max_jobs, config.job_ttl),
         metrics,
         replay: auth::ReplayCache::default(),
         config,
@@ -203,6 +207,8 @@ fn routes(config: &Config) -> OpenApiRouter<Shared> {
     OpenApiRouter::with_openapi(schemas::ApiDoc::openapi())
         .routes(timed(signed(routes!(register_invoice)), request))
         .routes(timed(routes!(prove_claim), proof))
+        .routes(timed(routes!(submit_proof_job), request))
+        .routes(timed(routes!(proof_job), request))
         .routes(timed(signed(routes!(settle_claim)), request))
         .routes(timed(routes!(get_claim), request))
         .routes(timed(routes!(roots), request))

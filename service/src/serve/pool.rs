@@ -9,6 +9,7 @@ use super::{error::ServiceError, metrics::Metrics};
 use rand::rngs::OsRng;
 use std::{
     sync::{
+        atomic::{AtomicBool, Ordering},
         mpsc::{self, Receiver, SyncSender, TrySendError},
         Arc, Mutex, PoisonError,
     },
@@ -29,6 +30,8 @@ struct Job {
     witness: ClaimWitness,
     queued: Instant,
     reply: Reply,
+    /// Set when a worker takes the job (an asynchronous proof's "running").
+    started: Option<Arc<AtomicBool>>,
 }
 
 pub struct ProverPool {
@@ -66,6 +69,25 @@ impl ProverPool {
         witness: ClaimWitness,
         metrics: &Metrics,
     ) -> Result<oneshot::Receiver<Result<ClaimPackage, ProveError>>, ServiceError> {
+        self.enqueue(witness, None, metrics)
+    }
+
+    /// [`Self::submit`], setting `started` when a worker takes the proof.
+    pub fn submit_watched(
+        &self,
+        witness: ClaimWitness,
+        started: Arc<AtomicBool>,
+        metrics: &Metrics,
+    ) -> Result<oneshot::Receiver<Result<ClaimPackage, ProveError>>, ServiceError> {
+        self.enqueue(witness, Some(started), metrics)
+    }
+
+    fn enqueue(
+        &self,
+        witness: ClaimWitness,
+        started: Option<Arc<AtomicBool>>,
+        metrics: &Metrics,
+    ) -> Result<oneshot::Receiver<Result<ClaimPackage, ProveError>>, ServiceError> {
         let closed = || ServiceError::Unavailable("the prover is shutting down".into());
         let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         let queue = queue.as_ref().ok_or_else(closed)?;
@@ -74,6 +96,7 @@ impl ProverPool {
             witness,
             queued: Instant::now(),
             reply,
+            started,
         };
         // Counted before sending, so a worker that picks the job at once never sees -1.
         metrics.queue_depth.inc();
@@ -109,6 +132,9 @@ fn work(params: &ClaimParams, inbox: &Mutex<Receiver<Job>>, metrics: &Metrics) {
         let job = inbox.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = job else { return };
         metrics.queue_depth.dec();
+        if let Some(started) = &job.started {
+            started.store(true, Ordering::SeqCst);
+        }
         let result = zkclaim_prover::prove(params, job.witness, &mut OsRng);
         metrics
             .proof_seconds

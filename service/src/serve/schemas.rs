@@ -113,7 +113,8 @@ refusals! {
     PayloadTooLarge = 413: "The body exceeds the node's limit: `body_too_large`.";
     Unprocessable = 422: "Well-formed but against the rules: `unsatisfiable_witness` (the \
         message names the broken rule), `stale_root`, `invalid_proof`.";
-    TooManyRequests = 429: "The prover's queue is full: `busy`. Retry after the time given.";
+    TooManyRequests = 429: "The prover's queue or the table of proof jobs is full: `busy`. \
+        Retry after the time given.";
     InternalError = 500: "The node failed (`storage`, `prover`); nothing was applied.";
     Unavailable = 503: "Not now: `unavailable` (shutting down), `ledger_unavailable`, \
         `closed`, `tree_full`. Retry after the time given.";
