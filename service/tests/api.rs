@@ -1,6 +1,6 @@
 //! The node's API contract over real HTTP: the generated OpenAPI document (linted by Redocly,
 //! every route with its id and answers, bounds equal to the rules), the genesis, blocks with
-//! their transactions and asynchronous proofs.
+//! their transactions, asynchronous proofs and CORS.
 
 mod common;
 
@@ -499,5 +499,80 @@ fn an_asynchronous_proof_is_polled_until_done_and_jobs_are_bounded() {
         poll(&server, again.body["location"].as_str().unwrap())["status"],
         "done"
     );
+    assert!(server.terminate().success());
+}
+
+/// The CORS headers answering a request from `origin`.
+fn cors_headers(
+    server: &Server,
+    method: &str,
+    path: &str,
+    origin: &str,
+) -> (u16, Option<String>, Option<String>) {
+    let headers: &[(&str, &str)] = match method {
+        "OPTIONS" => &[
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "content-type,x-zkclaim-signature",
+            ),
+        ],
+        _ => &[("origin", origin)],
+    };
+    let r = request(server, method, path, headers, None);
+    let get = |name: &str| r.header(name).map(str::to_owned);
+    (
+        r.status(),
+        get("access-control-allow-origin"),
+        get("access-control-allow-headers"),
+    )
+}
+
+#[test]
+fn cors_answers_the_configured_origins_only() {
+    let c = Consortium::init();
+    let app = "https://app.example";
+    let server = c.start(
+        &["--listen", "127.0.0.1:0"],
+        &[(
+            "ZKCLAIM_CORS_ORIGINS",
+            &format!("https://other.example,{app}"),
+        )],
+        None,
+    );
+    let (status, origin, headers) = cors_headers(&server, "OPTIONS", "/v1/invoices", app);
+    assert_eq!((status, origin.as_deref()), (200, Some(app)));
+    let headers = headers.unwrap().to_ascii_lowercase();
+    for name in [
+        "content-type",
+        "x-zkclaim-member",
+        "x-zkclaim-timestamp",
+        "x-zkclaim-signature",
+    ] {
+        assert!(headers.contains(name), "{name} not allowed: {headers}");
+    }
+    // Answers (refusals included) name the allowed origin, never another.
+    assert_eq!(
+        cors_headers(&server, "GET", "/v1/roots", app).1.as_deref(),
+        Some(app)
+    );
+    let refusal = cors_headers(&server, "GET", "/v2/nothing", app);
+    assert_eq!((refusal.0, refusal.1.as_deref()), (404, Some(app)));
+    let evil = "https://evil.example";
+    assert_eq!(
+        cors_headers(&server, "OPTIONS", "/v1/invoices", evil).1,
+        None
+    );
+    assert_eq!(cors_headers(&server, "GET", "/v1/roots", evil).1, None);
+    assert!(server.terminate().success());
+
+    // By default no origin is allowed.
+    let server = c.serve(&[], None);
+    assert_eq!(
+        cors_headers(&server, "OPTIONS", "/v1/invoices", app).1,
+        None
+    );
+    assert_eq!(cors_headers(&server, "GET", "/v1/roots", app).1, None);
     assert!(server.terminate().success());
 }

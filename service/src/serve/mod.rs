@@ -20,7 +20,7 @@ pub use config::{Config, Settings};
 use crate::error::Error;
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
-    http::StatusCode,
+    http::{header, HeaderName, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     Router,
@@ -32,7 +32,10 @@ use std::{
     sync::{atomic::AtomicBool, Arc},
     time::{Duration, Instant},
 };
-use tower_http::timeout::TimeoutLayer;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+};
 use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_axum::{
@@ -237,12 +240,36 @@ fn signed((schemas, mut paths, router): Routes) -> Routes {
     (schemas, paths, router)
 }
 
+/// Browsers' cross-origin requests from `origins`, none if empty.
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let headers = [header::CONTENT_TYPE]
+        .into_iter()
+        .chain(schemas::signed_header_names().map(HeaderName::from_static));
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(headers.collect::<Vec<_>>())
+            .expose_headers([header::LOCATION, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 fn router(state: Shared, api: Router<Shared>) -> Router {
     let config = &state.config;
-    api.fallback(handlers::not_found)
+    let router = api
+        .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+    // Outermost, so that the JSON refusals `observe` writes carry the CORS headers too.
+    let router = match cors(&config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Logs method, path, status and latency of every request (never bodies or headers), and

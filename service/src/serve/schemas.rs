@@ -77,6 +77,11 @@ pub fn member_signature() -> SecurityRequirement {
         })
 }
 
+/// The header names of a member's request signature (what a browser's preflight must allow).
+pub fn signed_header_names() -> impl Iterator<Item = &'static str> {
+    SIGNED_HEADERS.iter().map(|(_, header, _)| *header)
+}
+
 /// The refusals: a marker per status for the handlers' `responses(...)`, and the response
 /// components they refer to. A 429 or 503 says when to retry.
 macro_rules! refusals {
