@@ -12,31 +12,15 @@ use zkclaim_verifier::ClaimVerifyingKey;
 /// 1.34 runs on the Node.js 18 of Debian 12, which `.ci/run` installs where Node is missing.
 /// None where npm cannot install it, which fails the test under CI.
 fn redocly() -> Option<PathBuf> {
-    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("redocly");
-    let cli = prefix.join("node_modules/.bin/redocly");
-    if !cli.exists() {
-        let installed = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&prefix)
-            .arg("@redocly/cli@1.34.20")
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
+    npm_install("redocly", "@redocly/cli@1.34.20", ".bin/redocly")
+        .inspect_err(|e| {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "npm could not install @redocly/cli, which CI needs to lint the API document"
+                "{e}: CI lints the API document"
             );
-            eprintln!("SKIPPED the OpenAPI lint: npm could not install @redocly/cli");
-            return None;
-        }
-    }
-    Some(cli)
+            eprintln!("SKIPPED the OpenAPI lint: {e}");
+        })
+        .ok()
 }
 
 /// Redocly's problems with `doc` under its strict recommended rules (every warning an error).
@@ -472,11 +456,8 @@ fn an_asynchronous_proof_is_polled_until_done_and_jobs_are_bounded() {
     assert_eq!(package.public_inputs.claim_amount, 7_760);
 
     // The package settles, and its block carries the settlement.
-    let settled = server.post_signed(
-        "/v1/claims",
-        &c.settle(&package, INSURER_A),
-        &c.key(INSURER_A),
-    );
+    let settlement = c.settle(&package, INSURER_A);
+    let settled = server.post_signed("/v1/claims", &settlement, &c.key(INSURER_A));
     assert_eq!(settled.status, 200, "{}", settled.body);
     let block = server.get(&format!("/v1/blocks/{}", settled.body["height"]));
     let claim = &block.body["transactions"][0]["transaction"]["tx"]["settle_claim"]["claim"];

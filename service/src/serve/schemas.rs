@@ -224,12 +224,6 @@ fn unsigned_formats(value: &mut Value) {
     }
 }
 
-/// The body of `POST /v1/invoices`: a [`SignedTransaction`] that registers an invoice.
-pub struct SignedRegisterInvoice;
-
-/// The body of `POST /v1/claims`: a [`SignedTransaction`] that settles a claim.
-pub struct SignedSettleClaim;
-
 /// A signed transaction of one kind: the transaction's schema, and its `tx` holding `kind`.
 fn signed_transaction(kind: &str) -> RefOr<Schema> {
     let transaction = ObjectBuilder::new().description(Some(format!("The `{kind}`")));
@@ -248,64 +242,59 @@ fn signed_transaction(kind: &str) -> RefOr<Schema> {
         .into()
 }
 
-impl PartialSchema for SignedRegisterInvoice {
-    fn schema() -> RefOr<Schema> {
-        signed_transaction("register_invoice")
-    }
+/// The schema-only types of the bodies of routes that take one kind of signed transaction.
+macro_rules! signed_transaction_bodies {
+    ($($name:ident = $kind:literal for $route:literal;)*) => {
+        $(
+            #[doc = concat!("The body of `", $route, "`: a [`SignedTransaction`] whose `tx` is a `", $kind, "`.")]
+            pub struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    signed_transaction($kind)
+                }
+            }
+
+            impl ToSchema for $name {
+                fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                    schemas.push((SignedTransaction::name().into(), SignedTransaction::schema()));
+                    SignedTransaction::schemas(schemas);
+                }
+            }
+        )*
+    };
 }
 
-impl PartialSchema for SignedSettleClaim {
-    fn schema() -> RefOr<Schema> {
-        signed_transaction("settle_claim")
-    }
+signed_transaction_bodies! {
+    SignedRegisterInvoice = "register_invoice" for "POST /v1/invoices";
+    SignedSettleClaim = "settle_claim" for "POST /v1/claims";
 }
 
-impl ToSchema for SignedRegisterInvoice {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        signed_transaction_schemas(schemas);
-    }
+/// Schema-only types of strings in lowercase hex.
+macro_rules! hex_strings {
+    ($($(#[$doc:meta])* $name:ident = $pattern:literal, $description:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some($pattern))
+                        .description(Some($description))
+                        .into()
+                }
+            }
+
+            impl ToSchema for $name {}
+        )*
+    };
 }
 
-impl ToSchema for SignedSettleClaim {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        signed_transaction_schemas(schemas);
-    }
+hex_strings! {
+    /// A SHA-256 digest (block hashes, transaction ids, key digests).
+    Digest = "^[0-9a-f]{64}$", "A SHA-256 digest, 64 lowercase hex digits";
+    /// Bytes of any length (signatures, the verifying key).
+    Hex = "^([0-9a-f]{2})*$", "Bytes in lowercase hex";
 }
-
-fn signed_transaction_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-    schemas.push((
-        SignedTransaction::name().into(),
-        SignedTransaction::schema(),
-    ));
-    SignedTransaction::schemas(schemas);
-}
-
-/// A SHA-256 digest in lowercase hex (block hashes, transaction ids, key digests).
-pub struct Digest;
-
-impl PartialSchema for Digest {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[0-9a-f]{64}$"))
-            .description(Some("A SHA-256 digest, 64 lowercase hex digits"))
-            .into()
-    }
-}
-
-impl ToSchema for Digest {}
-
-/// Lowercase hex of any length (signatures, the verifying key).
-pub struct Hex;
-
-impl PartialSchema for Hex {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^([0-9a-f]{2})*$"))
-            .description(Some("Bytes in lowercase hex"))
-            .into()
-    }
-}
-
-impl ToSchema for Hex {}
