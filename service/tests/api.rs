@@ -242,13 +242,7 @@ fn the_schemas_bounds_are_the_rules_the_node_enforces() {
     let server = c.serve(&[], None);
     let doc = server.get("/openapi.json").body;
     let proof_request = validator(&doc, "ProofRequest");
-    let patient = Patient::new();
-    let registered = server.post_signed(
-        "/v1/invoices",
-        &c.register(&patient.invoice),
-        &c.key(HOSPITAL),
-    );
-    assert_eq!(registered.status, 200, "{}", registered.body);
+    let patient = c.registered_patient(&server);
     let request: Value = serde_json::from_str(&patient.request()).unwrap();
     assert!(proof_request.is_valid(&request));
 

@@ -48,18 +48,6 @@ fn backups(dir: &Path, name: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A patient whose invoice the hospital registered through `server`.
-fn registered_patient(c: &Consortium, server: &Server) -> Patient {
-    let patient = Patient::new();
-    let registered = server.post_signed(
-        "/v1/invoices",
-        &c.register(&patient.invoice),
-        &c.key(HOSPITAL),
-    );
-    assert_eq!(registered.status, 200, "{}", registered.body);
-    patient
-}
-
 #[test]
 fn setup_never_replaces_parameters_and_force_keeps_a_backup() {
     let data = tempfile::tempdir().unwrap();
@@ -135,7 +123,7 @@ fn a_node_with_only_the_verifying_key_serves_verify_only() {
     let vk = read(&params.join("claim.vk"));
 
     let server = c.serve(&[], None);
-    let patient = registered_patient(&c, &server);
+    let patient = c.registered_patient(&server);
     let proof = server.post("/v1/proofs", &patient.request());
     assert_refused(&proof, 503, "no_proving_key", "no proving key");
     assert_eq!(
@@ -232,7 +220,7 @@ fn commands_say_when_parameters_are_not_the_consortiums() {
 fn verify_against_a_node_needs_a_pinned_digest() {
     let c = Consortium::init();
     let server = c.serve(&[], None);
-    let patient = registered_patient(&c, &server);
+    let patient = c.registered_patient(&server);
     let proved = server.post("/v1/proofs", &patient.request());
     assert_eq!(proved.status, 200, "{}", proved.body);
     let elsewhere = tempfile::tempdir().unwrap();

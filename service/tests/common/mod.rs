@@ -136,6 +136,18 @@ impl Consortium {
         self.register_by(invoice, HOSPITAL)
     }
 
+    /// A new patient whose invoice the hospital registered through `server`.
+    pub fn registered_patient(&self, server: &Server) -> Patient {
+        let patient = Patient::new();
+        let registered = server.post_signed(
+            "/v1/invoices",
+            &self.register(&patient.invoice),
+            &self.key(HOSPITAL),
+        );
+        assert_eq!(registered.status, 200, "{}", registered.body);
+        patient
+    }
+
     pub fn register_by(&self, invoice: &Invoice, hospital: u32) -> String {
         let commitment = invoice.commitment(8).unwrap();
         let stx =
