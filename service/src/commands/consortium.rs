@@ -4,6 +4,7 @@ use crate::{
     commands::{setup::load_or_setup, Context},
     error::Error,
 };
+use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -11,6 +12,7 @@ pub enum Command {
     /// Write a development genesis (two hospitals, two insurers, a regulator) and each
     /// member's key into DATA/consortium.
     Init {
+        /// Parameters folder [default: DATA/params].
         #[arg(long)]
         params: Option<PathBuf>,
     },
@@ -21,11 +23,18 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Init { params } => {
             let params = load_or_setup(&ctx.params_dir(params))?;
             let genesis = ctx.data.init(&params)?;
-            println!(
-                "consortium {} with {} members written to {}",
-                genesis.chain_id,
-                genesis.members.len(),
-                ctx.data.0.display()
+            ctx.output.result(
+                json!({
+                    "chain_id": genesis.chain_id,
+                    "members": genesis.members.len(),
+                    "data": ctx.data.0,
+                }),
+                format_args!(
+                    "consortium {} with {} members written to {}",
+                    genesis.chain_id,
+                    genesis.members.len(),
+                    ctx.data.0.display()
+                ),
             );
             Ok(())
         }

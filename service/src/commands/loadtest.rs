@@ -25,7 +25,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let server = ctx
         .server
         .as_deref()
-        .ok_or_else(|| Error::Loadtest("needs --server URL: the node to drive".into()))?;
+        .ok_or_else(|| Error::Usage("loadtest needs --server URL: the node to drive".into()))?;
     let options = loadtest::Options {
         clients: args.clients.into_iter().map(usize::from).collect(),
         patients: args.patients.into(),

@@ -16,7 +16,7 @@ pub mod setup;
 pub mod tree;
 pub mod verify;
 
-use crate::{consortium::DataDir, error::Error, node::Node};
+use crate::{consortium::DataDir, error::Error, node::Node, output::Output};
 use std::path::{Path, PathBuf};
 use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
 
@@ -25,6 +25,8 @@ pub struct Context {
     pub data: DataDir,
     pub server: Option<String>,
     pub ca_cert: Option<PathBuf>,
+    /// Text or, with `--json`, JSON.
+    pub output: Output,
 }
 
 impl Context {

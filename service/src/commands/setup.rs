@@ -8,6 +8,7 @@ use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Folder the parameters are written to [default: DATA/params].
     #[arg(long)]
     params: Option<PathBuf>,
 }
@@ -15,7 +16,10 @@ pub struct Args {
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let dir = ctx.params_dir(args.params);
     setup(&dir, Shape::default())?;
-    println!("parameters written to {}", dir.display());
+    ctx.output.result(
+        serde_json::json!({ "params": dir }),
+        format_args!("parameters written to {}", dir.display()),
+    );
     Ok(())
 }
 
