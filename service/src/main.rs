@@ -249,7 +249,10 @@ mod tests {
         let cli = Cli::command();
         for id in GLOBALS {
             let arg = cli.get_arguments().find(|a| a.get_id() == id);
-            assert!(arg.is_some_and(|a| a.is_global_set()), "{id} is not a global flag");
+            assert!(
+                arg.is_some_and(|a| a.is_global_set()),
+                "{id} is not a global flag"
+            );
         }
     }
 }

@@ -24,7 +24,8 @@ impl Output {
     /// Reports a failure on stderr.
     pub fn error(&self, code: &str, message: &str, exit_code: u8) {
         if self.json {
-            let error = json!({"error": {"code": code, "message": message, "exit_code": exit_code}});
+            let error =
+                json!({"error": {"code": code, "message": message, "exit_code": exit_code}});
             eprintln!("{error}");
         } else {
             eprintln!("zkclaim: {message}");

@@ -1,8 +1,8 @@
 //! `zkclaim patient`: patient keys.
 
 use crate::{commands::Context, error::Error, files};
-use serde_json::json;
 use rand::rngs::OsRng;
+use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::{
     field,
@@ -30,8 +30,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                     files::write_secret(&path, &key)?;
                     if ctx.output.json {
                         let pk = field::format(&sk.public_key());
-                        ctx.output
-                            .result(json!({"pk": pk, "out": path}), "");
+                        ctx.output.result(json!({"pk": pk, "out": path}), "");
                     }
                     Ok(())
                 }
