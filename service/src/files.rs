@@ -5,6 +5,7 @@ use crate::error::Error;
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use zeroize::Zeroizing;
 
 /// Whether a file was already read from standard input: a second `-` would read nothing.
 static STDIN_READ: AtomicBool = AtomicBool::new(false);
@@ -23,14 +24,25 @@ fn name(path: &Path) -> PathBuf {
     }
 }
 
-/// The text of `path`, or of standard input for `-`.
-fn read_text(path: &Path) -> Result<String, Error> {
+/// For a clap argument that names a file rewritten in place or a folder: `-` refused.
+pub fn not_stdio(arg: &str) -> Result<PathBuf, String> {
+    match arg {
+        "-" => Err("`-` (standard input or output) cannot stand for this file".into()),
+        path => Ok(path.into()),
+    }
+}
+
+/// The text of `path`, or of standard input for `-`; wiped once dropped, since key files
+/// hold secrets.
+pub fn read_text(path: &Path) -> Result<Zeroizing<String>, Error> {
     let io = |source| Error::Io {
         path: name(path),
         source,
     };
     if !is_stdio(path) {
-        return std::fs::read_to_string(path).map_err(io);
+        return std::fs::read_to_string(path)
+            .map(Zeroizing::new)
+            .map_err(io);
     }
     if STDIN_READ.swap(true, Ordering::SeqCst) {
         return Err(Error::Usage(
@@ -39,7 +51,9 @@ fn read_text(path: &Path) -> Result<String, Error> {
                 .into(),
         ));
     }
-    std::io::read_to_string(std::io::stdin()).map_err(io)
+    std::io::read_to_string(std::io::stdin())
+        .map(Zeroizing::new)
+        .map_err(io)
 }
 
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {

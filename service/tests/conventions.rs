@@ -237,6 +237,22 @@ fn results_in_json_and_files_through_standard_input_and_output() {
         "{audit}"
     );
 
+    // A member key from standard input signs the registration.
+    let hospital_key = std::fs::read_to_string(data.join("consortium/keys/member-1.json")).unwrap();
+    let receipt = json_of(run(
+        &data,
+        &[
+            "invoice",
+            "register",
+            path(&invoice),
+            "--member-key",
+            "-",
+            "--json",
+        ],
+        Some(&hospital_key),
+    ));
+    assert_eq!(receipt["height"], 1, "{receipt}");
+
     // The ledger refuses: exit 1 with the ledger's own code.
     let unknown = format!("0x{}", "0".repeat(63) + "1");
     let out = run(&data, &["claim", "show", &unknown, "--json"], None);
@@ -262,6 +278,21 @@ fn exit_codes_are_distinct_and_documented() {
     // 2: clap's own usage errors, in JSON under --json.
     let out = run(&data, &["no-such-command", "--json"], None);
     assert_eq!(json_error(out, 2)["error"]["code"], "usage");
+
+    // A file rewritten in place cannot be `-`.
+    let out = run(
+        &data,
+        &[
+            "tree",
+            "add",
+            "--tree",
+            "-",
+            &format!("0x{}", "0".repeat(64)),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot stand for this file"));
 
     // 3: a missing file, a malformed one.
     let missing = dir.path().join("missing.json");

@@ -17,7 +17,7 @@ pub enum Command {
         #[arg(long)]
         params: Option<PathBuf>,
         /// The folder the three files are written to (created if missing).
-        #[arg(long)]
+        #[arg(long, value_parser = files::not_stdio)]
         out: PathBuf,
     },
 }

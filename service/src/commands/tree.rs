@@ -13,8 +13,8 @@ use zkclaim_circuits::{
 pub enum Command {
     /// Append a commitment to a tree file (created if missing) and print its leaf index.
     Add {
-        /// The tree file, {"leaves": […]}.
-        #[arg(long)]
+        /// The tree file, {"leaves": […]}, rewritten in place.
+        #[arg(long, value_parser = files::not_stdio)]
         tree: PathBuf,
         /// The invoice commitment to append, `0x` and 64 hex digits (`zkclaim invoice commit`).
         commitment: String,
