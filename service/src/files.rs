@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 static STDIN_READ: AtomicBool = AtomicBool::new(false);
 
 /// `-`: standard input or output.
-fn is_stdio(path: &Path) -> bool {
+pub fn is_stdio(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 

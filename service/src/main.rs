@@ -118,6 +118,7 @@ impl Command {
     /// does not, a flag is a usage error rather than silently ignored. (Set in the
     /// environment, for a whole shell session, it is not.)
     fn globals(&self) -> &'static [&'static str] {
+        // Prints a result; also reads DATA; also acts through a node.
         const PRINTS: &[&str] = &["json"];
         const LOCAL: &[&str] = &["data", "json"];
         const CLIENT: &[&str] = &["data", "server", "ca_cert", "json"];
@@ -127,8 +128,10 @@ impl Command {
             | Command::Invoice {
                 command: commands::invoice::Command::Commit { .. },
             } => PRINTS,
-            Command::Setup(_) | Command::Export { .. } | Command::Consortium { .. } => LOCAL,
-            Command::Audit(_) => LOCAL,
+            Command::Setup(_)
+            | Command::Export { .. }
+            | Command::Consortium { .. }
+            | Command::Audit(_) => LOCAL,
             Command::Invoice { .. }
             | Command::Prove(_)
             | Command::Verify(_)

@@ -25,7 +25,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Keygen { out } => {
             let sk = SecretKey::random(&mut OsRng);
             let key = KeyFile::new(&sk);
-            match out.filter(|path| path.as_os_str() != "-") {
+            match out.filter(|path| !files::is_stdio(path)) {
                 Some(path) => {
                     files::write_secret(&path, &key)?;
                     if ctx.output.json {
