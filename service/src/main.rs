@@ -137,7 +137,7 @@ impl Command {
             | Command::Verify(_)
             | Command::Claim { .. } => CLIENT,
             Command::Serve(_) | Command::Demo(_) => &["data"],
-            Command::Loadtest(_) => &["data", "server", "ca_cert"],
+            Command::Loadtest(_) => CLIENT,
             Command::Bench(_) => &[],
         }
     }

@@ -328,3 +328,24 @@ fn exit_codes_are_distinct_and_documented() {
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the node"));
 }
+
+#[test]
+fn the_load_test_reports_in_json() {
+    let c = Consortium::init();
+    let server = c.serve(&[], None);
+    let out = c.zkclaim(&[
+        "--server",
+        &server.base,
+        "loadtest",
+        "--clients",
+        "1",
+        "--patients",
+        "1",
+        "--flood",
+        "1",
+        "--json",
+    ]);
+    let report = json_of(out);
+    assert_eq!(report["rounds"][0]["confirmed"], 1, "{report}");
+    assert_eq!(report["flood"]["requests"], 1, "{report}");
+}

@@ -36,5 +36,6 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         &client::Client::new(server, ctx.ca_cert.as_deref())?,
         &ctx.data,
         &options,
+        ctx.output,
     )
 }
