@@ -14,7 +14,10 @@ mod node;
 mod output;
 mod serve;
 
-use clap::{parser::ValueSource, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{
+    error::ErrorKind, parser::ValueSource, ArgMatches, CommandFactory, FromArgMatches, Parser,
+    Subcommand,
+};
 use commands::Context;
 use consortium::DataDir;
 use error::Error;
@@ -151,10 +154,16 @@ fn parse() -> Result<Cli, ExitCode> {
         if !json || !e.use_stderr() {
             e.exit()
         }
-        let text = e.render().to_string();
-        let first = text.lines().next().unwrap_or_default();
-        let message = first.strip_prefix("error: ").unwrap_or(first);
-        Output { json }.error("usage", message, 2);
+        let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            "a subcommand is required: see --help".to_owned()
+        } else {
+            // clap's message, without the usage and tips that follow a blank line.
+            let text = e.render().to_string();
+            let first = text.split("\n\n").next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            first.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        Output { json }.error("usage", &message, 2);
         ExitCode::from(2)
     };
     let matches = Cli::command().try_get_matches().map_err(usage)?;
@@ -169,7 +178,7 @@ fn parse() -> Result<Cli, ExitCode> {
             command_path(&matches)
         );
         return Err(usage(
-            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message),
+            Cli::command().error(ErrorKind::ArgumentConflict, message),
         ));
     }
     Ok(cli)
