@@ -13,6 +13,7 @@ use crate::{
 };
 use ark_bn254::Fr;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The parameters a claim circuit is built for: items per invoice and tree depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,7 +62,9 @@ impl PublicInputs {
     }
 }
 
-/// Everything the patient knows. `Debug` prints none of it.
+/// Everything the patient knows. `Debug` prints none of it, and it is wiped from memory on
+/// drop: the key, invoice and policy wipe themselves, and the path (which locates the invoice
+/// among its hospital's registrations) is wiped here.
 #[derive(Clone)]
 pub struct ClaimWitness {
     pub sk: keys::SecretKey,
@@ -69,6 +72,24 @@ pub struct ClaimWitness {
     pub path: MerklePath,
     pub policy: Policy,
 }
+
+impl Zeroize for ClaimWitness {
+    fn zeroize(&mut self) {
+        self.sk.zeroize();
+        self.invoice.zeroize();
+        self.path.index.zeroize();
+        self.path.siblings.zeroize();
+        self.policy.zeroize();
+    }
+}
+
+impl Drop for ClaimWitness {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for ClaimWitness {}
 
 impl core::fmt::Debug for ClaimWitness {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -158,5 +179,31 @@ impl ClaimWitness {
             return Err(RuleViolation::WrongPolicyHash);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    #[test]
+    fn a_witness_wipes_every_part_and_prints_none() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>(_: &T) {}
+        let mut w = sample::claim(&mut StdRng::seed_from_u64(1), Shape::default(), 2);
+        let serial = field::format(&w.invoice.serial);
+        assert!(!format!("{w:?}").contains(&serial[2..10]));
+        assert_eq!(format!("{w:?}"), "ClaimWitness(<redacted>)");
+        w.path.index = 2;
+        assert!(!w.path.siblings.is_empty());
+        wiped_on_drop(&w);
+        w.zeroize();
+        let zero = Fr::from(0u64);
+        assert_eq!(*w.sk.expose(), zero);
+        assert_eq!((w.invoice.serial, w.invoice.patient_pk), (zero, zero));
+        assert!(w.invoice.items.is_empty());
+        assert_eq!((w.path.index, w.path.siblings.len()), (0, 0));
+        assert_eq!((w.policy.salt, w.policy.cap), (zero, 0));
     }
 }

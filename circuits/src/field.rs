@@ -2,10 +2,12 @@
 //!
 //! Every value that crosses a file, an HTTP body or the ledger goes through here, so a
 //! non-canonical encoding (x + r, short or long strings, stray characters) is rejected once,
-//! in one place.
+//! in one place. Secrets (`sk`) cross here too, so every buffer this module fills with a
+//! value's digits or bytes is wiped before it is freed.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
+use zeroize::{Zeroize, Zeroizing};
 
 /// Why a string is not a field element.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,15 +28,15 @@ pub fn parse(s: &str) -> Result<Fr, FieldError> {
     if digits.len() != 64 {
         return Err(FieldError::WrongLength(digits.len()));
     }
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(digits, &mut bytes).map_err(|_| FieldError::NotHex)?;
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(digits, &mut *bytes).map_err(|_| FieldError::NotHex)?;
     from_be_bytes(&bytes)
 }
 
 /// Decodes 32 big-endian bytes, rejecting values >= r instead of reducing them.
 pub fn from_be_bytes(bytes: &[u8; 32]) -> Result<Fr, FieldError> {
     let x = Fr::from_be_bytes_mod_order(bytes);
-    if to_be_bytes(&x) != *bytes {
+    if *Zeroizing::new(to_be_bytes(&x)) != *bytes {
         return Err(FieldError::NotCanonical);
     }
     Ok(x)
@@ -42,14 +44,22 @@ pub fn from_be_bytes(bytes: &[u8; 32]) -> Result<Fr, FieldError> {
 
 /// The 32 big-endian bytes of a field element.
 pub fn to_be_bytes(x: &Fr) -> [u8; 32] {
+    let mut be = x.into_bigint().to_bytes_be();
     let mut out = [0u8; 32];
-    out.copy_from_slice(&x.into_bigint().to_bytes_be());
+    out.copy_from_slice(&be);
+    be.zeroize();
     out
 }
 
 /// Formats a field element in the wire encoding.
 pub fn format(x: &Fr) -> String {
-    format!("0x{}", hex::encode(to_be_bytes(x)))
+    let bytes = Zeroizing::new(to_be_bytes(x));
+    let mut digits = Zeroizing::new([0u8; 64]);
+    hex::encode_to_slice(bytes.as_slice(), &mut *digits).expect("32 bytes are 64 hex digits");
+    let mut out = String::with_capacity(66);
+    out.push_str("0x");
+    out.push_str(core::str::from_utf8(&*digits).expect("hex digits are ASCII"));
+    out
 }
 
 /// `serde(with = "zkclaim_circuits::field::serde_fr")` for one field element.
@@ -58,11 +68,13 @@ pub mod serde_fr {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(x: &Fr, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format(x))
+        s.serialize_str(&Zeroizing::new(format(x)))
     }
 
+    /// The string read is wiped once parsed (it may be `sk`); the deserializer's own input
+    /// and buffers are its caller's.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fr, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = Zeroizing::new(String::deserialize(d)?);
         parse(&s).map_err(D::Error::custom)
     }
 }

@@ -6,6 +6,7 @@ use crate::{date, date::Day, field, poseidon, poseidon::Tag};
 use ark_bn254::Fr;
 use ark_ff::PrimeField;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Line items per invoice in the default circuit.
 pub const DEFAULT_ITEMS: usize = 8;
@@ -15,8 +16,9 @@ pub const AMOUNT_BITS: usize = 40;
 pub const CATEGORY_BITS: usize = 4;
 
 /// One line item. `detail` is the hospital's field-element digest of the medical detail
-/// (code, drug, description).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// (code, drug, description). It is `Copy`, so it cannot wipe itself: the [`Invoice`] that
+/// holds it and every vector of items the statement makes are wiped instead.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     #[serde(with = "field::serde_fr")]
@@ -26,7 +28,8 @@ pub struct Item {
 }
 
 /// An invoice opening. `Debug` prints nothing of it: every field is medical or identifying.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Wiped from memory on drop.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct Invoice {
     #[serde(with = "field::serde_fr")]
@@ -83,17 +86,26 @@ impl Invoice {
         Ok(())
     }
 
-    /// The items padded with all-zero slots to exactly `n_items`.
-    pub fn padded_items(&self, n_items: usize) -> Result<Vec<Item>, InvoiceError> {
+    /// A copy of the items padded with all-zero slots to exactly `n_items`, wiped on drop.
+    pub fn padded_items(&self, n_items: usize) -> Result<Zeroizing<Vec<Item>>, InvoiceError> {
         if self.items.len() > n_items {
             return Err(InvoiceError::TooManyItems {
                 found: self.items.len(),
                 max: n_items,
             });
         }
-        let mut items = self.items.clone();
+        // Allocated at its final size: growing would free unwiped copies.
+        let mut items = Zeroizing::new(Vec::with_capacity(n_items));
+        items.extend_from_slice(&self.items);
         items.resize(n_items, Item::default());
         Ok(items)
+    }
+
+    /// Pads the items to exactly `n_items` in place, wiping the list it replaces.
+    pub fn pad_items(&mut self, n_items: usize) -> Result<(), InvoiceError> {
+        let mut padded = self.padded_items(n_items)?;
+        core::mem::swap(&mut self.items, &mut padded);
+        Ok(())
     }
 }
 
@@ -114,10 +126,8 @@ pub fn packed(item: &Item) -> Fr {
 /// of the 2N values (16 inputs for the default N = 8); longer lists chain:
 /// `h = Poseidon(first 16)`, then `h = Poseidon(h, next up to 15)` until all are absorbed.
 pub fn items_hash(items: &[Item]) -> Fr {
-    let values: Vec<Fr> = items
-        .iter()
-        .flat_map(|it| [it.detail, packed(it)])
-        .collect();
+    let mut values = Zeroizing::new(Vec::with_capacity(2 * items.len()));
+    values.extend(items.iter().flat_map(|it| [it.detail, packed(it)]));
     let Ok(h) = chain(&values, |v| {
         Ok::<_, core::convert::Infallible>(poseidon::hash(v))
     });
@@ -206,7 +216,7 @@ mod tests {
     fn eight_items_hash_as_one_poseidon_of_sixteen() {
         let items = sample().padded_items(8).unwrap();
         let mut flat = vec![];
-        for it in &items {
+        for it in items.iter() {
             flat.push(it.detail);
             flat.push(packed(it));
         }
@@ -269,6 +279,27 @@ mod tests {
             Err(InvoiceError::TooManyItems { found: 9, max: 8 })
         );
         assert_eq!(format!("{:?}", sample()), "Invoice(<redacted>)");
+    }
+
+    #[test]
+    fn wiping_clears_every_field_and_padding_copies_wipe_themselves() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>(_: &T) {}
+        let padded = sample().padded_items(8).unwrap();
+        wiped_on_drop(&padded);
+        assert_eq!(padded.capacity(), 8, "allocated once, at its final size");
+        let mut inv = sample();
+        inv.pad_items(8).unwrap();
+        assert_eq!(inv.items.len(), 8);
+        wiped_on_drop(&inv);
+        inv.zeroize();
+        assert_eq!(
+            (inv.serial, inv.hospital_id, inv.patient_pk, inv.issued_on),
+            (Fr::from(0u64), 0, Fr::from(0u64), 0)
+        );
+        assert!(inv.items.is_empty());
+        let mut item = sample().items[0];
+        item.zeroize();
+        assert!(item == Item::default());
     }
 
     #[test]

@@ -49,8 +49,9 @@ pub fn claimant_tag(sk: &Fr, insurer_id: u32) -> Fr {
 }
 
 /// The patient key file, `{"sk": "0x…", "pk": "0x…"}`. `pk` is written for convenience and
-/// ignored on input: it is always derived again from `sk`.
-#[derive(Serialize, Deserialize)]
+/// ignored on input: it is always derived again from `sk`. Wiped from memory on drop, and the
+/// `sk` string it is parsed from is wiped once parsed.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct KeyFile {
     #[serde(with = "field::serde_fr")]
@@ -81,12 +82,6 @@ impl KeyFile {
     }
 }
 
-impl Drop for KeyFile {
-    fn drop(&mut self) {
-        self.sk.zeroize();
-    }
-}
-
 impl core::fmt::Debug for KeyFile {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("KeyFile(<redacted>)")
@@ -103,6 +98,20 @@ mod tests {
         let sk = SecretKey::from_field(Fr::from(123456789u64));
         assert_eq!(format!("{sk:?}"), "SecretKey(<redacted>)");
         assert!(!format!("{:?}", KeyFile::new(&sk)).contains("75bcd15"));
+    }
+
+    #[test]
+    fn key_files_and_keys_wipe_their_secret() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>(_: &T) {}
+        let sk = SecretKey::from_field(Fr::from(123456789u64));
+        let mut file = KeyFile::new(&sk);
+        wiped_on_drop(&file);
+        file.zeroize();
+        assert_eq!(file.secret_key(), SecretKey::from_field(Fr::from(0u64)));
+        let mut sk = sk;
+        wiped_on_drop(&sk);
+        sk.zeroize();
+        assert_eq!(*sk.expose(), Fr::from(0u64));
     }
 
     #[test]

@@ -6,13 +6,15 @@
 use crate::{date, date::Day, field, invoice::Item, poseidon, poseidon::Tag};
 use ark_bn254::Fr;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// `deductible < 2^44` and `cap < 2^44` fen.
 pub const MONEY_BITS: usize = 44;
 /// `rate_bp` is in basis points: 10000 = 100%.
 pub const RATE_ONE: u64 = 10_000;
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A policy's terms and salt. Wiped from memory on drop; `Debug` prints the insurer only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     #[serde(with = "field::serde_fr")]
@@ -209,6 +211,15 @@ mod tests {
         let mut p = sample();
         p.period_end = p.period_start - 1;
         assert_eq!(p.validate(), Err(PolicyError::EmptyPeriod));
+    }
+
+    #[test]
+    fn wiping_clears_every_field() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>(_: &T) {}
+        let mut p = sample();
+        wiped_on_drop(&p);
+        p.zeroize();
+        assert!(p == Policy::default(), "every field zero");
     }
 
     #[test]

@@ -115,8 +115,28 @@ impl Genesis {
     pub fn load(path: &Path) -> Result<Self, LedgerError> {
         let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
         let genesis: Self = serde_json::from_str(&text).map_err(|e| file_error(path, e))?;
-        genesis.consortium()?;
+        genesis.check()?;
         Ok(genesis)
+    }
+
+    /// Checks what [`Genesis::load`] checks of a genesis assembled in memory: ids and keys
+    /// unique, keys valid points, a usable tree depth, K >= 1.
+    pub fn check(&self) -> Result<(), LedgerError> {
+        self.consortium().map(drop)
+    }
+
+    /// Writes the genesis as pretty JSON to a new file; never replaces one, since a node's
+    /// chain is bound to its genesis.
+    pub fn save(&self, path: &Path) -> Result<(), LedgerError> {
+        use std::io::Write;
+        let mut json = serde_json::to_string_pretty(self).expect("genesis serializes");
+        json.push('\n');
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(json.as_bytes()))
+            .map_err(|e| file_error(path, e))
     }
 
     /// Checks the genesis and indexes its members: ids and keys unique, keys valid points,
@@ -351,8 +371,21 @@ mod tests {
     }
 
     #[test]
+    fn save_writes_what_load_reads_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("genesis.json");
+        let g = genesis();
+        g.save(&path).unwrap();
+        assert_eq!(Genesis::load(&path).unwrap(), g);
+        let mut other = genesis();
+        other.chain_id = "other".into();
+        assert!(matches!(other.save(&path), Err(LedgerError::File { .. })));
+        assert_eq!(Genesis::load(&path).unwrap(), g);
+    }
+
+    #[test]
     fn consortium_refuses_duplicate_ids_keys_and_bad_shapes() {
-        assert!(genesis().consortium().is_ok());
+        assert!(genesis().check().is_ok());
         let edits: [fn(&mut Genesis); 5] = [
             |g| g.members[1].id = g.members[0].id,
             |g| g.members[1].public_key = g.members[0].public_key,
@@ -364,7 +397,7 @@ mod tests {
             let mut g = genesis();
             edit(&mut g);
             assert!(
-                matches!(g.consortium(), Err(LedgerError::InvalidGenesis(_))),
+                matches!(g.check(), Err(LedgerError::InvalidGenesis(_))),
                 "edit {i}"
             );
         }

@@ -16,6 +16,7 @@ use ark_groth16::{
 use ark_poly::GeneralEvaluationDomain;
 use ark_relations::gr1cs::{Matrix, SynthesisError};
 use rayon::prelude::*;
+use zeroize::Zeroizing;
 
 type BigInt = <Fr as PrimeField>::BigInt;
 
@@ -47,7 +48,8 @@ impl<G: AffineRepr<ScalarField = Fr>> SparseQuery<G> {
     where
         G::Group: VariableBaseMSM<MulBase = G>,
     {
-        let scalars: Vec<BigInt> = self.positions.iter().map(|i| z[*i as usize]).collect();
+        let scalars: Zeroizing<Vec<BigInt>> =
+            Zeroizing::new(self.positions.iter().map(|i| z[*i as usize]).collect());
         G::Group::msm_bigint(&self.bases, &scalars) + self.constant
     }
 }
@@ -82,17 +84,22 @@ pub(crate) fn create_proof(
     r: Fr,
     s: Fr,
 ) -> Result<Proof<Bn254>, SynthesisError> {
-    let zb: Vec<BigInt> = z[1..].par_iter().map(|x| x.into_bigint()).collect();
+    // Every vector below is derived from the witness: each is wiped when dropped.
+    let zb: Zeroizing<Vec<BigInt>> =
+        Zeroizing::new(z[1..].par_iter().map(|x| x.into_bigint()).collect());
     let aux = &zb[num_instance - 1..];
     let (h_and_l, (a_acc, (b1_acc, b2_acc))) = rayon::join(
         || -> Result<_, SynthesisError> {
             let (h, l) = rayon::join(
                 || -> Result<G1Projective, SynthesisError> {
-                    let h = LibsnarkReduction::witness_map_from_matrices::<
+                    let h = Zeroizing::new(LibsnarkReduction::witness_map_from_matrices::<
                         Fr,
                         GeneralEvaluationDomain<Fr>,
-                    >(abc, num_instance, num_constraints, z)?;
-                    let hb: Vec<BigInt> = h.par_iter().map(|x| x.into_bigint()).collect();
+                    >(
+                        abc, num_instance, num_constraints, z
+                    )?);
+                    let hb: Zeroizing<Vec<BigInt>> =
+                        Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
                     Ok(G1Projective::msm_bigint(&pk.h_query, &hb))
                 },
                 || G1Projective::msm_bigint(&pk.l_query, aux),

@@ -6,10 +6,11 @@
 
 use ark_bn254::Fr;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisError,
-    SynthesisMode, R1CS_PREDICATE_LABEL,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal,
+    SynthesisError, SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use rayon::prelude::*;
+use zeroize::Zeroizing;
 use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
 
 /// `A`, `B`, `C` of the claim circuit and its dimensions.
@@ -51,17 +52,26 @@ impl ClaimMatrices {
     }
 
     /// The assignment `z = (1, inputs…, witness…)` of `circuit`, synthesized without
-    /// building constraints or linear combinations.
-    pub fn assignment(&self, circuit: ClaimCircuit) -> Result<Vec<Fr>, SynthesisError> {
+    /// building constraints or linear combinations. The constraint system's copy of the
+    /// witness is moved out and wiped, and the circuit (with its witness) is wiped on drop.
+    pub fn assignment(&self, circuit: ClaimCircuit) -> Result<Zeroizing<Vec<Fr>>, SynthesisError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Prove {
             construct_matrices: false,
             generate_lc_assignments: false,
         });
-        circuit.generate_constraints(cs.clone())?;
-        let mut z = cs.instance_assignment()?;
-        z.extend(cs.witness_assignment()?);
+        // Its final size up front: a growing vector would leave partial copies of the
+        // witness behind in the buffers it frees.
+        cs.borrow_mut()
+            .ok_or(SynthesisError::MissingCS)?
+            .assignments
+            .witness_assignment
+            .reserve_exact(self.num_witness);
+        let synthesized = circuit.generate_constraints(cs.clone());
+        // Taken (and so wiped) even when synthesis failed half-way.
+        let z = take_assignment(&cs)?;
+        synthesized?;
         if z.len() != self.num_instance + self.num_witness {
             return Err(SynthesisError::Unsatisfiable);
         }
@@ -75,5 +85,42 @@ impl ClaimMatrices {
         (0..self.num_constraints)
             .into_par_iter()
             .find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+    }
+}
+
+/// `(instance…, witness…)` of a synthesized constraint system, leaving it none of the
+/// witness: its vector is moved out, copied once into the result and wiped.
+fn take_assignment(cs: &ConstraintSystemRef<Fr>) -> Result<Zeroizing<Vec<Fr>>, SynthesisError> {
+    let mut inner = cs.borrow_mut().ok_or(SynthesisError::MissingCS)?;
+    let assignments = &mut inner.assignments;
+    let witness = Zeroizing::new(core::mem::take(&mut assignments.witness_assignment));
+    let instance = &assignments.instance_assignment;
+    let mut z = Zeroizing::new(Vec::with_capacity(instance.len() + witness.len()));
+    z.extend_from_slice(instance);
+    z.extend_from_slice(&witness);
+    Ok(z)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, SeedableRng};
+    use zkclaim_circuits::sample;
+
+    #[test]
+    fn taking_the_assignment_leaves_the_constraint_system_no_witness() {
+        let shape = Shape::default();
+        let witness = sample::claim(&mut StdRng::seed_from_u64(1), shape, 1);
+        let circuit = ClaimCircuit::new(shape, witness).unwrap();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        circuit.generate_constraints(cs.clone()).unwrap();
+        let (instance, witness) = (
+            cs.instance_assignment().unwrap(),
+            cs.witness_assignment().unwrap(),
+        );
+        assert!(witness.len() > 10_000);
+        let z = take_assignment(&cs).unwrap();
+        assert_eq!(*z, [instance, witness].concat());
+        assert_eq!(cs.witness_assignment().unwrap(), Vec::<Fr>::new());
     }
 }

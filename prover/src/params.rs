@@ -3,10 +3,10 @@
 use crate::{groth16::SparseQueries, matrices::ClaimMatrices};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, ProvingKey};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
 use ark_snark::SNARK;
 use ark_std::rand::{CryptoRng, RngCore};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
 use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey, VerifyError};
 
@@ -29,6 +29,9 @@ pub enum ParamsError {
     Mismatch(String),
     #[error("key generation failed: {0}")]
     Setup(String),
+    /// Saving never replaces parameters: a lost proving key cannot be recovered.
+    #[error("parameter file {0} already exists")]
+    Exists(String),
 }
 
 /// The Groth16 proving key of the claim circuit, with its queries compacted for the prover.
@@ -78,11 +81,14 @@ impl ClaimParams {
     }
 
     fn from_proving_key(shape: Shape, pk: ProvingKey<Bn254>) -> Result<Self, ParamsError> {
-        let mut vk_bytes = Vec::new();
-        pk.vk
-            .serialize_compressed(&mut vk_bytes)
-            .expect("writing to a Vec cannot fail");
-        let verifying_key = ClaimVerifyingKey::from_bytes(&vk_bytes)?;
+        let verifying_key = ClaimVerifyingKey::from_bytes(&encode(&pk.vk, Compress::Yes))?;
+        // The compressed form keeps x and the sign of y only; the prover computes with the
+        // proving key's own points, so they must be exactly the ones just validated.
+        if encode(&pk.vk, Compress::No) != encode(&verifying_key, Compress::No) {
+            return Err(ParamsError::Key(VerifyError::MalformedKey(
+                "the proving key's copy has a point off the curve".into(),
+            )));
+        }
         let prepared = verifying_key.prepare();
         let matrices =
             ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string()))?;
@@ -105,20 +111,22 @@ impl ClaimParams {
         })
     }
 
-    /// Writes `claim.pk`, `claim.vk` and `shape.json` into `dir`.
+    /// Writes `claim.pk`, `claim.vk` and `shape.json` into `dir`; refuses when any of them
+    /// is there already.
     pub fn save(&self, dir: &Path) -> Result<(), ParamsError> {
         let io = |path: &Path| {
             let path = path.display().to_string();
             move |source| ParamsError::Io { path, source }
         };
+        if let Some(existing) = Self::files(dir).into_iter().find(|f| f.exists()) {
+            return Err(ParamsError::Exists(existing.display().to_string()));
+        }
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut pk = Vec::new();
-        self.proving_key
-            .key
-            .serialize_uncompressed(&mut pk)
-            .expect("writing to a Vec cannot fail");
         for (name, bytes) in [
-            (PROVING_KEY_FILE, pk),
+            (
+                PROVING_KEY_FILE,
+                encode(&self.proving_key.key, Compress::No),
+            ),
             (VERIFYING_KEY_FILE, self.verifying_key.to_bytes()),
             (
                 SHAPE_FILE,
@@ -138,23 +146,14 @@ impl ClaimParams {
     /// the (large) proving key is read without per-point checks, then must embed exactly that
     /// verifying key.
     pub fn load(dir: &Path) -> Result<Self, ParamsError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|source| ParamsError::Io {
+        let shape = Self::load_shape(dir)?;
+        let verifying_key = Self::load_verifying_key(dir)?;
+        let path = dir.join(PROVING_KEY_FILE);
+        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&read(&path)?[..])
+            .map_err(|e| ParamsError::Corrupt {
                 path: path.display().to_string(),
-                source,
-            })
-        };
-        let corrupt = |name: &str, reason: String| ParamsError::Corrupt {
-            path: dir.join(name).display().to_string(),
-            reason,
-        };
-        let shape: Shape = serde_json::from_slice(&read(SHAPE_FILE)?)
-            .map_err(|e| corrupt(SHAPE_FILE, e.to_string()))?;
-        let verifying_key = ClaimVerifyingKey::from_bytes(&read(VERIFYING_KEY_FILE)?)?;
-        let pk =
-            ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&read(PROVING_KEY_FILE)?[..])
-                .map_err(|e| corrupt(PROVING_KEY_FILE, e.to_string()))?;
+                reason: e.to_string(),
+            })?;
         let params = Self::from_proving_key(shape, pk)?;
         if params.verifying_key != verifying_key {
             return Err(ParamsError::Mismatch(dir.display().to_string()));
@@ -165,18 +164,38 @@ impl ClaimParams {
     /// Loads only the verifying key from saved parameters: all an insurer or auditor needs,
     /// without reading the proving key or building the circuit's matrices.
     pub fn load_verifying_key(dir: &Path) -> Result<ClaimVerifyingKey, ParamsError> {
-        let path = dir.join(VERIFYING_KEY_FILE);
-        let bytes = std::fs::read(&path).map_err(|source| ParamsError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(ClaimVerifyingKey::from_bytes(&bytes)?)
+        Ok(ClaimVerifyingKey::from_bytes(&read(
+            &dir.join(VERIFYING_KEY_FILE),
+        )?)?)
     }
 
-    /// Whether `dir` holds saved parameters.
-    pub fn exist(dir: &Path) -> bool {
-        [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE]
-            .iter()
-            .all(|f| dir.join(f).is_file())
+    /// The circuit shape of saved parameters (`shape.json`).
+    pub fn load_shape(dir: &Path) -> Result<Shape, ParamsError> {
+        let path = dir.join(SHAPE_FILE);
+        serde_json::from_slice(&read(&path)?).map_err(|e| ParamsError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
     }
+
+    /// The files [`ClaimParams::save`] writes into `dir`: the proving key, the verifying key
+    /// and the shape, in that order. A verify-only folder holds the verifying key alone.
+    pub fn files(dir: &Path) -> [PathBuf; 3] {
+        [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE].map(|f| dir.join(f))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ParamsError> {
+    std::fs::read(path).map_err(|source| ParamsError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn encode(value: &impl CanonicalSerialize, compress: Compress) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.serialized_size(compress));
+    value
+        .serialize_with_mode(&mut out, compress)
+        .expect("writing to a Vec cannot fail");
+    out
 }

@@ -5,6 +5,7 @@ use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use ark_relations::gr1cs::SynthesisError;
 use ark_std::rand::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
 use zkclaim_circuits::{
     claim::{ClaimWitness, RuleViolation},
     gadget::claim::ClaimCircuit,
@@ -26,6 +27,8 @@ pub enum ProveError {
 
 /// Proves a claim: checks every rule natively, synthesizes only the witness (the matrices
 /// are cached in the parameters), checks every constraint against it, then runs Groth16.
+/// The witness, its full assignment and the prover's scalars derived from it are wiped
+/// before this returns (see "What is wiped" in `docs/protocol.md` for what is not).
 pub fn prove<R: RngCore + CryptoRng>(
     params: &ClaimParams,
     witness: ClaimWitness,
@@ -38,7 +41,8 @@ pub fn prove<R: RngCore + CryptoRng>(
     if let Some(row) = m.first_unsatisfied(&z) {
         return Err(ProveError::Unsatisfied(format!("#{row}")));
     }
-    let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+    // The blinding scalars: with them and the proof, a guess at the witness could be checked.
+    let (r, s) = (Zeroizing::new(Fr::rand(rng)), Zeroizing::new(Fr::rand(rng)));
     let pk = &params.proving_key;
     let proof = create_proof(
         &pk.key,
@@ -47,8 +51,8 @@ pub fn prove<R: RngCore + CryptoRng>(
         m.num_instance,
         m.num_constraints,
         &z,
-        r,
-        s,
+        *r,
+        *s,
     )?;
     Ok(ClaimPackage {
         public_inputs,

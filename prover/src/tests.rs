@@ -1,6 +1,6 @@
 //! Proofs end to end: valid claims verify; anything changed does not.
 
-use crate::{prove, ClaimParams, ProveError};
+use crate::{prove, ClaimParams, ParamsError, ProveError};
 use ark_bn254::{Bn254, Fr};
 use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
@@ -194,8 +194,13 @@ fn stock_groth16_proves_an_unsatisfied_witness_silently() {
 #[test]
 fn parameters_survive_save_and_load() {
     let dir = std::env::temp_dir().join(format!("zkclaim-params-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     params().save(&dir).unwrap();
-    assert!(ClaimParams::exist(&dir));
+    assert!(ClaimParams::files(&dir).iter().all(|f| f.is_file()));
+    // Saving again never replaces them.
+    let pk = std::fs::read(dir.join("claim.pk")).unwrap();
+    assert!(matches!(params().save(&dir), Err(ParamsError::Exists(f)) if f.ends_with("claim.pk")));
+    assert_eq!(std::fs::read(dir.join("claim.pk")).unwrap(), pk);
     let loaded = ClaimParams::load(&dir).unwrap();
     assert_eq!(loaded.verifying_key, params().verifying_key);
     assert_eq!(loaded.shape, Shape::default());
@@ -280,4 +285,66 @@ fn the_satisfaction_check_finds_a_broken_constraint() {
         Some(m.num_constraints() - 1),
         "the last constraint is claim_amount == payout"
     );
+}
+
+#[test]
+fn every_loader_refuses_a_verifying_key_that_forges() {
+    use crate::ParamsError;
+    use ark_bn254::{Fq, G1Affine, G2Affine};
+    use ark_ec::AffineRepr;
+    use ark_ff::One;
+    use ark_serialize::CanonicalSerialize;
+    use zkclaim_verifier::{KeyPoint, KeyWeakness};
+
+    let dir = std::env::temp_dir().join(format!("zkclaim-weak-vk-{}", std::process::id()));
+    params().save(&dir).unwrap();
+    let honest = params().proving_key.as_ark().clone();
+    let write = |name: &str, value: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = Vec::new();
+        value(&mut bytes);
+        std::fs::write(dir.join(name), bytes).unwrap();
+    };
+    fn weak<T>(loaded: Result<T, ParamsError>) -> KeyWeakness {
+        match loaded {
+            Err(ParamsError::Key(VerifyError::WeakKey(w))) => w,
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+    let gamma_delta = KeyWeakness::Related(KeyPoint::Gamma, KeyPoint::Delta);
+
+    // claim.vk with delta = -gamma: (alpha, beta, vk_x) would verify for any inputs.
+    let mut forging = honest.vk.clone();
+    forging.delta_g2 = -forging.gamma_g2;
+    write("claim.vk", &|b| forging.serialize_compressed(b).unwrap());
+    assert_eq!(weak(ClaimParams::load_verifying_key(&dir)), gamma_delta);
+    assert_eq!(weak(ClaimParams::load(&dir)), gamma_delta);
+    // The same key inside claim.pk (and in claim.vk, so that the two agree).
+    let mut pk = honest.clone();
+    pk.vk = forging;
+    write("claim.pk", &|b| pk.serialize_uncompressed(b).unwrap());
+    assert_eq!(weak(ClaimParams::load(&dir)), gamma_delta);
+
+    // gamma = O inside claim.pk, with the honest claim.vk beside it.
+    write("claim.vk", &|b| honest.vk.serialize_compressed(b).unwrap());
+    let mut pk = honest.clone();
+    pk.vk.gamma_g2 = G2Affine::zero();
+    write("claim.pk", &|b| pk.serialize_uncompressed(b).unwrap());
+    assert_eq!(
+        weak(ClaimParams::load(&dir)),
+        KeyWeakness::Identity(KeyPoint::Gamma)
+    );
+
+    // alpha off the curve inside claim.pk: its compressed form (x and a sign) would pass as
+    // the honest alpha while the prover computed with the bad point.
+    let mut pk = honest.clone();
+    pk.vk.alpha_g1 = G1Affine::new_unchecked(pk.vk.alpha_g1.x, pk.vk.alpha_g1.y + Fq::one());
+    write("claim.pk", &|b| pk.serialize_uncompressed(b).unwrap());
+    assert!(
+        matches!(
+            ClaimParams::load(&dir),
+            Err(ParamsError::Key(VerifyError::MalformedKey(_)))
+        ),
+        "an off-curve alpha in claim.pk"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

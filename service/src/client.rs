@@ -3,6 +3,7 @@
 //! refusals turned into [`Error::Refused`].
 
 use crate::{
+    consortium::Pin,
     error::Error,
     serve::{actions::ProofRequest, auth},
 };
@@ -10,7 +11,7 @@ use rustls::pki_types::{pem::PemObject, CertificateDer};
 use serde::Deserialize;
 use serde_json::Value;
 use std::{path::Path, sync::Arc, time::Duration};
-use url::Url;
+use url::{Host, Url};
 use zeroize::Zeroizing;
 use zkclaim_ledger::MemberKey;
 use zkclaim_verifier::{ClaimPackage, ClaimVerifyingKey};
@@ -65,6 +66,16 @@ impl Client {
         &self.base
     }
 
+    /// Whether the node is on this machine: 127.0.0.0/8, ::1 or `localhost`.
+    pub fn is_loopback(&self) -> bool {
+        match self.base.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => false,
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base.as_str().trim_end_matches('/'))
     }
@@ -97,31 +108,36 @@ impl Client {
         answer(&url, request.send_string(body))
     }
 
-    /// A proof from the node. The request body holds the patient's secrets in clear: it is
-    /// wiped once sent.
-    pub fn prove(&self, request: &ProofRequest) -> Result<ClaimPackage, Error> {
+    /// A proof from the node. The request body holds the patient's secrets: it is wiped once
+    /// sent, and refused before any connection is made to a plain `http://` node that is not
+    /// on this machine unless `in_clear` says the user accepts it.
+    pub fn prove(&self, request: &ProofRequest, in_clear: bool) -> Result<ClaimPackage, Error> {
+        if self.base.scheme() == "http" && !self.is_loopback() && !in_clear {
+            return Err(Error::WitnessInClear(self.base.to_string()));
+        }
         let body = Zeroizing::new(serde_json::to_string(request).expect("requests serialize"));
         serde_json::from_value(self.post("/v1/proofs", &body)?)
             .map_err(|e| Error::Node(format!("the node's claim package: {e}")))
     }
 
-    /// The node's verifying key; refused unless its digest is `pinned` (the genesis's) when
-    /// one is given.
-    pub fn verifying_key(&self, pinned: Option<[u8; 32]>) -> Result<ClaimVerifyingKey, Error> {
+    /// The node's verifying key; refused unless its digest is `pin`'s: a node's word alone
+    /// is never trusted.
+    pub fn verifying_key(&self, pin: &Pin) -> Result<ClaimVerifyingKey, Error> {
         let answer: VerifyingKeyAnswer = serde_json::from_value(self.get("/v1/verifying-key")?)
             .map_err(|e| Error::Node(format!("the node's verifying key: {e}")))?;
         let key = hex::decode(&answer.key)
             .map_err(|e| e.to_string())
             .and_then(|bytes| ClaimVerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string()))
             .map_err(|e| Error::Node(format!("the node's verifying key: {e}")))?;
-        match pinned {
-            Some(digest) if digest != key.digest() => Err(Error::Node(format!(
-                "the node's verifying key (digest {}) is not the genesis's ({})",
+        if key.digest() != pin.digest {
+            return Err(Error::Node(format!(
+                "the node's verifying key (digest {}) is not the one {} pins ({})",
                 hex::encode(key.digest()),
-                hex::encode(digest)
-            ))),
-            _ => Ok(key),
+                pin.by,
+                hex::encode(pin.digest)
+            )));
         }
+        Ok(key)
     }
 }
 

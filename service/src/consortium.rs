@@ -1,19 +1,24 @@
-//! A consortium's files in a data folder: genesis, member keys, the ledger store.
+//! A consortium's files in a data folder: genesis, member keys, the ledger store, and the
+//! circuit parameters, checked against the genesis.
 //!
 //! ```text
-//! DATA/params/                      claim circuit parameters
+//! DATA/params/                      claim circuit parameters (claim.vk alone: verify only)
 //! DATA/consortium/genesis.json      members, roles, keys, verifying-key digest, K
-//! DATA/consortium/keys/member-N.json  each member's Ed25519 key (mode 0600)
+//! DATA/consortium/keys/member-N.json  this organization's Ed25519 key (mode 0600)
 //! DATA/ledger.redb                  the blocks (or an etcd cluster: `--ledger etcd://…`)
+//! DATA/ledger.redb.node.json        while `zkclaim serve` holds the store: its pid and URL
 //! ```
 
 use crate::error::Error;
 use rand::rngs::OsRng;
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use zkclaim_ledger::{BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, RedbStore, Role};
+use zkclaim_ledger::{
+    BlockStore, EtcdStore, Genesis, Ledger, LedgerError, Member, MemberKey, RedbStore, Role,
+};
 use zkclaim_prover::ClaimParams;
-use zkclaim_verifier::PreparedClaimKey;
+use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey};
 
 pub const HOSPITALS: [u32; 2] = [1, 2];
 pub const INSURERS: [u32; 2] = [10, 11];
@@ -28,11 +33,16 @@ impl DataDir {
     pub fn genesis(&self) -> PathBuf {
         self.0.join("consortium/genesis.json")
     }
-    fn key(&self, member: u32) -> PathBuf {
+    /// Where this organization keeps member N's key: `--member N` and `serve --proposer N`
+    /// read it from here.
+    pub fn key(&self, member: u32) -> PathBuf {
         self.0.join(format!("consortium/keys/member-{member}.json"))
     }
     fn store(&self) -> PathBuf {
         self.0.join("ledger.redb")
+    }
+    fn holder(&self) -> PathBuf {
+        self.0.join("ledger.redb.node.json")
     }
 
     pub fn load_genesis(&self) -> Result<Genesis, Error> {
@@ -43,8 +53,46 @@ impl DataDir {
         Ok(MemberKey::load(&self.key(member))?)
     }
 
+    /// The genesis's verifying-key digest, when DATA holds a genesis.
+    pub fn pin(&self) -> Result<Option<Pin>, Error> {
+        let path = self.genesis();
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Pin {
+            digest: self.load_genesis()?.verifying_key_digest,
+            by: path.display().to_string(),
+        }))
+    }
+
+    /// The verifying key in `dir`, refused unless it is the one DATA's genesis pins (when
+    /// there is a genesis).
+    pub fn verifying_key(&self, dir: &Path) -> Result<ClaimVerifyingKey, Error> {
+        load_verifying_key(dir, self.pin()?.as_ref())
+    }
+
+    /// The parameters in `dir`, checked against DATA's genesis as [`DataDir::verifying_key`]
+    /// does; the proving key only when `dir` holds one.
+    pub fn load_params(&self, dir: &Path) -> Result<Params, Error> {
+        let verifying_key = self.verifying_key(dir)?;
+        let [proving_key_file, ..] = ClaimParams::files(dir);
+        // `load` reads the verifying key again and requires the proving key to embed it.
+        let prover = if proving_key_file.exists() {
+            Some(ClaimParams::load(dir)?)
+        } else {
+            None
+        };
+        Ok(Params {
+            proving_key_file,
+            verifying_key,
+            prover,
+        })
+    }
+
     /// Writes a development consortium: two hospitals, two insurers and a regulator, each
-    /// with a fresh key, pinned to these circuit parameters.
+    /// with a fresh key in this one folder, pinned to these circuit parameters. A real
+    /// consortium's members make their own keys (`member keygen`) and the genesis is
+    /// assembled from their public parts (`consortium genesis`).
     pub fn init(&self, params: &ClaimParams) -> Result<Genesis, Error> {
         let genesis_path = self.genesis();
         if genesis_path.exists() {
@@ -81,11 +129,7 @@ impl DataDir {
             root_window: 128,
             block_window_ms: 0,
         };
-        let json = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
-        std::fs::write(&genesis_path, json).map_err(|source| Error::Io {
-            path: genesis_path,
-            source,
-        })?;
+        genesis.save(&genesis_path)?;
         Ok(genesis)
     }
 
@@ -97,14 +141,14 @@ impl DataDir {
     ) -> Result<Arc<dyn BlockStore>, Error> {
         Ok(match ledger {
             Some(url) => Arc::new(EtcdStore::connect(url, &genesis.chain_id)?),
-            None => Arc::new(RedbStore::open(&self.store())?),
+            None => Arc::new(RedbStore::open(&self.store()).map_err(|e| self.in_use(e))?),
         })
     }
 
     /// Opens the node's ledger (see [`DataDir::open_store`]), `proposer` signing its blocks.
     pub fn open_ledger(
         &self,
-        params: &ClaimParams,
+        key: &PreparedClaimKey,
         ledger: Option<&str>,
         proposer: u32,
     ) -> Result<Ledger, Error> {
@@ -112,9 +156,127 @@ impl DataDir {
         Ok(Ledger::open(
             self.open_store(&genesis, ledger)?,
             genesis,
-            params.prepared.clone(),
+            key.clone(),
             self.load_key(proposer)?,
         )?)
+    }
+
+    /// Records, next to DATA's store, that this process serves it at `url`, until the
+    /// returned guard is dropped: a command that then finds the store locked names the node.
+    pub fn serving(&self, url: &str) -> Result<Serving, Error> {
+        let path = self.holder();
+        let holder = Holder {
+            pid: std::process::id(),
+            url: url.to_owned(),
+        };
+        let json = serde_json::to_string(&holder).expect("holder serializes");
+        std::fs::write(&path, json).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Serving(path))
+    }
+
+    /// Why the store would not open: held by the node that recorded itself, when one did.
+    fn in_use(&self, e: LedgerError) -> Error {
+        let holder = std::fs::read(self.holder())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok());
+        match holder {
+            Some(Holder { pid, url }) if pid != std::process::id() => Error::StoreInUse {
+                store: self.store(),
+                pid,
+                url,
+                reason: e.to_string(),
+            },
+            _ => e.into(),
+        }
+    }
+}
+
+/// Who serves DATA's store: `DATA/ledger.redb.node.json`.
+#[derive(Serialize, Deserialize)]
+struct Holder {
+    pid: u32,
+    url: String,
+}
+
+/// While alive, tells other commands which node holds DATA's store; the record goes with it.
+pub struct Serving(PathBuf);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A verifying-key digest that parameters must have, and who pins it (a genesis file, or a
+/// flag).
+pub struct Pin {
+    pub digest: [u8; 32],
+    pub by: String,
+}
+
+impl Pin {
+    /// `--vk-digest HEX`.
+    pub fn flag(digest: [u8; 32]) -> Self {
+        Self {
+            digest,
+            by: "--vk-digest".into(),
+        }
+    }
+}
+
+/// `--vk-digest`'s parser: 64 hex digits, `0x` allowed.
+pub fn parse_digest(text: &str) -> Result<[u8; 32], String> {
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(text.trim_start_matches("0x"), &mut digest)
+        .map_err(|_| "expected 64 hex digits (a SHA-256 digest)".to_owned())?;
+    Ok(digest)
+}
+
+/// The verifying key in `dir`, refused unless its digest is `pin`'s.
+pub fn load_verifying_key(dir: &Path, pin: Option<&Pin>) -> Result<ClaimVerifyingKey, Error> {
+    let [_, path, _] = ClaimParams::files(dir);
+    if !path.exists() {
+        return Err(Error::NoVerifyingKey {
+            path,
+            pin: pin.map_or_else(String::new, |pin| {
+                format!(" ({} pins its digest {})", pin.by, hex::encode(pin.digest))
+            }),
+        });
+    }
+    let key = ClaimParams::load_verifying_key(dir)?;
+    match pin {
+        Some(pin) if pin.digest != key.digest() => Err(Error::ForeignParams {
+            dir: dir.into(),
+            found: hex::encode(key.digest()),
+            expected: hex::encode(pin.digest),
+            pinned_by: pin.by.clone(),
+        }),
+        _ => Ok(key),
+    }
+}
+
+/// Parameters as a node or a proving command finds them: the (checked) verifying key, and
+/// the proving parameters when the folder holds a proving key.
+pub struct Params {
+    proving_key_file: PathBuf,
+    pub verifying_key: ClaimVerifyingKey,
+    pub prover: Option<ClaimParams>,
+}
+
+impl Params {
+    /// The proving parameters, or why there are none (naming the missing file).
+    pub fn prover(&self) -> Result<&ClaimParams, Error> {
+        self.prover
+            .as_ref()
+            .ok_or_else(|| Error::NoProvingKey(self.proving_key_file.clone()))
+    }
+
+    pub fn into_prover(self) -> Result<ClaimParams, Error> {
+        self.prover
+            .ok_or(Error::NoProvingKey(self.proving_key_file))
     }
 }
 

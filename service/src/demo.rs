@@ -52,7 +52,9 @@ const SETTLE: &str = "insurer A: settle on the ledger (verify + durable block)";
 
 pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error> {
     let mut steps = Steps(Vec::new());
-    let params = steps.time("load or generate parameters", || load_or_setup(params_dir))?;
+    let params = steps.time("load or generate parameters", || {
+        load_or_setup(&DataDir(data.into()), params_dir)
+    })?;
     let shape = params.shape;
 
     // A fresh consortium and chain for every run; the parameters are kept.
@@ -64,7 +66,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         })?;
     }
     let genesis = steps.time("consortium: genesis and member keys", || dir.init(&params))?;
-    let ledger = dir.open_ledger(&params, None, REGULATOR)?;
+    let ledger = dir.open_ledger(&params.prepared, None, REGULATOR)?;
     let chain = genesis.chain_id.clone();
     let hospital_keys = [dir.load_key(HOSPITALS[0])?, dir.load_key(HOSPITALS[1])?];
     let insurer_keys = [dir.load_key(INSURERS[0])?, dir.load_key(INSURERS[1])?];
@@ -130,10 +132,8 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let tampered = settle(&ledger, &chain, &insurer_keys[0], tampered);
     let mut local = IncrementalTree::new(shape.depth);
     local.append(commitment)?;
-    let foreign_root = ClaimWitness {
-        path: local.path(0)?,
-        ..witness_for(&policies[0])?
-    };
+    let mut foreign_root = witness_for(&policies[0])?;
+    foreign_root.path = local.path(0)?;
     let unknown_root = zkclaim_prover::prove(&params, foreign_root, &mut rng)?;
     let unknown_root = settle(&ledger, &chain, &insurer_keys[0], unknown_root);
 

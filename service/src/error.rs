@@ -28,6 +28,63 @@ pub enum Error {
     AuditFailed(zkclaim_ledger::AuditError),
     #[error("{0} already exists: remove it or use another --data folder")]
     Exists(PathBuf),
+    #[error(
+        "{dir} already holds parameters ({files}): setup never replaces them, since a lost \
+         proving key cannot be recovered and new keys are not the consortium's. Use another \
+         --params DIR, or --force to replace them (the old files are kept as NAME.bak-TIME)"
+    )]
+    ParamsExist { dir: PathBuf, files: String },
+    #[error(
+        "{path} already holds member {member}'s key (public key {public_key}): a member key is \
+         never replaced. Keep using it, choose another --out, or --force to replace it (the \
+         old key is kept as {path}.bak-TIME)"
+    )]
+    KeyExists {
+        path: PathBuf,
+        member: u32,
+        public_key: String,
+    },
+    /// The parameters' verifying key is not the one the consortium pinned.
+    #[error(
+        "these parameters are not the consortium's: the verifying key in {dir} has digest \
+         {found}, {pinned_by} pins {expected}. Use the consortium's parameters (--params DIR)"
+    )]
+    ForeignParams {
+        dir: PathBuf,
+        found: String,
+        expected: String,
+        pinned_by: String,
+    },
+    #[error("no verifying key: {path} is missing; copy the consortium's claim.vk there{pin}")]
+    NoVerifyingKey { path: PathBuf, pin: String },
+    #[error(
+        "no proving key: {0} is missing, so these parameters only verify. Prove on a node \
+         that has one (--server URL), or copy the consortium's claim.pk and shape.json (both \
+         public) next to its claim.vk"
+    )]
+    NoProvingKey(PathBuf),
+    #[error(
+        "{store} is held by a running `zkclaim serve` (pid {pid}, {url}): stop that node, or \
+         send this command to it with --server {url} ({reason})"
+    )]
+    StoreInUse {
+        store: PathBuf,
+        pid: u32,
+        url: String,
+        reason: String,
+    },
+    #[error(
+        "refusing to send the patient's secret key and medical data in clear to {0}: it is \
+         plain http:// to an address that is not loopback. Use https://, or pass \
+         --insecure-send-witness if the path to that node is private"
+    )]
+    WitnessInClear(String),
+    #[error(
+        "verify --server needs the consortium's verifying-key digest to check the node's key \
+         against: use a --data folder that holds the consortium's genesis, or pass \
+         --vk-digest HEX (the genesis's verifying_key_digest)"
+    )]
+    Unpinned,
     #[error("demo: {0}")]
     Demo(String),
     #[error("serve: {0}")]
@@ -60,7 +117,8 @@ Exit codes:
   2  usage error: a bad command line (a flag the command does not use included)
   3  I/O error or bad input: a file missing, unreadable, malformed, or already there
   4  node unreachable: connection refused, DNS, TLS handshake
-  5  failure: the node's answer not understood, the ledger's store or the server failing
+  5  failure: the node's answer not understood or its key not the pinned one, the
+     ledger's store held by a running node or failing, the server failing
 
 With --json, a result is one JSON object on stdout and an error one on stderr:
   {\"error\": {\"code\": …, \"message\": …, \"exit_code\": …}}";
@@ -89,17 +147,23 @@ impl Error {
                 | L::WrongVerifyingKey
                 | L::ProposerKeyMismatch(_),
             ) => 1,
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::Unpinned | Error::WitnessInClear(_) => 2,
             Error::Io { .. }
             | Error::BadFile { .. }
             | Error::Invoice(_)
             | Error::Tree(_)
             | Error::Exists(_)
+            | Error::ParamsExist { .. }
+            | Error::KeyExists { .. }
+            | Error::ForeignParams { .. }
+            | Error::NoVerifyingKey { .. }
+            | Error::NoProvingKey(_)
             | Error::Params(
                 ParamsError::Io { .. }
                 | ParamsError::Corrupt { .. }
                 | ParamsError::Key(_)
-                | ParamsError::Mismatch(_),
+                | ParamsError::Mismatch(_)
+                | ParamsError::Exists(_),
             )
             | Error::Ledger(L::File { .. } | L::InvalidKey(_) | L::InvalidGenesis(_)) => 3,
             Error::Unreachable(_) => 4,
@@ -115,9 +179,12 @@ impl Error {
             Error::AuditFailed(_) => "audit_failed",
             Error::NotInTree(_) => "not_in_tree",
             Error::Prove(zkclaim_prover::ProveError::Rule(_)) => "rule_violated",
-            Error::Usage(_) => "usage",
+            Error::Usage(_) | Error::Unpinned | Error::WitnessInClear(_) => "usage",
             Error::Unreachable(_) => "unreachable",
-            Error::Exists(_) => "exists",
+            Error::Exists(_) | Error::ParamsExist { .. } | Error::KeyExists { .. } => "exists",
+            Error::ForeignParams { .. } => "foreign_parameters",
+            Error::NoVerifyingKey { .. } | Error::NoProvingKey(_) => "missing_key",
+            Error::StoreInUse { .. } => "store_in_use",
             Error::Node(_) => "bad_answer",
             _ => match self.exit_code() {
                 1 => "refused",

@@ -99,3 +99,28 @@ pub fn write_secret<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
         .and_then(|()| file.write_all(b"\n"))
         .map_err(io)
 }
+
+/// Moves `path` aside to `PATH.bak-TIME` (UTC, to the millisecond), so that `--force` never
+/// destroys what it replaces; refuses if that backup exists. Returns the backup's path.
+pub fn keep_backup(path: &Path) -> Result<std::path::PathBuf, Error> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let now = chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+        .format("%Y%m%dT%H%M%S%.3fZ");
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".bak-{now}"));
+    let backup = std::path::PathBuf::from(name);
+    if backup.exists() {
+        return Err(Error::Io {
+            path: backup,
+            source: std::io::ErrorKind::AlreadyExists.into(),
+        });
+    }
+    std::fs::rename(path, &backup).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
+    Ok(backup)
+}

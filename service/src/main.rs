@@ -59,7 +59,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate single-party development parameters (whoever runs this can forge proofs).
+    /// Generate single-party development parameters (whoever runs this can forge proofs);
+    /// never over existing ones without --force.
     Setup(commands::setup::Args),
     /// Patient keys.
     Patient {
@@ -78,9 +79,9 @@ enum Command {
     },
     /// Prove a claim: the invoice is in the tree and the payout follows the policy.
     Prove(commands::prove::Args),
-    /// Verify a claim package: exit 0 when valid, 1 with the reason when not. With
-    /// `--server` the verifying key comes from the node, checked against DATA's genesis
-    /// when there is one.
+    /// Verify a claim package: exit 0 when valid, 1 with the reason when not. The verifying
+    /// key must be the consortium's (DATA's genesis, or --vk-digest); with `--server` it
+    /// comes from the node, and one of the two is required.
     Verify(commands::verify::Args),
     /// Write a claim and the verifying key in another verifier's formats.
     Export {
@@ -94,7 +95,12 @@ enum Command {
         #[command(subcommand)]
         command: commands::claim::Command,
     },
-    /// The consortium ledger.
+    /// An organization's own member key.
+    Member {
+        #[command(subcommand)]
+        command: commands::member::Command,
+    },
+    /// The consortium's genesis.
     Consortium {
         #[command(subcommand)]
         command: commands::consortium::Command,
@@ -102,7 +108,8 @@ enum Command {
     /// Replay the chain in DATA from genesis and re-verify everything; exit 1 naming the
     /// first bad block.
     Audit(commands::audit::Args),
-    /// Serve the consortium ledger in DATA over HTTP (see /openapi.json) until SIGTERM/SIGINT.
+    /// Serve the consortium ledger in DATA over HTTP (see /openapi.json) until SIGTERM/SIGINT;
+    /// verify-only when DATA/params holds no proving key.
     Serve(commands::serve::Args),
     /// Drive concurrent patients through registration, proof and settlement against the node
     /// at --server (on this machine), with member keys from DATA; report proof latency and
@@ -134,6 +141,7 @@ impl Command {
             Command::Setup(_)
             | Command::Export { .. }
             | Command::Consortium { .. }
+            | Command::Member { .. }
             | Command::Audit(_) => LOCAL,
             Command::Invoice { .. }
             | Command::Prove(_)
@@ -225,6 +233,7 @@ fn dispatch(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Export { command } => export::exec(command, ctx),
         Command::Bench(args) => bench::exec(args),
         Command::Claim { command } => claim::exec(command, ctx),
+        Command::Member { command } => member::exec(command, ctx),
         Command::Consortium { command } => consortium::exec(command, ctx),
         Command::Audit(args) => audit::exec(args, ctx),
         Command::Serve(args) => serve::exec(args, ctx),

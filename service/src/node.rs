@@ -4,7 +4,7 @@
 
 use crate::{
     client::Client,
-    consortium::{DataDir, REGULATOR},
+    consortium::{DataDir, Params, REGULATOR},
     error::Error,
     serve::actions,
 };
@@ -12,20 +12,17 @@ use rand::rngs::OsRng;
 use serde_json::Value;
 use std::path::Path;
 use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction};
-use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::ClaimPackage;
 
 pub enum Node {
     Remote(Client),
-    Embedded {
-        ledger: Ledger,
-        params: Box<ClaimParams>,
-    },
+    Embedded { ledger: Ledger, params: Box<Params> },
 }
 
 impl Node {
     /// The node at `server`, or the ledger of `data` (in DATA's store, or on the etcd
-    /// cluster `ledger` names) with the parameters in `params`, closed when this is dropped.
+    /// cluster `ledger` names) with the parameters in `params` (the consortium's; a proving
+    /// key only to prove), closed when this is dropped.
     pub fn open(
         server: Option<&str>,
         ca: Option<&Path>,
@@ -35,8 +32,9 @@ impl Node {
         Ok(match server {
             Some(server) => Node::Remote(Client::new(server, ca)?),
             None => {
-                let params = Box::new(ClaimParams::load(params)?);
-                let ledger = data.open_ledger(&params, ledger, REGULATOR)?;
+                let params = Box::new(data.load_params(params)?);
+                let ledger =
+                    data.open_ledger(&params.verifying_key.prepare(), ledger, REGULATOR)?;
                 Node::Embedded { ledger, params }
             }
         })
@@ -69,11 +67,17 @@ impl Node {
         }
     }
 
-    /// Proves a claim against the ledger's current tree: on the node, or here.
-    pub fn prove(&self, request: actions::ProofRequest) -> Result<ClaimPackage, Error> {
+    /// Proves a claim against the ledger's current tree: on the node (over plain HTTP to a
+    /// non-loopback node only when `in_clear` allows it), or here.
+    pub fn prove(
+        &self,
+        request: actions::ProofRequest,
+        in_clear: bool,
+    ) -> Result<ClaimPackage, Error> {
         match self {
-            Node::Remote(client) => client.prove(&request),
+            Node::Remote(client) => client.prove(&request, in_clear),
             Node::Embedded { ledger, params } => {
+                let params = params.prover()?;
                 let witness = actions::witness(ledger, params.shape, request)?;
                 Ok(zkclaim_prover::prove(params, witness, &mut OsRng)?)
             }

@@ -266,6 +266,76 @@ fn snarkjs_verifies_an_exported_claim_and_rejects_a_tampered_signal() {
 }
 
 #[test]
+fn verify_refuses_a_verifying_key_that_lets_anyone_forge() {
+    // Two forging keys made from a real one by editing its compressed bytes (alpha 32, beta
+    // 64, gamma 64, delta 64, input count 8, then six IC points of 32), each with a proof
+    // that verifies under it without any secret. Both printed "valid" before the key checks.
+    let dir = Dir::new("weak-vk");
+    let params = dir.path("params");
+    succeeded(zkclaim(
+        &dir,
+        &["setup", "--params", params.to_str().unwrap()],
+    ));
+    let vk = std::fs::read(params.join("claim.vk")).unwrap();
+    assert_eq!(vk.len(), 424);
+    let g1_identity = [&[0u8; 31][..], &[0x40]].concat();
+    let package = |inputs: [&str; 4], amount: u64, proof: Vec<u8>| {
+        format!(
+            r#"{{"public_inputs": {{"invoice_root": "{}", "nullifier": "{}", "claimant_tag": "{}",
+                "policy_hash": "{}", "claim_amount": {amount}}}, "proof": "0x{}"}}"#,
+            inputs[0],
+            inputs[1],
+            inputs[2],
+            inputs[3],
+            hex::encode(proof)
+        )
+    };
+
+    // gamma = O: (alpha, beta, O) verifies for any public inputs, here a 50,000-yuan claim.
+    let mut gamma_zero = vk.clone();
+    gamma_zero[96..160].fill(0);
+    gamma_zero[159] = 0x40;
+    let any = "0x0000000000000000000000000000000000000000000000000000000000c0ffee";
+    let forged_any = package([any; 4], 5_000_000, [&vk[..96], &g1_identity].concat());
+
+    // delta = −gamma (gamma with its y-sign flag flipped): (alpha, beta, vk_x) verifies for
+    // any inputs; with all of them zero, vk_x is IC[0].
+    let mut delta_neg_gamma = vk.clone();
+    delta_neg_gamma.copy_within(96..160, 160);
+    delta_neg_gamma[223] ^= 0x80;
+    let zero = "0x0000000000000000000000000000000000000000000000000000000000000000";
+    let forged_zero = package([zero; 4], 0, [&vk[..96], &vk[232..264]].concat());
+
+    for (key, claim, reason) in [
+        (gamma_zero, forged_any, "gamma is the point at infinity"),
+        (
+            delta_neg_gamma,
+            forged_zero,
+            "gamma and delta are equal or opposite",
+        ),
+    ] {
+        std::fs::write(params.join("claim.vk"), key).unwrap();
+        let claim = dir.write("forged.json", &claim);
+        let out = zkclaim(
+            &dir,
+            &[
+                "verify",
+                claim.to_str().unwrap(),
+                "--params",
+                params.to_str().unwrap(),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{reason}: {stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("valid"));
+        assert!(
+            stderr.contains(&format!("unsafe verifying key: {reason}")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn refuses_to_prove_a_claim_that_breaks_a_rule() {
     let dir = Dir::new("refuse");
     let (inv, pk) = registered_invoice(&dir, "2027-01-02");

@@ -1,15 +1,40 @@
-//! The claim circuit's verifying key.
+//! The claim circuit's verifying key, and the checks that refuse keys anyone could forge with.
+//!
+//! Groth16 verification accepts `(A, B, C)` when `e(A, B) = e(α, β) · e(vk_x, γ) · e(C, δ)`,
+//! with `vk_x = IC₀ + Σ xᵢ·ICᵢ₊₁`. Its soundness rests on the key's points having no relation
+//! that anyone knows. Some keys carry such a relation in plain sight and let anyone, with no
+//! secret at all, "prove" any public inputs:
+//! - `γ = O` (the point at infinity): `(α, β, O)`; `e(vk_x, γ)` is 1 whatever the inputs.
+//! - `α = O` or `β = O`: `(vk_x, γ, O)`; `e(α, β)` is 1.
+//! - `δ = ±γ`: `(α, β, ∓vk_x)`; the input and `C` terms cancel.
+//! - `β = ±γ`: `(α ± vk_x, β, O)`; `β = ±δ`: `(vk_x, γ, ∓α)`.
+//! - `ICᵢ₊₁ = O`: input i is not bound (any value verifies with the same proof);
+//!   `ICᵢ = ±ICⱼ`: the two inputs are bound only through their sum or difference.
+//! - `δ = O` lets no one forge by itself, but no real key has it (δ divides the proving key's
+//!   queries), nor `IC₀ = O` (arkworks binds every input, the constant one included, with an
+//!   extra constraint, so each ICᵢ is a non-zero polynomial at a random point).
+//!
+//! [`ClaimVerifyingKey::from_bytes`] refuses all of these, and is the only way to make a key:
+//! the type implements no `CanonicalDeserialize` (arkworks' derive would check points only).
+//!
+//! These checks catch degenerate keys, not malicious ones: a key whose points have any known
+//! relation (`δ = 2γ`, say) forges just as well and looks like any other key, and whoever ran
+//! the setup knows every relation. Only a key from a multi-party ceremony, pinned by its digest
+//! (the genesis's `verifying_key_digest`), is trustworthy.
 
 use crate::VerifyError;
 use ark_bn254::{Bn254, G1Affine, G2Affine};
-use ark_ec::pairing::{Pairing, PairingOutput};
+use ark_ec::{
+    pairing::{Pairing, PairingOutput},
+    AffineRepr,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use sha2::{Digest, Sha256};
 use zkclaim_circuits::claim::PublicInputs;
 
 /// A Groth16 verifying key for the claim circuit, laid out as `ark_groth16::VerifyingKey`.
 /// Only constructed through [`ClaimVerifyingKey::from_bytes`], which validates it.
-#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize)]
 pub struct ClaimVerifyingKey {
     pub(crate) alpha_g1: G1Affine,
     pub(crate) beta_g2: G2Affine,
@@ -18,22 +43,123 @@ pub struct ClaimVerifyingKey {
     pub(crate) gamma_abc_g1: Vec<G1Affine>,
 }
 
+/// A point of a verifying key, as named in a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPoint {
+    Alpha,
+    Beta,
+    Gamma,
+    Delta,
+    /// `gamma_abc_g1[i]` (snarkjs's `IC[i]`): i = 0 is the constant term, i ≥ 1 input i − 1.
+    Input(usize),
+}
+
+impl core::fmt::Display for KeyPoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Alpha => f.write_str("alpha"),
+            Self::Beta => f.write_str("beta"),
+            Self::Gamma => f.write_str("gamma"),
+            Self::Delta => f.write_str("delta"),
+            Self::Input(i) => write!(f, "IC[{i}]"),
+        }
+    }
+}
+
+/// Why a well-formed key is refused: it would let anyone forge, or no real key looks like it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyWeakness {
+    #[error("{0} is the point at infinity")]
+    Identity(KeyPoint),
+    #[error("{0} and {1} are equal or opposite")]
+    Related(KeyPoint, KeyPoint),
+}
+
 impl ClaimVerifyingKey {
-    /// Decodes a compressed key, checking every point is on the curve and in the prime-order
-    /// subgroup, that it takes exactly the claim's public inputs, and that gamma != delta.
+    /// Decodes a compressed key: every point on the curve and in the prime-order subgroup,
+    /// exactly the claim's public inputs, the canonical encoding with nothing after it, and
+    /// none of the weaknesses in the module documentation.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, VerifyError> {
-        let key = Self::deserialize_compressed(bytes)
-            .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
-        if key.gamma_abc_g1.len() != PublicInputs::COUNT + 1 {
+        let key = Self::decode(bytes)?;
+        key.check()?;
+        Ok(key)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, VerifyError> {
+        let malformed =
+            |e: ark_serialize::SerializationError| VerifyError::MalformedKey(e.to_string());
+        let mut r = bytes;
+        let alpha_g1 = G1Affine::deserialize_compressed(&mut r).map_err(malformed)?;
+        let beta_g2 = G2Affine::deserialize_compressed(&mut r).map_err(malformed)?;
+        let gamma_g2 = G2Affine::deserialize_compressed(&mut r).map_err(malformed)?;
+        let delta_g2 = G2Affine::deserialize_compressed(&mut r).map_err(malformed)?;
+        // The count first: another circuit's key is named as such, and a huge count reads
+        // nothing.
+        let count = u64::deserialize_compressed(&mut r).map_err(malformed)?;
+        if count != PublicInputs::COUNT as u64 + 1 {
             return Err(VerifyError::WrongInputCount {
-                found: key.gamma_abc_g1.len().saturating_sub(1),
+                found: usize::try_from(count)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(1),
                 expected: PublicInputs::COUNT,
             });
         }
-        if key.gamma_g2 == key.delta_g2 {
-            return Err(VerifyError::WeakKey);
+        let gamma_abc_g1 = (0..=PublicInputs::COUNT)
+            .map(|_| G1Affine::deserialize_compressed(&mut r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(malformed)?;
+        if !r.is_empty() {
+            return Err(VerifyError::MalformedKey(format!(
+                "{} bytes after the key",
+                r.len()
+            )));
+        }
+        let key = Self {
+            alpha_g1,
+            beta_g2,
+            gamma_g2,
+            delta_g2,
+            gamma_abc_g1,
+        };
+        // The point at infinity decodes whatever its x bytes hold: one key, one encoding, so
+        // that its digest names it.
+        if key.to_bytes() != bytes {
+            return Err(VerifyError::MalformedKey(
+                "not the canonical encoding of its points".into(),
+            ));
         }
         Ok(key)
+    }
+
+    /// Refuses the keys that forge without a trapdoor, and points no real key has.
+    fn check(&self) -> Result<(), VerifyError> {
+        use KeyPoint::*;
+        let weak = |w| Err(VerifyError::WeakKey(w));
+        let g2 = [
+            (Beta, self.beta_g2),
+            (Gamma, self.gamma_g2),
+            (Delta, self.delta_g2),
+        ];
+        let g1 = core::iter::once((Alpha, self.alpha_g1)).chain(
+            self.gamma_abc_g1
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Input(i), *p)),
+        );
+        if let Some((name, _)) = g1.clone().find(|(_, p)| p.is_zero()) {
+            return weak(KeyWeakness::Identity(name));
+        }
+        if let Some((name, _)) = g2.iter().find(|(_, p)| p.is_zero()) {
+            return weak(KeyWeakness::Identity(*name));
+        }
+        if let Some((a, b)) = related_pair(&g2) {
+            return weak(KeyWeakness::Related(a, b));
+        }
+        let inputs: Vec<_> = g1.skip(1).collect();
+        if let Some((a, b)) = related_pair(&inputs) {
+            return weak(KeyWeakness::Related(a, b));
+        }
+        Ok(())
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -59,6 +185,16 @@ impl ClaimVerifyingKey {
     }
 }
 
+/// The first two points (in order) that are equal or opposite.
+fn related_pair<P: AffineRepr>(points: &[(KeyPoint, P)]) -> Option<(KeyPoint, KeyPoint)> {
+    points.iter().enumerate().find_map(|(i, (a, p))| {
+        points[i + 1..]
+            .iter()
+            .find(|(_, q)| *p == *q || *p == -*q)
+            .map(|(b, _)| (*a, *b))
+    })
+}
+
 /// A verifying key with `e(α, β)`, `−γ` and `−δ` precomputed: prepare once, verify many.
 #[derive(Clone, Debug)]
 pub struct PreparedClaimKey {
@@ -77,8 +213,76 @@ impl PreparedClaimKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{prepare_inputs, verify, Proof};
     use ark_bn254::{Fr, G1Projective, G2Projective};
     use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::{Field, UniformRand, Zero};
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    /// A key by the discrete logarithms of its points (its trapdoor), so that a test can make
+    /// any key, degenerate ones included, and prove honestly under it without a circuit.
+    #[derive(Clone)]
+    struct Trapdoor {
+        alpha: Fr,
+        beta: Fr,
+        gamma: Fr,
+        delta: Fr,
+        ic: Vec<Fr>,
+    }
+
+    impl Trapdoor {
+        fn random(rng: &mut StdRng, n_inputs: usize) -> Self {
+            Self {
+                alpha: Fr::rand(rng),
+                beta: Fr::rand(rng),
+                gamma: Fr::rand(rng),
+                delta: Fr::rand(rng),
+                ic: (0..=n_inputs).map(|_| Fr::rand(rng)).collect(),
+            }
+        }
+
+        /// The key itself, unchecked: what the old decoder let through.
+        fn key(&self) -> ClaimVerifyingKey {
+            let g1 = |k: &Fr| (G1Projective::generator() * k).into_affine();
+            let g2 = |k: &Fr| (G2Projective::generator() * k).into_affine();
+            ClaimVerifyingKey {
+                alpha_g1: g1(&self.alpha),
+                beta_g2: g2(&self.beta),
+                gamma_g2: g2(&self.gamma),
+                delta_g2: g2(&self.delta),
+                gamma_abc_g1: self.ic.iter().map(g1).collect(),
+            }
+        }
+
+        /// A proof for `public` made with the trapdoor: `c = (ab − αβ − vₓγ) / δ`.
+        fn prove(&self, public: &PublicInputs, rng: &mut StdRng) -> Proof {
+            let (a, b) = (Fr::rand(rng), Fr::rand(rng));
+            let vx = self.ic[0]
+                + public
+                    .to_field_elements()
+                    .iter()
+                    .zip(&self.ic[1..])
+                    .map(|(x, ic)| *x * ic)
+                    .sum::<Fr>();
+            let c =
+                (a * b - self.alpha * self.beta - vx * self.gamma) * self.delta.inverse().unwrap();
+            Proof {
+                a: (G1Projective::generator() * a).into_affine(),
+                b: (G2Projective::generator() * b).into_affine(),
+                c: (G1Projective::generator() * c).into_affine(),
+            }
+        }
+    }
+
+    fn random_inputs(rng: &mut StdRng) -> PublicInputs {
+        PublicInputs {
+            invoice_root: Fr::rand(rng),
+            nullifier: Fr::rand(rng),
+            claimant_tag: Fr::rand(rng),
+            policy_hash: Fr::rand(rng),
+            claim_amount: rng.gen_range(0..1 << 44),
+        }
+    }
 
     fn key(n_inputs: usize) -> ClaimVerifyingKey {
         let g1 = |k: u64| (G1Projective::generator() * Fr::from(k)).into_affine();
@@ -92,10 +296,189 @@ mod tests {
         }
     }
 
-    fn encode(k: &ClaimVerifyingKey) -> Vec<u8> {
-        let mut v = Vec::new();
-        k.serialize_compressed(&mut v).unwrap();
-        v
+    fn weak(w: KeyWeakness) -> Result<ClaimVerifyingKey, VerifyError> {
+        Err(VerifyError::WeakKey(w))
+    }
+
+    /// A change to an honest key's trapdoor that makes it weak.
+    type Weaken = fn(&mut Trapdoor);
+    /// A proof forged from the key alone (no trapdoor) for inputs whose `vk_x` is given.
+    type Forgery = fn(&ClaimVerifyingKey, G1Projective) -> Proof;
+
+    #[test]
+    fn keys_that_forge_without_a_trapdoor_are_refused() {
+        use KeyPoint::*;
+        use KeyWeakness::*;
+        let cases: [(&str, Weaken, KeyWeakness, Forgery); 7] = [
+            (
+                "delta = -gamma",
+                |t| t.delta = -t.gamma,
+                Related(Gamma, Delta),
+                |k, vx| Proof {
+                    a: k.alpha_g1,
+                    b: k.beta_g2,
+                    c: vx.into_affine(),
+                },
+            ),
+            (
+                "delta = gamma",
+                |t| t.delta = t.gamma,
+                Related(Gamma, Delta),
+                |k, vx| Proof {
+                    a: k.alpha_g1,
+                    b: k.beta_g2,
+                    c: (-vx).into_affine(),
+                },
+            ),
+            (
+                "gamma = O",
+                |t| t.gamma = Fr::zero(),
+                Identity(Gamma),
+                |k, _| Proof {
+                    a: k.alpha_g1,
+                    b: k.beta_g2,
+                    c: G1Affine::zero(),
+                },
+            ),
+            (
+                "alpha = O",
+                |t| t.alpha = Fr::zero(),
+                Identity(Alpha),
+                |k, vx| Proof {
+                    a: vx.into_affine(),
+                    b: k.gamma_g2,
+                    c: G1Affine::zero(),
+                },
+            ),
+            (
+                "beta = O",
+                |t| t.beta = Fr::zero(),
+                Identity(Beta),
+                |k, vx| Proof {
+                    a: vx.into_affine(),
+                    b: k.gamma_g2,
+                    c: G1Affine::zero(),
+                },
+            ),
+            (
+                "beta = gamma",
+                |t| t.beta = t.gamma,
+                Related(Beta, Gamma),
+                |k, vx| Proof {
+                    a: (vx + k.alpha_g1).into_affine(),
+                    b: k.beta_g2,
+                    c: G1Affine::zero(),
+                },
+            ),
+            (
+                "beta = -delta",
+                |t| t.beta = -t.delta,
+                Related(Beta, Delta),
+                |k, vx| Proof {
+                    a: vx.into_affine(),
+                    b: k.gamma_g2,
+                    c: k.alpha_g1,
+                },
+            ),
+        ];
+        let mut rng = StdRng::seed_from_u64(1);
+        let honest = Trapdoor::random(&mut rng, PublicInputs::COUNT);
+        for (name, weaken, weakness, forge) in cases {
+            let mut t = honest.clone();
+            weaken(&mut t);
+            let key = t.key();
+            for _ in 0..3 {
+                // Any public inputs at all: the forger knows nothing but the key.
+                let public = random_inputs(&mut rng);
+                let proof = forge(&key, prepare_inputs(&key, &public));
+                assert_eq!(verify(&key.prepare(), &public, &proof), Ok(()), "{name}");
+                // The same recipe fails under a sound key: the weakness is what forges.
+                let sound = honest.key();
+                let proof = forge(&sound, prepare_inputs(&sound, &public));
+                assert_eq!(
+                    verify(&sound.prepare(), &public, &proof),
+                    Err(VerifyError::InvalidProof),
+                    "{name}"
+                );
+            }
+            assert_eq!(
+                ClaimVerifyingKey::from_bytes(&key.to_bytes()),
+                weak(weakness),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_that_leave_an_input_unbound_are_refused() {
+        use KeyPoint::*;
+        let mut rng = StdRng::seed_from_u64(2);
+        let honest = Trapdoor::random(&mut rng, PublicInputs::COUNT);
+        let public = random_inputs(&mut rng);
+
+        // IC[5] = O: claim_amount (input 4) is not bound; a proof for 7760 fen pays any sum.
+        let mut t = honest.clone();
+        t.ic[5] = Fr::zero();
+        let proof = t.prove(&public, &mut rng);
+        let mut inflated = public;
+        inflated.claim_amount = 5_000_000;
+        assert_eq!(verify(&t.key().prepare(), &inflated, &proof), Ok(()));
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&t.key().to_bytes()),
+            weak(KeyWeakness::Identity(Input(5)))
+        );
+
+        // IC[1] = IC[2]: only invoice_root + nullifier is bound; shift one into the other.
+        let mut t = honest.clone();
+        t.ic[2] = t.ic[1];
+        let proof = t.prove(&public, &mut rng);
+        let mut moved = public;
+        moved.invoice_root += Fr::from(1u64);
+        moved.nullifier -= Fr::from(1u64);
+        assert_eq!(verify(&t.key().prepare(), &moved, &proof), Ok(()));
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&t.key().to_bytes()),
+            weak(KeyWeakness::Related(Input(1), Input(2)))
+        );
+        // IC[1] = −IC[3] likewise (only the difference is bound).
+        let mut t = honest.clone();
+        t.ic[3] = -t.ic[1];
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&t.key().to_bytes()),
+            weak(KeyWeakness::Related(Input(1), Input(3)))
+        );
+
+        // Under the honest key the same changes are refused.
+        let proof = honest.prove(&public, &mut rng);
+        let key = honest.key().prepare();
+        assert_eq!(verify(&key, &public, &proof), Ok(()));
+        for changed in [inflated, moved] {
+            assert_eq!(
+                verify(&key, &changed, &proof),
+                Err(VerifyError::InvalidProof)
+            );
+        }
+    }
+
+    #[test]
+    fn points_no_setup_makes_are_refused() {
+        use KeyPoint::*;
+        let mut rng = StdRng::seed_from_u64(3);
+        let honest = Trapdoor::random(&mut rng, PublicInputs::COUNT);
+        let cases: [(Weaken, KeyPoint); 2] = [
+            (|t| t.delta = Fr::zero(), Delta),
+            (|t| t.ic[0] = Fr::zero(), Input(0)),
+        ];
+        for (weaken, point) in cases {
+            let mut t = honest.clone();
+            weaken(&mut t);
+            assert_eq!(
+                ClaimVerifyingKey::from_bytes(&t.key().to_bytes()),
+                weak(KeyWeakness::Identity(point))
+            );
+        }
+        let k = honest.key();
+        assert_eq!(ClaimVerifyingKey::from_bytes(&k.to_bytes()), Ok(k));
     }
 
     #[test]
@@ -106,30 +489,30 @@ mod tests {
     }
 
     #[test]
-    fn rejects_gamma_equal_to_delta() {
-        let mut k = key(PublicInputs::COUNT);
-        k.delta_g2 = k.gamma_g2;
-        assert_eq!(
-            ClaimVerifyingKey::from_bytes(&encode(&k)),
-            Err(VerifyError::WeakKey)
-        );
-    }
-
-    #[test]
     fn rejects_another_circuits_input_count() {
         let k = key(4);
         assert_eq!(
-            ClaimVerifyingKey::from_bytes(&encode(&k)),
+            ClaimVerifyingKey::from_bytes(&k.to_bytes()),
             Err(VerifyError::WrongInputCount {
                 found: 4,
+                expected: 5
+            })
+        );
+        // A count far beyond the bytes given is refused before any point is read.
+        let mut bytes = key(PublicInputs::COUNT).to_bytes();
+        bytes[224..232].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&bytes),
+            Err(VerifyError::WrongInputCount {
+                found: (1 << 40) - 1,
                 expected: 5
             })
         );
     }
 
     #[test]
-    fn rejects_truncated_or_corrupt_bytes() {
-        let bytes = encode(&key(PublicInputs::COUNT));
+    fn rejects_truncated_corrupt_padded_or_non_canonical_bytes() {
+        let bytes = key(PublicInputs::COUNT).to_bytes();
         assert!(matches!(
             ClaimVerifyingKey::from_bytes(&bytes[..bytes.len() - 1]),
             Err(VerifyError::MalformedKey(_))
@@ -140,5 +523,22 @@ mod tests {
             ClaimVerifyingKey::from_bytes(&flipped),
             Err(VerifyError::MalformedKey(_))
         ));
+        let mut padded = bytes.clone();
+        padded.push(0);
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&padded),
+            Err(VerifyError::MalformedKey("1 bytes after the key".into()))
+        );
+        // alpha as the point at infinity with stray x bits: one key, two encodings.
+        let mut stray = bytes;
+        stray[..32].fill(0);
+        stray[0] = 1;
+        stray[31] = 0x40;
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&stray),
+            Err(VerifyError::MalformedKey(
+                "not the canonical encoding of its points".into()
+            ))
+        );
     }
 }

@@ -13,7 +13,7 @@ mod proof;
 pub mod snarkjs;
 
 pub use batch::{verify_batch, BatchError};
-pub use key::{ClaimVerifyingKey, PreparedClaimKey};
+pub use key::{ClaimVerifyingKey, KeyPoint, KeyWeakness, PreparedClaimKey};
 pub use package::ClaimPackage;
 pub use proof::Proof;
 
@@ -31,9 +31,10 @@ pub enum VerifyError {
     MalformedProof(String),
     #[error("malformed verifying key: {0}")]
     MalformedKey(String),
-    /// gamma = delta lets anyone forge proofs for any public inputs.
-    #[error("unsafe verifying key: gamma equals delta")]
-    WeakKey,
+    /// A key that would let anyone forge proofs, or that no setup makes (see
+    /// [`ClaimVerifyingKey`]'s module documentation).
+    #[error("unsafe verifying key: {0}")]
+    WeakKey(KeyWeakness),
     #[error("verifying key takes {found} public inputs; a claim has {expected}")]
     WrongInputCount { found: usize, expected: usize },
 }

@@ -72,7 +72,7 @@ impl ClaimCircuit {
     pub fn new(shape: Shape, witness: ClaimWitness) -> Result<Self, RuleViolation> {
         let (public, advice) = witness.evaluate(shape)?;
         let mut witness = witness;
-        witness.invoice.items = witness.invoice.padded_items(shape.items)?;
+        witness.invoice.pad_items(shape.items)?;
         Ok(Self {
             shape,
             witness,
@@ -98,16 +98,7 @@ impl ClaimCircuit {
                 index: 0,
                 siblings: vec![zero; shape.depth],
             },
-            policy: Policy {
-                salt: zero,
-                insurer_id: 0,
-                period_start: 0,
-                period_end: 0,
-                deductible: 0,
-                rate_bp: 0,
-                cap: 0,
-                category_mask: 0,
-            },
+            policy: Policy::default(),
         };
         let public = PublicInputs {
             invoice_root: zero,

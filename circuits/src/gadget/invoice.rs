@@ -134,7 +134,7 @@ mod tests {
                 },
             ],
         };
-        inv.items = inv.padded_items(n).unwrap();
+        inv.pad_items(n).unwrap();
         inv
     }
 

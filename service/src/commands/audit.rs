@@ -3,7 +3,6 @@
 use crate::{commands::Context, consortium, error::Error};
 use serde_json::json;
 use std::path::PathBuf;
-use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,7 +15,10 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
-    let key = ClaimParams::load_verifying_key(&ctx.params_dir(args.params))?.prepare();
+    let key = ctx
+        .data
+        .verifying_key(&ctx.params_dir(args.params))?
+        .prepare();
     let report = consortium::audit(&ctx.data, &key, args.ledger.as_deref())?;
     let mut text = format!(
         "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",

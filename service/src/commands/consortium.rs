@@ -2,26 +2,67 @@
 
 use crate::{
     commands::{setup::load_or_setup, Context},
+    consortium::{self, parse_digest},
     error::Error,
+    files,
 };
 use serde_json::json;
-use std::path::PathBuf;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use zkclaim_circuits::claim::Shape;
+use zkclaim_ledger::{Genesis, Member};
+use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Write a development genesis (two hospitals, two insurers, a regulator) and each
-    /// member's key into DATA/consortium.
+    /// DEVELOPMENT ONLY: write a genesis (two hospitals, two insurers, a regulator) and
+    /// every member's secret key into this one DATA/consortium (parameters generated on
+    /// first use). A real consortium uses `member keygen` at each organization and
+    /// `consortium genesis`.
     Init {
-        /// Parameters folder [default: DATA/params].
+        /// The parameters the genesis pins [default: DATA/params].
         #[arg(long)]
         params: Option<PathBuf>,
     },
+    /// Assemble a consortium's genesis from its members' public parts (as `member keygen`
+    /// prints them) and the verifying key it pins. No secret is read.
+    Genesis(GenesisArgs),
+}
+
+#[derive(clap::Args)]
+pub struct GenesisArgs {
+    /// The chain's name; every transaction signs it.
+    #[arg(long)]
+    chain_id: String,
+    /// A JSON file with one member's public part, or a list of them; repeat the flag for
+    /// each file.
+    #[arg(long = "members", required = true)]
+    members: Vec<PathBuf>,
+    /// The parameters whose verifying key the genesis pins (claim.vk and shape.json
+    /// suffice) [default: DATA/params].
+    #[arg(long, conflicts_with = "vk_digest")]
+    params: Option<PathBuf>,
+    /// The verifying key's digest (64 hex digits), instead of reading claim.vk.
+    #[arg(long, value_parser = parse_digest)]
+    vk_digest: Option<[u8; 32]>,
+    /// With --vk-digest: the circuit's invoice items [default: 8].
+    #[arg(long, requires = "vk_digest")]
+    items: Option<usize>,
+    /// With --vk-digest: the invoice tree's depth [default: 32].
+    #[arg(long, requires = "vk_digest")]
+    depth: Option<usize>,
+    /// K: how many recent invoice roots a claim may prove against.
+    #[arg(long, default_value_t = 128)]
+    root_window: u32,
+    /// Where the genesis goes; an existing file is never replaced.
+    #[arg(long, value_parser = files::not_stdio)]
+    out: PathBuf,
 }
 
 pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
         Command::Init { params } => {
-            let params = load_or_setup(&ctx.params_dir(params))?;
+            let params = load_or_setup(&ctx.data, &ctx.params_dir(params))?;
             let genesis = ctx.data.init(&params)?;
             ctx.output.result(
                 json!({
@@ -30,13 +71,96 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                     "data": ctx.data.0,
                 }),
                 format_args!(
-                    "consortium {} with {} members written to {}",
+                    "development consortium {} with {} members written to {}",
                     genesis.chain_id,
                     genesis.members.len(),
                     ctx.data.0.display()
                 ),
             );
+            eprintln!(
+                "DEVELOPMENT ONLY: every member's secret key is in {}. A real consortium's \
+                 members each run `zkclaim member keygen`, and `zkclaim consortium genesis` \
+                 assembles the genesis from their public keys (docs/deployment.md).",
+                ctx.data.0.join("consortium/keys").display()
+            );
             Ok(())
         }
+        Command::Genesis(args) => genesis(args, ctx),
     }
+}
+
+fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
+    let (verifying_key_digest, shape) = match args.vk_digest {
+        Some(digest) => {
+            let default = Shape::default();
+            let shape = Shape {
+                items: args.items.unwrap_or(default.items),
+                depth: args.depth.unwrap_or(default.depth),
+            };
+            (digest, shape)
+        }
+        None => {
+            let dir = ctx.params_dir(args.params);
+            let key = consortium::load_verifying_key(&dir, None)?;
+            (key.digest(), ClaimParams::load_shape(&dir)?)
+        }
+    };
+    let mut members = Vec::new();
+    for path in &args.members {
+        members.extend(read_members(path)?);
+    }
+    let genesis = Genesis {
+        chain_id: args.chain_id,
+        members,
+        verifying_key_digest,
+        shape,
+        root_window: args.root_window,
+        block_window_ms: 0,
+    };
+    genesis.check()?;
+    genesis.save(&args.out)?;
+    let written = std::fs::read(&args.out).map_err(|source| Error::Io {
+        path: args.out.clone(),
+        source,
+    })?;
+    let roster: Vec<String> = genesis
+        .members
+        .iter()
+        .map(|m| format!("{} {} ({})", m.role, m.id, m.name))
+        .collect();
+    let (vk_digest, file_sha256) = (
+        hex::encode(genesis.verifying_key_digest),
+        hex::encode(Sha256::digest(&written)),
+    );
+    ctx.output.result(
+        json!({
+            "chain_id": genesis.chain_id,
+            "out": args.out,
+            "members": genesis.members,
+            "verifying_key_digest": vk_digest,
+            "file_sha256": file_sha256,
+        }),
+        format_args!(
+            "genesis of {} written to {}: {}; verifying key {vk_digest}; file SHA-256 \
+             {file_sha256}",
+            genesis.chain_id,
+            args.out.display(),
+            roster.join(", "),
+        ),
+    );
+    Ok(())
+}
+
+/// One member's public part, or a list of them.
+fn read_members(path: &Path) -> Result<Vec<Member>, Error> {
+    let value: serde_json::Value = files::read(path)?;
+    let parsed = if value.is_array() {
+        serde_json::from_value(value)
+    } else {
+        serde_json::from_value(value).map(|m| vec![m])
+    };
+    parsed.map_err(|e| Error::BadFile {
+        path: path.into(),
+        reason: format!("not a member's public part ({{id, name, role, public_key}}): {e}"),
+    })
 }

@@ -3,7 +3,6 @@
 use crate::{commands::Context, error::Error, files};
 use serde_json::json;
 use std::path::PathBuf;
-use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::{snarkjs, ClaimPackage};
 
 #[derive(clap::Subcommand)]
@@ -25,7 +24,7 @@ pub enum Command {
 pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
         Command::Snarkjs { claim, params, out } => {
-            let key = ClaimParams::load_verifying_key(&ctx.params_dir(params))?;
+            let key = ctx.data.verifying_key(&ctx.params_dir(params))?;
             let package: ClaimPackage = files::read(&claim)?;
             std::fs::create_dir_all(&out).map_err(|source| Error::Io {
                 path: out.clone(),

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod export;
 pub mod invoice;
 pub mod loadtest;
+pub mod member;
 pub mod patient;
 pub mod prove;
 pub mod serve;

@@ -27,8 +27,9 @@ pub struct Args {
     /// The insurance policy file (`-`: standard input).
     #[arg(long)]
     policy: PathBuf,
-    /// A stand-alone tree file. Without it the node proves (`--server`), or the Merkle
-    /// path comes from the ledger in DATA.
+    /// A stand-alone tree file (development: without parameters and a genesis in DATA,
+    /// first use generates single-party parameters). Without it the node proves
+    /// (`--server`), or the Merkle path comes from the ledger in DATA.
     #[arg(long, conflicts_with = "server")]
     tree: Option<PathBuf>,
     /// Parameters folder [default: DATA/params].
@@ -37,6 +38,11 @@ pub struct Args {
     /// Where to write the claim package (stdout if omitted or `-`).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With --server: send the patient's secret key and invoice to a plain http:// node
+    /// that is not on this machine (loopback is always allowed). Anyone on the path reads
+    /// them: only for a private network path.
+    #[arg(long)]
+    insecure_send_witness: bool,
     #[command(flatten)]
     chain: Chain,
 }
@@ -45,7 +51,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let params_dir = ctx.params_dir(args.params);
     let package = match args.tree {
         Some(tree) => {
-            let params = load_or_setup(&params_dir)?;
+            let params = load_or_setup(&ctx.data, &params_dir)?;
             let invoice: Invoice = files::read(&args.invoice)?;
             let key: KeyFile = files::read(&args.key)?;
             let policy: Policy = files::read(&args.policy)?;
@@ -64,12 +70,13 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
             zkclaim_prover::prove(&params, witness, &mut OsRng)?
         }
         None => {
+            let node = ctx.node(&params_dir, args.chain)?;
             let request = serve::actions::ProofRequest {
                 invoice: files::read(&args.invoice)?,
                 key: files::read(&args.key)?,
                 policy: files::read(&args.policy)?,
             };
-            ctx.node(&params_dir, args.chain)?.prove(request)?
+            node.prove(request, args.insecure_send_witness)?
         }
     };
     files::write(args.out.as_deref(), &package)

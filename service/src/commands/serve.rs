@@ -1,10 +1,10 @@
 //! `zkclaim serve`: the consortium ledger over HTTP.
+//!
+//! A node never generates parameters: it needs the consortium's verifying key
+//! (DATA/params/claim.vk, checked against the genesis) and refuses to start without it; with
+//! no proving key beside it, it runs verify-only and the proof route says so.
 
-use crate::{
-    commands::{setup::load_or_setup, Context},
-    error::Error,
-    serve,
-};
+use crate::{commands::Context, error::Error, serve};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -18,9 +18,21 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let config = serve::Config::resolve(args.config.as_deref(), args.settings)?;
-    let params = load_or_setup(&ctx.params_dir(None))?;
-    let ledger = ctx
-        .data
-        .open_ledger(&params, config.ledger.as_deref(), config.proposer)?;
-    serve::run(config, params, ledger)
+    let params = ctx.data.load_params(&ctx.params_dir(None))?;
+    let ledger = ctx.data.open_ledger(
+        &params.verifying_key.prepare(),
+        config.ledger.as_deref(),
+        config.proposer,
+    )?;
+    // On the embedded store, other commands learn who holds it.
+    let embedded = config.ledger.is_none();
+    let mut serving = None;
+    serve::run(config, params, ledger, |url| {
+        if embedded {
+            match ctx.data.serving(url) {
+                Ok(guard) => serving = Some(guard),
+                Err(e) => eprintln!("zkclaim: warning: {e}"),
+            }
+        }
+    })
 }

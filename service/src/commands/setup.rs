@@ -1,6 +1,6 @@
 //! `zkclaim setup`: single-party development parameters.
 
-use crate::{commands::Context, error::Error};
+use crate::{commands::Context, consortium::DataDir, error::Error, files};
 use rand::rngs::OsRng;
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
@@ -8,13 +8,43 @@ use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Folder the parameters are written to [default: DATA/params].
+    /// Where the parameters go [default: DATA/params].
     #[arg(long)]
     params: Option<PathBuf>,
+    /// Replace parameters already there, keeping each old file as NAME.bak-TIME.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let dir = ctx.params_dir(args.params);
+    let existing: Vec<PathBuf> = ClaimParams::files(&dir)
+        .into_iter()
+        .filter(|f| f.exists())
+        .collect();
+    if !existing.is_empty() {
+        if !args.force {
+            let names: Vec<_> = existing
+                .iter()
+                .filter_map(|f| f.file_name()?.to_str())
+                .collect();
+            return Err(Error::ParamsExist {
+                dir,
+                files: names.join(", "),
+            });
+        }
+        for file in &existing {
+            let backup = files::keep_backup(file)?;
+            eprintln!("kept {} as {}", file.display(), backup.display());
+        }
+    }
+    if ctx.data.genesis().exists() && dir == ctx.data.params() {
+        eprintln!(
+            "note: DATA holds a genesis ({}): new parameters are not the consortium's, and \
+             the commands that use them will say so",
+            ctx.data.genesis().display()
+        );
+    }
     setup(&dir, Shape::default())?;
     ctx.output.result(
         serde_json::json!({ "params": dir }),
@@ -28,7 +58,8 @@ WARNING: these are single-party development parameters. Whoever ran this setup (
 who recovers its randomness) can forge claim proofs for any amount. Production parameters
 must come from a multi-party ceremony.";
 
-/// Generates and saves parameters, warning loudly about what they are.
+/// Generates and saves parameters (never over existing ones), warning loudly about what
+/// they are.
 fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
     eprintln!("{FORGERY_WARNING}");
     // Key generation is one opaque arkworks call: a spinner shows it is alive.
@@ -44,15 +75,18 @@ fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
     Ok(params)
 }
 
-/// Loads the parameters in `dir`, generating them on first use.
-pub fn load_or_setup(dir: &Path) -> Result<ClaimParams, Error> {
-    if ClaimParams::exist(dir) {
-        Ok(ClaimParams::load(dir)?)
-    } else {
-        eprintln!(
-            "no parameters in {}: generating them now (first use)",
-            dir.display()
-        );
-        setup(dir, Shape::default())
+/// The development paths' parameters (the demo, `consortium init`, proving against a tree
+/// file): those in `dir`, checked against DATA's genesis when there is one; generated, with
+/// a loud notice, only when `dir` holds no parameter file at all and DATA no genesis (whose
+/// digest fresh parameters could never match).
+pub fn load_or_setup(data: &DataDir, dir: &Path) -> Result<ClaimParams, Error> {
+    if ClaimParams::files(dir).iter().any(|f| f.exists()) || data.genesis().exists() {
+        return data.load_params(dir)?.into_prover();
     }
+    eprintln!(
+        "no parameters in {}: generating single-party development parameters now (first \
+         use; `zkclaim setup` makes them explicitly)",
+        dir.display()
+    );
+    setup(dir, Shape::default())
 }

@@ -93,9 +93,9 @@ pub fn settle_claim(ledger: &Ledger, stx: SignedTransaction) -> Result<Value, Se
 pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<Value, ServiceError> {
     let n = field::parse(nullifier)
         .map_err(|e| ServiceError::BadRequest("invalid_request", format!("nullifier: {e}")))?;
-    let record = ledger.claim(n).ok_or_else(|| {
-        ServiceError::NotFound(format!("no settled claim has nullifier {nullifier}"))
-    })?;
+    let record = ledger
+        .claim(n)
+        .ok_or_else(|| ServiceError::NotFound("no settled claim has this nullifier".into()))?;
     let claim = ClaimPackage {
         public_inputs: record.public_inputs,
         proof: record.proof,
@@ -109,8 +109,9 @@ pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<Value, ServiceError> {
 }
 
 /// The witness of a proof request, its Merkle path from the ledger. Refuses (422) an
-/// unregistered invoice and a claim that breaks a rule of the statement, which is cheap to
-/// check natively: before a proof is spent on it.
+/// unregistered invoice and a claim that breaks a rule of the statement, and (409) an
+/// invoice whose nullifier the ledger has spent already: all cheap to check natively, before
+/// a proof is spent on it.
 pub fn witness(
     ledger: &Ledger,
     shape: Shape,
@@ -132,8 +133,13 @@ pub fn witness(
         policy: request.policy.clone(),
     };
     drop(request);
-    witness
+    let public = witness
         .public_inputs(shape)
         .map_err(|rule| ServiceError::Unsatisfiable(rule.to_string()))?;
+    if let Some(settled) = ledger.claim(public.nullifier) {
+        return Err(ServiceError::AlreadyClaimed {
+            first_height: settled.height,
+        });
+    }
     Ok(witness)
 }

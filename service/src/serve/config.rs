@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -45,6 +46,39 @@ pub struct Settings {
     /// proposes: each organization's node signs with its own [default: 20, the regulator].
     #[arg(long, env = "ZKCLAIM_PROPOSER")]
     pub proposer: Option<u32>,
+    /// Longest a proof request may wait in the queue for a worker, in ms; beyond it the
+    /// answer is 503 `queue_timeout` [default: 30000].
+    #[arg(long, env = "ZKCLAIM_QUEUE_WAIT_MS")]
+    pub queue_wait_ms: Option<u64>,
+    /// Proof requests one client may have in flight; more get 429 `client_busy`
+    /// [default: 0, no limit].
+    #[arg(long, env = "ZKCLAIM_CLIENT_PROOFS")]
+    pub client_proofs: Option<usize>,
+    /// Proof requests one client may make per minute, on average; more get 429
+    /// `rate_limited` [default: 0, no limit].
+    #[arg(long, env = "ZKCLAIM_CLIENT_PROOFS_PER_MINUTE")]
+    pub client_proofs_per_minute: Option<u32>,
+    /// Proof requests one client may make in a row before its rate applies [default: 5].
+    #[arg(long, env = "ZKCLAIM_CLIENT_PROOF_BURST")]
+    pub client_proof_burst: Option<u32>,
+    /// Tells clients apart by the last address in X-Forwarded-For, which the operator's
+    /// proxy in front of the node appends, instead of by the connection's peer. Only behind
+    /// such a proxy: anyone else can write the header [default: false].
+    #[arg(
+        long,
+        env = "ZKCLAIM_TRUST_FORWARDED_FOR",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub trust_forwarded_for: Option<bool>,
+    /// A file of patient tokens, one a line: proof requests then need
+    /// `Authorization: Bearer TOKEN` with one of them.
+    #[arg(long, env = "ZKCLAIM_PROOF_TOKENS")]
+    pub proof_tokens: Option<PathBuf>,
+    /// Proof requests then need a proof of work of this many bits (1 to 32) in the
+    /// x-zkclaim-pow header, as docs/deployment.md describes it [default: 0, none].
+    #[arg(long, env = "ZKCLAIM_PROOF_POW_BITS")]
+    pub proof_pow_bits: Option<u32>,
     /// PEM certificate chain: with --tls-key, the node serves HTTPS only.
     #[arg(long, env = "ZKCLAIM_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -60,6 +94,38 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
+/// Who may ask for proofs, and how often: what [`super::admission`] enforces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProofLimits {
+    /// Proof requests in flight per client; 0: no limit.
+    pub client_proofs: usize,
+    /// Proof requests per client and minute; 0: no limit.
+    pub client_proofs_per_minute: u32,
+    pub client_proof_burst: u32,
+    pub trust_forwarded_for: bool,
+    /// SHA-256 of each accepted patient token; empty: no token needed.
+    pub token_digests: Vec<[u8; 32]>,
+    /// Leading zero bits a proof of work must have; 0: none needed.
+    pub pow_bits: u32,
+}
+
+/// The SHA-256 digests of the tokens in `path`, one a line (blank lines skipped).
+fn token_digests(path: &Path) -> Result<Vec<[u8; 32]>, Error> {
+    let bad = |reason: String| Error::Serve(format!("proof tokens {}: {reason}", path.display()));
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?);
+    let digests: Vec<[u8; 32]> = text
+        .lines()
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(|token| Sha256::digest(token.as_bytes()).into())
+        .collect();
+    if digests.is_empty() {
+        return Err(bad("no token in the file".into()));
+    }
+    Ok(digests)
+}
+
 /// The resolved settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -69,6 +135,8 @@ pub struct Config {
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub proof_timeout: Duration,
+    pub queue_wait: Duration,
+    pub limits: ProofLimits,
     pub replay_window_s: u64,
     pub ledger: Option<String>,
     pub proposer: u32,
@@ -102,6 +170,29 @@ impl Config {
                     .or(file.proof_timeout_ms)
                     .unwrap_or(120_000),
             ),
+            queue_wait: Duration::from_millis(
+                flags.queue_wait_ms.or(file.queue_wait_ms).unwrap_or(30_000),
+            ),
+            limits: ProofLimits {
+                client_proofs: flags.client_proofs.or(file.client_proofs).unwrap_or(0),
+                client_proofs_per_minute: flags
+                    .client_proofs_per_minute
+                    .or(file.client_proofs_per_minute)
+                    .unwrap_or(0),
+                client_proof_burst: flags
+                    .client_proof_burst
+                    .or(file.client_proof_burst)
+                    .unwrap_or(5),
+                trust_forwarded_for: flags
+                    .trust_forwarded_for
+                    .or(file.trust_forwarded_for)
+                    .unwrap_or(false),
+                token_digests: match flags.proof_tokens.or(file.proof_tokens) {
+                    Some(path) => token_digests(&path)?,
+                    None => Vec::new(),
+                },
+                pow_bits: flags.proof_pow_bits.or(file.proof_pow_bits).unwrap_or(0),
+            },
             replay_window_s: flags
                 .replay_window_s
                 .or(file.replay_window_s)
@@ -128,6 +219,12 @@ impl Config {
         };
         if config.workers == 0 {
             return Err(Error::Usage("workers must be at least 1".into()));
+        }
+        if config.limits.pow_bits > 32 {
+            return Err(Error::Serve("proof_pow_bits must be at most 32".into()));
+        }
+        if config.limits.client_proof_burst == 0 {
+            return Err(Error::Serve("client_proof_burst must be at least 1".into()));
         }
         Ok(config)
     }
@@ -199,5 +296,43 @@ mod tests {
             Config::resolve(None, Settings::default()).unwrap().tls,
             None
         );
+    }
+
+    #[test]
+    fn proof_limits_default_off_and_read_their_token_file() {
+        let c = Config::resolve(None, Settings::default()).unwrap();
+        assert_eq!(c.queue_wait, Duration::from_secs(30));
+        let off = &c.limits;
+        assert_eq!((off.client_proofs, off.client_proofs_per_minute), (0, 0));
+        assert!(!off.trust_forwarded_for && off.token_digests.is_empty() && off.pow_bits == 0);
+
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens");
+        std::fs::write(&tokens, "  one \n\ntwo\n").unwrap();
+        let flags = Settings {
+            proof_tokens: Some(tokens.clone()),
+            trust_forwarded_for: Some(true),
+            ..Settings::default()
+        };
+        let limits = Config::resolve(None, flags).unwrap().limits;
+        let digest = |t: &str| -> [u8; 32] { Sha256::digest(t).into() };
+        assert_eq!(limits.token_digests, vec![digest("one"), digest("two")]);
+        assert!(limits.trust_forwarded_for);
+
+        std::fs::write(&tokens, "\n \n").unwrap();
+        let empty = Settings {
+            proof_tokens: Some(tokens),
+            ..Settings::default()
+        };
+        let refused = Config::resolve(None, empty);
+        assert!(
+            matches!(&refused, Err(Error::Serve(m)) if m.contains("no token")),
+            "{refused:?}"
+        );
+        let hard = Settings {
+            proof_pow_bits: Some(33),
+            ..Settings::default()
+        };
+        assert!(matches!(Config::resolve(None, hard), Err(Error::Serve(_))));
     }
 }

@@ -6,6 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use std::time::Duration;
 use zkclaim_ledger::LedgerError;
 use zkclaim_prover::ProveError;
 
@@ -34,8 +35,28 @@ pub enum ServiceError {
     Unsatisfiable(String),
     #[error("the prover queue is full; retry later")]
     Busy,
+    /// The proof request's invoice was claimed on the ledger already: refused before proving.
+    #[error("this invoice was already claimed (block {first_height}); no proof was made")]
+    AlreadyClaimed { first_height: u64 },
+    /// This client has as many proof requests in flight as it may.
+    #[error(
+        "this client has as many proof requests in flight as it may; retry once one is answered"
+    )]
+    ClientBusy,
+    /// This client spent its proof request rate; the next one is allowed after this long.
+    #[error("this client's proof request rate is spent; retry after Retry-After seconds")]
+    RateLimited(Duration),
+    /// The proof request waited in the prover queue longer than the node allows.
+    #[error("the proof request waited too long for a prover; retry later")]
+    QueueTimeout,
     #[error("{0}")]
     Unavailable(String),
+    /// A verify-only node: it has the consortium's verifying key but no proving key.
+    #[error(
+        "this node has no proving key: it verifies and settles claims but does not prove them; \
+         ask a node that proves, or prove on the patient's side"
+    )]
+    NoProvingKey,
     /// Refused or failed by the ledger; nothing was written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -64,7 +85,12 @@ impl ServiceError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
             ServiceError::Busy => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            ServiceError::AlreadyClaimed { .. } => (StatusCode::CONFLICT, "already_claimed"),
+            ServiceError::ClientBusy => (StatusCode::TOO_MANY_REQUESTS, "client_busy"),
+            ServiceError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ServiceError::QueueTimeout => (StatusCode::SERVICE_UNAVAILABLE, "queue_timeout"),
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ServiceError::NoProvingKey => (StatusCode::SERVICE_UNAVAILABLE, "no_proving_key"),
             ServiceError::Prove(ProveError::Rule(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
@@ -100,18 +126,31 @@ impl IntoResponse for ServiceError {
             tracing::error!(error = %self, "ledger unavailable");
             "the ledger is unavailable; retry the same transaction later, in a request signed again"
                 .to_owned()
+        } else if let ServiceError::Ledger(LedgerError::UnknownLeaf(_)) = self {
+            // The index is the client's: a refusal never repeats a value it was sent.
+            "no invoice at this leaf index".to_owned()
         } else {
             self.to_string()
         };
         let mut error = serde_json::json!({ "code": code, "message": message });
-        if let ServiceError::Ledger(LedgerError::DuplicateClaim { first_height }) = self {
+        if let ServiceError::Ledger(LedgerError::DuplicateClaim { first_height })
+        | ServiceError::AlreadyClaimed { first_height } = self
+        {
             error["first_height"] = first_height.into();
         }
+        let retry_after = match self {
+            // Whole seconds, rounded up: never before the client's next request is allowed.
+            ServiceError::RateLimited(wait) => wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            _ => 1,
+        };
         let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        // A verify-only node will not prove later either: no Retry-After.
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && code != "no_proving_key")
+        {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, retry_after.max(1).into());
         }
         response.extensions_mut().insert(RejectionCode(code));
         response
@@ -157,6 +196,10 @@ mod tests {
         let busy = ServiceError::Busy.into_response();
         assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+        // A client's rate tells it when its next request is allowed, rounded up.
+        let limited = ServiceError::RateLimited(Duration::from_millis(12_001)).into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "13");
     }
 
     #[tokio::test]

@@ -11,8 +11,11 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     pub invoices: IntCounter,
     pub settlements: IntCounter,
-    /// Refused requests by error code (`stale_root`, `busy`, ...).
+    /// Refused requests by error code (`stale_root`, `busy`, `rate_limited`, ...).
     pub rejections: IntCounterVec,
+    /// Queued proof jobs dropped unproved, by reason: `abandoned` (nobody waits for the
+    /// answer any more) or `expired` (waited in the queue beyond its patience).
+    pub proof_jobs_skipped: IntCounterVec,
 }
 
 impl Metrics {
@@ -42,6 +45,14 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid counter");
+        let proof_jobs_skipped = IntCounterVec::new(
+            Opts::new(
+                "zkclaim_proof_jobs_skipped_total",
+                "Queued proof jobs dropped unproved, by reason",
+            ),
+            &["reason"],
+        )
+        .expect("valid counter");
         let registry = Registry::new();
         for c in [
             Box::new(proof_seconds.clone()) as Box<dyn prometheus::core::Collector>,
@@ -49,6 +60,7 @@ impl Metrics {
             Box::new(invoices.clone()),
             Box::new(settlements.clone()),
             Box::new(rejections.clone()),
+            Box::new(proof_jobs_skipped.clone()),
         ] {
             registry.register(c).expect("unique metric names");
         }
@@ -59,6 +71,7 @@ impl Metrics {
             invoices,
             settlements,
             rejections,
+            proof_jobs_skipped,
         }
     }
 

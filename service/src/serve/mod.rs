@@ -5,6 +5,7 @@
 //! blocking pool, so the async workers only parse, route and answer.
 
 pub mod actions;
+mod admission;
 pub mod auth;
 mod config;
 mod error;
@@ -15,9 +16,9 @@ mod schemas;
 
 pub use config::{Config, Settings};
 
-use crate::error::Error;
+use crate::{consortium::Params, error::Error};
 use axum::{
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     handler::Handler,
     http::StatusCode,
     middleware::{self, Next},
@@ -29,18 +30,21 @@ use axum_server::tls_rustls::RustlsConfig;
 use error::ServiceError;
 use serde_json::{json, Value};
 use std::{
+    net::SocketAddr,
     sync::{atomic::AtomicBool, Arc},
     time::Instant,
 };
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 use zkclaim_ledger::Ledger;
-use zkclaim_prover::ClaimParams;
+use zkclaim_verifier::ClaimVerifyingKey;
 
 pub struct AppState {
     ledger: Arc<Ledger>,
-    params: Arc<ClaimParams>,
-    pool: pool::ProverPool,
+    verifying_key: ClaimVerifyingKey,
+    /// None on a verify-only node (no proving key): the proof route answers 503.
+    pool: Option<pool::ProverPool>,
+    admission: admission::Admission,
     metrics: Arc<metrics::Metrics>,
     config: Config,
     openapi: Value,
@@ -52,35 +56,52 @@ type Shared = Arc<AppState>;
 
 /// Serves (HTTPS when the config names a certificate) until SIGTERM or SIGINT, then stops
 /// accepting, lets in-flight requests (proofs included) finish, stops the provers and closes
-/// the ledger.
-pub fn run(config: Config, params: ClaimParams, ledger: Ledger) -> Result<(), Error> {
+/// the ledger. Proves only when `params` hold a proving key. `listening` gets the node's URL
+/// once it listens.
+pub fn run(
+    config: Config,
+    params: Params,
+    ledger: Ledger,
+    listening: impl FnOnce(&str),
+) -> Result<(), Error> {
     init_tracing();
     let serve_error = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| serve_error("cannot start the runtime", e))?;
-    let params = Arc::new(params);
     let metrics = Arc::new(metrics::Metrics::new());
-    let pool = pool::ProverPool::start(
-        params.clone(),
-        config.workers,
-        config.queue_depth,
-        metrics.clone(),
-    )
-    .map_err(|e| serve_error("cannot start the provers", e))?;
+    let pool = match params.prover {
+        Some(prover) => Some(
+            pool::ProverPool::start(
+                Arc::new(prover),
+                config.workers,
+                config.queue_depth,
+                config.queue_wait,
+                metrics.clone(),
+            )
+            .map_err(|e| serve_error("cannot start the provers", e))?,
+        ),
+        None => {
+            tracing::warn!("verify-only node (no proving key): POST /v1/proofs answers 503");
+            None
+        }
+    };
     let table = routes();
     let state = Arc::new(AppState {
         ledger: Arc::new(ledger),
-        params,
+        verifying_key: params.verifying_key,
         pool,
+        admission: admission::Admission::new(config.limits.clone(), config.replay_window_s),
         metrics,
         openapi: openapi(&table),
         config,
         draining: AtomicBool::new(false),
     });
-    let served = runtime.block_on(serve(state.clone(), table));
-    state.pool.close();
+    let served = runtime.block_on(serve(state.clone(), table, listening));
+    if let Some(pool) = &state.pool {
+        pool.close();
+    }
     state.ledger.close();
     tracing::info!("stopped");
     served
@@ -113,7 +134,11 @@ fn init_tracing() {
         .init();
 }
 
-async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
+async fn serve(
+    state: Shared,
+    table: Vec<Route>,
+    listening: impl FnOnce(&str),
+) -> Result<(), Error> {
     let io = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
     // Read before binding, so a bad certificate never leaves a port answering.
     let tls = match &state.config.tls {
@@ -135,6 +160,7 @@ async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     // On stdout, one line: scripts and tests that bind port 0 read the address from it.
     println!("listening on {scheme}://{addr}");
+    listening(&format!("{scheme}://{addr}"));
     tracing::info!(%addr, tls = tls.is_some(), "listening");
     let handle = axum_server::Handle::new();
     tokio::spawn({
@@ -144,7 +170,8 @@ async fn serve(state: Shared, table: Vec<Route>) -> Result<(), Error> {
             handle.graceful_shutdown(None);
         }
     });
-    let app = router(state, table).into_make_service();
+    // The peer's address tells clients apart for the per-client proof limits.
+    let app = router(state, table).into_make_service_with_connect_info::<SocketAddr>();
     let served = match tls {
         Some(tls) => {
             axum_server::from_tcp_rustls(listener, tls)
@@ -271,7 +298,7 @@ fn routes() -> Vec<Route> {
         .body("SignedRegisterInvoice"),
         Route::post(
             "/v1/proofs",
-            "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger.",
+            "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger. A verify-only node (no proving key) answers 503 no_proving_key.",
             prove_claim,
         )
         .proving()
@@ -289,7 +316,7 @@ fn routes() -> Vec<Route> {
         Route::get("/v1/blocks/{height}", "A block's header.", block),
         Route::get("/v1/verifying-key", "The claim circuit's compressed verifying key and its digest.", verifying_key),
         Route::get("/healthz", "Liveness: the process answers.", healthz),
-        Route::get("/readyz", "Readiness: 503 while shutting down.", readyz),
+        Route::get("/readyz", "Readiness: 503 while shutting down; `proves` says whether this node has a proving key.", readyz),
         Route::get("/metrics", "Prometheus metrics.", metrics_text),
         Route::get("/openapi.json", "This document.", openapi_json),
     ]
@@ -319,12 +346,20 @@ fn router(state: Shared, table: Vec<Route>) -> Router {
         .with_state(state)
 }
 
-/// Logs method, path, status and latency of every request (never bodies or headers), and
-/// counts refusals by code.
+/// Logs method, route, status and latency of every request, and counts refusals by code.
+/// Nothing the client chose is logged: not the body nor headers, and the route as declared
+/// (`/v1/claims/{nullifier}`), not the path asked for.
 async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", %method, %path);
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "other",
+    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let span = tracing::info_span!("request", %method, %route);
     let start = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     // axum's method router and tower-http's timeout answer in plain text: give them the
@@ -377,6 +412,12 @@ fn openapi(table: &[Route]) -> Value {
         });
         if route.signed {
             operation["security"] = json!([{"memberSignature": []}]);
+        }
+        if route.proving {
+            operation["responses"]["503"] = json!({
+                "description": "no_proving_key: this node verifies only; unavailable: it is shutting down",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            });
         }
         if let Some(schema) = route.body {
             operation["requestBody"] = json!({

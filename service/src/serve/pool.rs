@@ -4,116 +4,206 @@
 //! other request, including `/healthz`. Each worker runs one `prove` at a time (which uses
 //! rayon inside); requests beyond the queue's depth are refused at once (429) instead of
 //! waiting unboundedly.
+//!
+//! Only jobs someone still waits for hold the queue: [`ProverPool::submit`] hands back a
+//! [`Ticket`], and a job whose ticket was dropped (the client hung up, its request timed
+//! out) leaves the queue unproved. A job that waited in the queue longer than the pool's
+//! patience is answered 503 instead of being proved late. A proof a worker has started
+//! cannot be stopped: it runs to its end.
 
 use super::{error::ServiceError, metrics::Metrics};
 use rand::rngs::OsRng;
 use std::{
-    sync::{
-        mpsc::{self, Receiver, SyncSender, TrySendError},
-        Arc, Mutex, PoisonError,
-    },
+    collections::VecDeque,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    task::{Context, Poll},
     thread::JoinHandle,
-    time::Instant,
+    time::{Duration, Instant},
 };
 use tokio::sync::oneshot;
 use zkclaim_circuits::claim::ClaimWitness;
-use zkclaim_prover::{ClaimParams, ProveError};
+use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::ClaimPackage;
 
 /// Proving builds deep call stacks (constraint synthesis, MSMs): more than a thread's default.
 const STACK_BYTES: usize = 32 << 20;
 
-type Reply = oneshot::Sender<Result<ClaimPackage, ProveError>>;
+type Outcome = Result<ClaimPackage, ServiceError>;
 
 struct Job {
     witness: ClaimWitness,
     queued: Instant,
-    reply: Reply,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// A queued proof: await it for the claim package; drop it to withdraw the job.
+pub struct Ticket(oneshot::Receiver<Outcome>);
+
+impl Future for Ticket {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| {
+            // A worker that panicked dropped the job's reply.
+            answer.unwrap_or_else(|_| Err(ServiceError::Unavailable("the prover stopped".into())))
+        })
+    }
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    open: bool,
+}
+
+/// What the workers and [`ProverPool::submit`] share.
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    depth: usize,
+    patience: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `job` should still be proved; answers it (or counts it) if not.
+    fn wanted(&self, job: Job) -> Option<Job> {
+        let skipped = |reason| {
+            self.metrics
+                .proof_jobs_skipped
+                .with_label_values(&[reason])
+                .inc();
+            None
+        };
+        if job.reply.is_closed() {
+            skipped("abandoned")
+        } else if job.queued.elapsed() > self.patience {
+            let _ = job.reply.send(Err(ServiceError::QueueTimeout));
+            skipped("expired")
+        } else {
+            Some(job)
+        }
+    }
+
+    /// Drops the queued jobs nobody waits for any more, or that waited too long.
+    fn purge(&self, queue: &mut Queue) {
+        let jobs = std::mem::take(&mut queue.jobs);
+        queue.jobs = jobs
+            .into_iter()
+            .filter_map(|job| self.wanted(job))
+            .collect();
+        self.metrics.queue_depth.set(queue.jobs.len() as i64);
+    }
 }
 
 pub struct ProverPool {
-    queue: Mutex<Option<SyncSender<Job>>>,
+    shared: Arc<Shared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl ProverPool {
+    /// `workers` threads; at most `depth` live jobs waiting, each for at most `patience`.
     pub fn start(
         params: Arc<ClaimParams>,
         workers: usize,
         depth: usize,
+        patience: Duration,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Self> {
-        let (queue, inbox) = mpsc::sync_channel::<Job>(depth);
-        let inbox = Arc::new(Mutex::new(inbox));
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::with_capacity(depth),
+                open: true,
+            }),
+            ready: Condvar::new(),
+            depth,
+            patience,
+            metrics,
+        });
         let handles = (0..workers)
             .map(|i| {
-                let (params, inbox, metrics) = (params.clone(), inbox.clone(), metrics.clone());
+                let (params, shared) = (params.clone(), shared.clone());
                 std::thread::Builder::new()
                     .name(format!("zkclaim-prover-{i}"))
                     .stack_size(STACK_BYTES)
-                    .spawn(move || work(&params, &inbox, &metrics))
+                    .spawn(move || work(&params, &shared))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            queue: Mutex::new(Some(queue)),
+            shared,
             workers: Mutex::new(handles),
         })
     }
 
-    /// Queues a proof: 429 when the queue is full, 503 once the pool is closed.
-    pub fn submit(
-        &self,
-        witness: ClaimWitness,
-        metrics: &Metrics,
-    ) -> Result<oneshot::Receiver<Result<ClaimPackage, ProveError>>, ServiceError> {
-        let closed = || ServiceError::Unavailable("the prover is shutting down".into());
-        let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let queue = queue.as_ref().ok_or_else(closed)?;
+    /// Queues a proof: 429 when the queue holds `depth` live jobs, 503 once the pool is
+    /// closed.
+    pub fn submit(&self, witness: ClaimWitness) -> Result<Ticket, ServiceError> {
+        let mut queue = self.shared.lock();
+        if !queue.open {
+            return Err(ServiceError::Unavailable(
+                "the prover is shutting down".into(),
+            ));
+        }
+        self.shared.purge(&mut queue);
+        if queue.jobs.len() >= self.shared.depth {
+            return Err(ServiceError::Busy);
+        }
         let (reply, answer) = oneshot::channel();
-        let job = Job {
+        queue.jobs.push_back(Job {
             witness,
             queued: Instant::now(),
             reply,
-        };
-        // Counted before sending, so a worker that picks the job at once never sees -1.
-        metrics.queue_depth.inc();
-        match queue.try_send(job) {
-            Ok(()) => Ok(answer),
-            Err(e) => {
-                metrics.queue_depth.dec();
-                Err(match e {
-                    TrySendError::Full(_) => ServiceError::Busy,
-                    TrySendError::Disconnected(_) => closed(),
-                })
-            }
-        }
+        });
+        self.shared.metrics.queue_depth.set(queue.jobs.len() as i64);
+        self.shared.ready.notify_one();
+        Ok(Ticket(answer))
     }
 
     /// Refuses new proofs, lets the workers finish what is queued, and waits for them.
     pub fn close(&self) {
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.shared.lock().open = false;
+        self.shared.ready.notify_all();
         let handles =
             std::mem::take(&mut *self.workers.lock().unwrap_or_else(PoisonError::into_inner));
         for handle in handles {
-            // A panicked worker dropped its reply: that request saw a 500 already.
+            // A panicked worker dropped its reply: that request saw a 503 already.
             let _ = handle.join();
         }
     }
 }
 
-fn work(params: &ClaimParams, inbox: &Mutex<Receiver<Job>>, metrics: &Metrics) {
+fn work(params: &ClaimParams, shared: &Shared) {
     loop {
-        let job = inbox.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = job else { return };
-        metrics.queue_depth.dec();
+        let job = {
+            let mut queue = shared.lock();
+            loop {
+                if let Some(job) = queue.jobs.pop_front() {
+                    shared.metrics.queue_depth.set(queue.jobs.len() as i64);
+                    break job;
+                }
+                if !queue.open {
+                    return;
+                }
+                queue = shared
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let Some(job) = shared.wanted(job) else {
+            continue;
+        };
         let result = zkclaim_prover::prove(params, job.witness, &mut OsRng);
-        metrics
+        shared
+            .metrics
             .proof_seconds
             .observe(job.queued.elapsed().as_secs_f64());
-        // The client may have gone (timeout): its proof is dropped.
-        let _ = job.reply.send(result);
+        // The client may have gone while it was proved: its proof is dropped.
+        let _ = job.reply.send(result.map_err(ServiceError::from));
     }
 }
