@@ -146,6 +146,37 @@ fn results_in_json_and_files_through_standard_input_and_output() {
     let setup = json_of(run(&data, &["setup", "--json"], None));
     assert_eq!(setup["params"], path(&data.join("params")), "{setup}");
 
+    // A member's public part through standard input; the genesis made of it, in JSON.
+    let member_key = dir.path().join("member-1.json");
+    let keygen = [
+        "member", "keygen", "--id", "1", "--role", "hospital", "--name", "H",
+    ];
+    let member = succeeded(run(
+        &data,
+        &[&keygen[..], &["--out", path(&member_key)]].concat(),
+        None,
+    ));
+    let genesis = json_of(run(
+        &data,
+        &[
+            "consortium",
+            "genesis",
+            "--chain-id",
+            "conventions",
+            "--members",
+            "-",
+            "--out",
+            path(&dir.path().join("genesis.json")),
+            "--json",
+        ],
+        Some(&member),
+    ));
+    assert_eq!(
+        (&genesis["chain_id"], &genesis["members"][0]["id"]),
+        (&json!("conventions"), &json!(1)),
+        "{genesis}"
+    );
+
     // A new key written to a file: its public key, in JSON.
     let new_key = dir.path().join("new-key.json");
     let keygen = json_of(run(
