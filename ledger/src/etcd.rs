@@ -15,7 +15,8 @@
 //! takes it (it expires, or another member, which never issued it, answers).
 //!
 //! Besides the slots, `request/TIMESTAMP/MEMBER/NONCE` (TIMESTAMP 20 digits, NONCE hex;
-//! empty value) records each recent member request, created only if absent.
+//! the recording attempt's random mark) records each recent member request, created only
+//! if absent.
 
 use crate::{
     block::Block,
@@ -487,15 +488,29 @@ impl BlockStore for EtcdStore {
             "key": b64(self.key("request/")),
             "range_end": b64(self.request_key(forget_before)),
         }});
+        // The value is this attempt's own random mark. When etcd applies the transaction but
+        // its answer is lost (the leader dies), the client sends it again; the key then
+        // exists, and the failure branch reads it back: our mark means the first send
+        // recorded the request, and it is this request's first use, not a replay.
+        let mark: [u8; 16] = rand::random();
         let reply = self.call(
             "/v3/kv/txn",
             &json!({
                 "compare": [{"key": b64(&key), "target": "CREATE", "result": "EQUAL",
                              "create_revision": 0}],
-                "success": [put(&key, b""), forget],
+                "success": [put(&key, &mark), forget],
+                "failure": [{"request_range": {"key": b64(&key)}}],
             }),
         )?;
-        Ok(reply["succeeded"] == json!(true))
+        if reply["succeeded"] == json!(true) {
+            return Ok(true);
+        }
+        let existing = reply["responses"][0]["response_range"]
+            .get("kvs")
+            .and_then(|kvs| kvs.get(0))
+            .map(value_of)
+            .transpose()?;
+        Ok(existing.as_deref() == Some(mark.as_slice()))
     }
 }
 
