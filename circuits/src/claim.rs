@@ -17,6 +17,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The parameters a claim circuit is built for: items per invoice and tree depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shape {
     pub items: usize,
     pub depth: usize,
@@ -34,16 +35,23 @@ impl Default for Shape {
 /// The public inputs of a claim proof. [`PublicInputs::to_field_elements`] is the one place
 /// that fixes their order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublicInputs {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub invoice_root: Fr,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub nullifier: Fr,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub claimant_tag: Fr,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub policy_hash: Fr,
+    /// Fen; at most the policy's cap, so below 2^44.
+    #[cfg_attr(feature = "openapi", schema(maximum = 17592186044415_u64))]
     pub claim_amount: u64,
 }
 

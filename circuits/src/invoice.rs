@@ -19,26 +19,45 @@ pub const CATEGORY_BITS: usize = 4;
 /// (code, drug, description). It is `Copy`, so it cannot wipe itself: the [`Invoice`] that
 /// holds it and every vector of items the statement makes are wiped instead.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Item {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub detail: Fr,
+    /// 0..=15 (`CATEGORY_BITS`).
+    #[cfg_attr(feature = "openapi", schema(maximum = 15))]
     pub category: u8,
+    /// Fen, below 2^40 (`AMOUNT_BITS`).
+    #[cfg_attr(feature = "openapi", schema(maximum = 1099511627775_u64))]
     pub amount: u64,
 }
 
 /// An invoice opening. `Debug` prints nothing of it: every field is medical or identifying.
 /// Wiped from memory on drop.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        description = "An invoice opening, kept by the patient: the hospital registers only \
+                          its commitment"
+    )
+)]
 #[serde(deny_unknown_fields)]
 pub struct Invoice {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub serial: Fr,
+    #[cfg_attr(feature = "openapi", schema(maximum = 4294967295_u64))]
     pub hospital_id: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub patient_pk: Fr,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Date))]
     #[serde(with = "date::serde_day")]
     pub issued_on: Day,
+    /// At most the circuit's N (8 by default) line items.
     pub items: Vec<Item>,
 }
 

@@ -52,10 +52,14 @@ pub fn claimant_tag(sk: &Fr, insurer_id: u32) -> Fr {
 /// ignored on input: it is always derived again from `sk`. Wiped from memory on drop, and the
 /// `sk` string it is parsed from is wiped once parsed.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyFile {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     sk: Fr,
+    /// Derived from `sk`; ignored on input.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(
         default,
         serialize_with = "field::serde_fr::serialize",

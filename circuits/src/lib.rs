@@ -12,6 +12,8 @@ pub mod nullifier;
 pub mod policy;
 pub mod poseidon;
 pub mod sample;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod tree;
 
 #[cfg(feature = "r1cs")]

@@ -13,20 +13,34 @@ pub const MONEY_BITS: usize = 44;
 /// `rate_bp` is in basis points: 10000 = 100%.
 pub const RATE_ONE: u64 = 10_000;
 
-/// A policy's terms and salt. Wiped from memory on drop; `Debug` prints the insurer only.
+/// The terms of a patient's policy at one insurer; `period_end` must not be before
+/// `period_start`. Wiped from memory on drop; `Debug` prints the insurer only.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Field))]
     #[serde(with = "field::serde_fr")]
     pub salt: Fr,
+    #[cfg_attr(feature = "openapi", schema(maximum = 4294967295_u64))]
     pub insurer_id: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Date))]
     #[serde(with = "date::serde_day")]
     pub period_start: Day,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Date))]
     #[serde(with = "date::serde_day")]
     pub period_end: Day,
+    /// Fen, below 2^44 (`MONEY_BITS`).
+    #[cfg_attr(feature = "openapi", schema(maximum = 17592186044415_u64))]
     pub deductible: u64,
+    /// Basis points, 0..=10000 (`RATE_ONE`).
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub rate_bp: u64,
+    /// Fen, below 2^44 (`MONEY_BITS`).
+    #[cfg_attr(feature = "openapi", schema(maximum = 17592186044415_u64))]
     pub cap: u64,
+    /// Bit c set: category c is covered.
+    #[cfg_attr(feature = "openapi", schema(maximum = 65535))]
     pub category_mask: u16,
 }
 

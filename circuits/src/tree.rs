@@ -41,8 +41,10 @@ pub fn zero_hashes() -> &'static [Fr] {
 
 /// A leaf's authentication path. Siblings are leaf level first.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MerklePath {
     pub index: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::schema::Field>))]
     #[serde(with = "fr_vec")]
     pub siblings: Vec<Fr>,
 }

@@ -17,6 +17,7 @@ const GENESIS_DOMAIN: &[u8] = b"zkclaim/genesis/v1";
 
 /// What a member may sign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Hospital,
@@ -45,23 +46,28 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Member {
+    #[cfg_attr(feature = "openapi", schema(maximum = 4294967295_u64))]
     pub id: u32,
     pub name: String,
     pub role: Role,
     /// Ed25519 public key.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{64}$"))]
     #[serde(with = "hex_bytes")]
     pub public_key: [u8; 32],
 }
 
 /// The consortium's founding document, a JSON file every node holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
     pub chain_id: String,
     pub members: Vec<Member>,
     /// SHA-256 of the claim circuit's compressed verifying key ([`zkclaim_verifier::ClaimVerifyingKey::digest`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{64}$"))]
     #[serde(with = "hex_bytes")]
     pub verifying_key_digest: [u8; 32],
     pub shape: Shape,

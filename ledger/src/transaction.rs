@@ -27,10 +27,12 @@ const SETTLE_CLAIM: u8 = 2;
 // Claims are the larger variant and a common one: boxing them would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Transaction {
     /// A hospital registers an invoice commitment in the invoice tree.
     RegisterInvoice {
+        #[cfg_attr(feature = "openapi", schema(value_type = zkclaim_circuits::schema::Field))]
         #[serde(with = "field::serde_fr")]
         commitment: Fr,
     },
@@ -116,10 +118,15 @@ impl Transaction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignedTransaction {
     pub tx: Transaction,
+    /// The signing member's id.
+    #[cfg_attr(feature = "openapi", schema(maximum = 4294967295_u64))]
     pub signer: u32,
+    /// Ed25519 signature of the transaction's signing bytes, hex.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{128}$"))]
     #[serde(with = "hex_bytes")]
     pub signature: [u8; 64],
 }

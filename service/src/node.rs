@@ -48,7 +48,7 @@ impl Node {
     ) -> Result<Value, Error> {
         match self {
             Node::Remote(client) => client.post_signed("/v1/invoices", &to_json(&stx), key),
-            Node::Embedded { ledger, .. } => Ok(actions::register_invoice(ledger, stx)?),
+            Node::Embedded { ledger, .. } => Ok(value(actions::register_invoice(ledger, stx)?)),
         }
     }
 
@@ -56,14 +56,14 @@ impl Node {
     pub fn settle_claim(&self, stx: SignedTransaction, key: &MemberKey) -> Result<Value, Error> {
         match self {
             Node::Remote(client) => client.post_signed("/v1/claims", &to_json(&stx), key),
-            Node::Embedded { ledger, .. } => Ok(actions::settle_claim(ledger, stx)?),
+            Node::Embedded { ledger, .. } => Ok(value(actions::settle_claim(ledger, stx)?)),
         }
     }
 
     pub fn claim(&self, nullifier: &str) -> Result<Value, Error> {
         match self {
             Node::Remote(client) => client.get(&format!("/v1/claims/{nullifier}")),
-            Node::Embedded { ledger, .. } => Ok(actions::claim(ledger, nullifier)?),
+            Node::Embedded { ledger, .. } => Ok(value(actions::claim(ledger, nullifier)?)),
         }
     }
 
@@ -87,4 +87,9 @@ impl Node {
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("our types serialize")
+}
+
+/// An embedded action's answer as the node's JSON.
+fn value<T: serde::Serialize>(answer: T) -> Value {
+    serde_json::to_value(answer).expect("our types serialize")
 }

@@ -193,24 +193,8 @@ fn patient_proves_and_insurer_verifies_through_files() {
 
 /// The snarkjs command line (npm package `snarkjs`), installed once under the test target.
 fn snarkjs_cli() -> PathBuf {
-    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snarkjs");
-    let cli = prefix.join("node_modules/snarkjs/build/cli.cjs");
-    if !cli.exists() {
-        let status = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&prefix)
-            .arg("snarkjs@0.7.6")
-            .status()
-            .expect("npm (Node.js) is needed to test snarkjs interoperability");
-        assert!(status.success(), "npm install snarkjs failed");
-    }
-    cli
+    common::npm_install("snarkjs", "snarkjs@0.7.6", "snarkjs/build/cli.cjs")
+        .unwrap_or_else(|e| panic!("{e}: needed to test snarkjs interoperability"))
 }
 
 #[test]

@@ -7,6 +7,7 @@ use zkclaim_circuits::claim::PublicInputs;
 /// `{"public_inputs": {…}, "proof": "0x…"}`. Decoding it already rejects non-canonical field
 /// elements and malformed proof points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClaimPackage {
     pub public_inputs: PublicInputs,

@@ -63,6 +63,24 @@ impl<'de> Deserialize<'de> for Proof {
     }
 }
 
+/// `"0x"` + 256 hex digits (the 128 compressed bytes).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Proof {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(format!("^0x[0-9a-fA-F]{{{}}}$", 2 * Self::SIZE)))
+            .description(Some(
+                "A Groth16 proof: \"0x\" and the 128 bytes of its arkworks compressed encoding \
+                 in hex",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Proof {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

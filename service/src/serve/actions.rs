@@ -2,9 +2,8 @@
 //! command line without `--server` on the embedded ledger, so both modes answer alike:
 //! the same JSON, the same refusals.
 
-use super::error::ServiceError;
+use super::{error::ServiceError, schemas::Digest};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use zeroize::Zeroize;
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
@@ -12,14 +11,15 @@ use zkclaim_circuits::{
     invoice::Invoice,
     keys::KeyFile,
     policy::Policy,
+    schema::Field,
 };
-use zkclaim_ledger::{Ledger, Receipt, SignedTransaction, Transaction};
+use zkclaim_ledger::{Ledger, SignedTransaction, Transaction};
 use zkclaim_verifier::ClaimPackage;
 
 /// `{"invoice": …, "key": {"sk": …}, "policy": …}`: the patient's secrets. Its `Debug`
 /// prints nothing; on drop the secret fields are wiped (the key by `KeyFile` itself). The
 /// prover's own working copies are not under our control.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProofRequest {
     pub invoice: Invoice,
@@ -47,13 +47,54 @@ impl Drop for ProofRequest {
     }
 }
 
-fn receipt_json(r: &Receipt) -> Value {
-    json!({
-        "height": r.height,
-        "block_hash": hex::encode(r.block_hash),
-        "tx_index": r.tx_index,
-        "tx_id": hex::encode(r.tx_id),
-    })
+/// Where a transaction landed: its block, once durable.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub height: u64,
+    #[schema(value_type = Digest)]
+    pub block_hash: String,
+    pub tx_index: u32,
+    /// SHA-256 of the chain id and the transaction's signed encoding.
+    #[schema(value_type = Digest)]
+    pub tx_id: String,
+}
+
+impl From<zkclaim_ledger::Receipt> for Receipt {
+    fn from(r: zkclaim_ledger::Receipt) -> Self {
+        Self {
+            height: r.height,
+            block_hash: hex::encode(r.block_hash),
+            tx_index: r.tx_index,
+            tx_id: hex::encode(r.tx_id),
+        }
+    }
+}
+
+/// A registered invoice: the receipt and the invoice's leaf in the invoice tree.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    #[serde(flatten)]
+    pub receipt: Receipt,
+    pub leaf_index: Option<u64>,
+}
+
+/// A settled claim: the receipt, the spent nullifier and the amount.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Settled {
+    #[serde(flatten)]
+    pub receipt: Receipt,
+    #[schema(value_type = Field)]
+    pub nullifier: String,
+    pub claim_amount: u64,
+}
+
+/// A claim on the ledger: where and by whom it was settled, and the package.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SettledClaim {
+    pub height: u64,
+    pub tx_index: u32,
+    pub insurer: u32,
+    pub claim: ClaimPackage,
 }
 
 fn wrong_transaction(expected: &str) -> ServiceError {
@@ -65,47 +106,50 @@ fn wrong_transaction(expected: &str) -> ServiceError {
 
 /// Registers an invoice commitment; blocks until its block is durable. Answers the receipt
 /// and the invoice's leaf index.
-pub fn register_invoice(ledger: &Ledger, stx: SignedTransaction) -> Result<Value, ServiceError> {
+pub fn register_invoice(
+    ledger: &Ledger,
+    stx: SignedTransaction,
+) -> Result<Registered, ServiceError> {
     let Transaction::RegisterInvoice { commitment } = stx.tx else {
         return Err(wrong_transaction("register_invoice"));
     };
-    let receipt = ledger.submit(stx)?;
-    let mut answer = receipt_json(&receipt);
-    answer["leaf_index"] = json!(ledger.leaf_index(commitment));
-    Ok(answer)
+    let receipt = ledger.submit(stx)?.into();
+    Ok(Registered {
+        receipt,
+        leaf_index: ledger.leaf_index(commitment),
+    })
 }
 
 /// Verifies and settles a claim; blocks until its block is durable. Answers the receipt,
 /// the nullifier and the amount.
-pub fn settle_claim(ledger: &Ledger, stx: SignedTransaction) -> Result<Value, ServiceError> {
+pub fn settle_claim(ledger: &Ledger, stx: SignedTransaction) -> Result<Settled, ServiceError> {
     let Transaction::SettleClaim { claim } = &stx.tx else {
         return Err(wrong_transaction("settle_claim"));
     };
     let public = claim.public_inputs;
-    let receipt = ledger.submit(stx)?;
-    let mut answer = receipt_json(&receipt);
-    answer["nullifier"] = json!(field::format(&public.nullifier));
-    answer["claim_amount"] = json!(public.claim_amount);
-    Ok(answer)
+    Ok(Settled {
+        receipt: ledger.submit(stx)?.into(),
+        nullifier: field::format(&public.nullifier),
+        claim_amount: public.claim_amount,
+    })
 }
 
 /// The settled claim with this nullifier (`0x…`), where and by whom it was settled.
-pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<Value, ServiceError> {
+pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<SettledClaim, ServiceError> {
     let n = field::parse(nullifier)
         .map_err(|e| ServiceError::BadRequest("invalid_request", format!("nullifier: {e}")))?;
     let record = ledger
         .claim(n)
         .ok_or_else(|| ServiceError::NotFound("no settled claim has this nullifier".into()))?;
-    let claim = ClaimPackage {
-        public_inputs: record.public_inputs,
-        proof: record.proof,
-    };
-    Ok(json!({
-        "height": record.height,
-        "tx_index": record.tx_index,
-        "insurer": record.insurer,
-        "claim": claim,
-    }))
+    Ok(SettledClaim {
+        height: record.height,
+        tx_index: record.tx_index,
+        insurer: record.insurer,
+        claim: ClaimPackage {
+            public_inputs: record.public_inputs,
+            proof: record.proof,
+        },
+    })
 }
 
 /// The witness of a proof request, its Merkle path from the ledger. Refuses (422) an

@@ -2,6 +2,7 @@
 //! then flags (clap reads the last two into the same [`Settings`]).
 
 use crate::error::Error;
+use axum::http::HeaderValue;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::{
@@ -79,6 +80,22 @@ pub struct Settings {
     /// x-zkclaim-pow header, as docs/deployment.md describes it [default: 0, none].
     #[arg(long, env = "ZKCLAIM_PROOF_POW_BITS")]
     pub proof_pow_bits: Option<u32>,
+    /// Asynchronous proof jobs held at once, finished or not; beyond them the answer is 429
+    /// [default: 64].
+    #[arg(long, env = "ZKCLAIM_MAX_JOBS")]
+    pub max_jobs: Option<usize>,
+    /// How long a finished proof job's result stays available, in seconds [default: 600].
+    #[arg(long, env = "ZKCLAIM_JOB_TTL_S")]
+    pub job_ttl_s: Option<u64>,
+    /// An origin (`https://app.example`) whose web pages may call the node: repeat the flag,
+    /// or separate origins by commas in the environment variable (a list in the config
+    /// file) [default: none, browsers' cross-origin calls are refused].
+    #[arg(
+        long = "cors-origin",
+        env = "ZKCLAIM_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Option<Vec<String>>,
     /// PEM certificate chain: with --tls-key, the node serves HTTPS only.
     #[arg(long, env = "ZKCLAIM_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -140,6 +157,10 @@ pub struct Config {
     pub replay_window_s: u64,
     pub ledger: Option<String>,
     pub proposer: u32,
+    pub max_jobs: usize,
+    pub job_ttl: Duration,
+    /// Exact origins, as a browser sends them in `Origin`.
+    pub cors_origins: Vec<HeaderValue>,
     pub tls: Option<Tls>,
 }
 
@@ -202,6 +223,15 @@ impl Config {
                 .proposer
                 .or(file.proposer)
                 .unwrap_or(crate::consortium::REGULATOR),
+            max_jobs: flags.max_jobs.or(file.max_jobs).unwrap_or(64),
+            job_ttl: Duration::from_secs(flags.job_ttl_s.or(file.job_ttl_s).unwrap_or(600)),
+            cors_origins: flags
+                .cors_origins
+                .or(file.cors_origins)
+                .unwrap_or_default()
+                .iter()
+                .map(|o| origin(o))
+                .collect::<Result<_, _>>()?,
             tls: match (
                 flags.tls_cert.or(file.tls_cert),
                 flags.tls_key.or(file.tls_key),
@@ -230,6 +260,20 @@ impl Config {
     }
 }
 
+/// An origin exactly as browsers send it: `scheme://host[:port]`, nothing more.
+fn origin(text: &str) -> Result<HeaderValue, Error> {
+    let bad = || {
+        Error::Serve(format!(
+            "CORS origin {text:?}: expected scheme://host[:port], as a browser sends it"
+        ))
+    };
+    let url = url::Url::parse(text).map_err(|_| bad())?;
+    if url.origin().ascii_serialization() != text {
+        return Err(bad());
+    }
+    HeaderValue::from_str(text).map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +298,7 @@ mod tests {
         assert_eq!((c.workers, c.replay_window_s), (2, 60));
         assert_eq!((c.queue_depth, c.body_limit), (4, 65536));
         assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!((c.max_jobs, c.job_ttl), (64, Duration::from_secs(600)));
     }
 
     #[test]
@@ -270,6 +315,38 @@ mod tests {
             ..Settings::default()
         };
         assert!(matches!(Config::resolve(None, flags), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins_and_none_by_default() {
+        let origins = |list: &[&str]| {
+            let flags = Settings {
+                cors_origins: Some(list.iter().map(|o| o.to_string()).collect()),
+                ..Settings::default()
+            };
+            Config::resolve(None, flags).map(|c| c.cors_origins)
+        };
+        let good = origins(&["https://app.example", "http://127.0.0.1:3000"]).unwrap();
+        assert_eq!(good, ["https://app.example", "http://127.0.0.1:3000"]);
+        for bad in [
+            "https://app.example/",
+            "app.example",
+            "*",
+            "https://app.example/x",
+        ] {
+            let refused = origins(&[bad]);
+            assert!(
+                matches!(&refused, Err(Error::Serve(m)) if m.contains("CORS origin")),
+                "{bad}: {refused:?}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.json");
+        std::fs::write(&path, r#"{"cors_origins": ["https://a.example"]}"#).unwrap();
+        let c = Config::resolve(Some(&path), Settings::default()).unwrap();
+        assert_eq!(c.cors_origins, ["https://a.example"]);
+        let c = Config::resolve(None, Settings::default()).unwrap();
+        assert!(c.cors_origins.is_empty());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use serde::Serialize;
 use std::time::Duration;
 use zkclaim_ledger::LedgerError;
 use zkclaim_prover::ProveError;
@@ -64,6 +65,26 @@ pub enum ServiceError {
     Prove(#[from] ProveError),
 }
 
+/// The body of every refusal, `{"error": {...}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// Why the request was refused: a stable code for programs, a message for people (it names
+/// the offending field, never its value).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// For example `invalid_request`, `bad_signature`, `duplicate_claim`, `busy`.
+    #[schema(value_type = String, examples("invalid_request"))]
+    pub code: &'static str,
+    pub message: String,
+    /// `duplicate_claim` and `already_claimed` only: the height of the block that settled
+    /// the claim first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_height: Option<u64>,
+}
+
 /// The code of a refusal, left in the response's extensions for the rejection metric.
 #[derive(Debug, Clone, Copy)]
 pub struct RejectionCode(pub &'static str);
@@ -111,10 +132,9 @@ impl ServiceError {
             },
         }
     }
-}
 
-impl IntoResponse for ServiceError {
-    fn into_response(self) -> Response {
+    /// The status and the client-safe body of this refusal.
+    pub fn into_parts(self) -> (StatusCode, ErrorDetail) {
         let (status, code) = self.status_and_code();
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             // The detail (a storage path, a constraint number) is for the operator's log.
@@ -132,18 +152,30 @@ impl IntoResponse for ServiceError {
         } else {
             self.to_string()
         };
-        let mut error = serde_json::json!({ "code": code, "message": message });
-        if let ServiceError::Ledger(LedgerError::DuplicateClaim { first_height })
-        | ServiceError::AlreadyClaimed { first_height } = self
-        {
-            error["first_height"] = first_height.into();
-        }
-        let retry_after = match self {
+        let first_height = match self {
+            ServiceError::Ledger(LedgerError::DuplicateClaim { first_height })
+            | ServiceError::AlreadyClaimed { first_height } => Some(first_height),
+            _ => None,
+        };
+        let detail = ErrorDetail {
+            code,
+            message,
+            first_height,
+        };
+        (status, detail)
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let retry_after = match &self {
             // Whole seconds, rounded up: never before the client's next request is allowed.
             ServiceError::RateLimited(wait) => wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             _ => 1,
         };
-        let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
+        let (status, error) = self.into_parts();
+        let code = error.code;
+        let mut response = (status, Json(ErrorBody { error })).into_response();
         // A verify-only node will not prove later either: no Retry-After.
         if status == StatusCode::TOO_MANY_REQUESTS
             || (status == StatusCode::SERVICE_UNAVAILABLE && code != "no_proving_key")

@@ -1,9 +1,24 @@
-//! The route handlers. Member actions carry the member-signed ledger transaction as their
-//! body (`SignedTransaction` JSON): the ledger only accepts transactions signed by the
-//! member itself, so the node never holds member keys. The HTTP request signature
-//! ([`super::auth`]) authenticates the request, and its signer must be the transaction's.
+//! The route handlers, each with its operation in `/openapi.json` (`#[utoipa::path]`: its
+//! id, parameters, body and every answer). Member actions carry the member-signed ledger
+//! transaction as their body (`SignedTransaction` JSON): the ledger only accepts
+//! transactions signed by the member itself, so the node never holds member keys. The HTTP
+//! request signature ([`super::auth`]) authenticates the request, and its signer must be the
+//! transaction's; [`super::routes`] declares it on the signed routes.
 
-use super::{actions, admission::Peer, auth, error::ServiceError, Shared};
+use super::{
+    actions::{self, ProofRequest, Registered, Settled, SettledClaim},
+    admission::{Peer, Slot},
+    auth,
+    error::ServiceError,
+    jobs::{Accepted, JobStatus},
+    pool::ProverPool,
+    schemas::{
+        BadRequest, Conflict, Digest, Forbidden, Hex, InternalError, NotFound, PayloadTooLarge,
+        SignedRegisterInvoice, SignedSettleClaim, TooManyRequests, Unauthorized, Unavailable,
+        Unprocessable,
+    },
+    Shared,
+};
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Path, Request, State},
@@ -11,16 +26,16 @@ use axum::{
     response::IntoResponse,
     Json,
 };
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
 use serde_path_to_error::Segment;
 use std::sync::atomic::Ordering;
 use zeroize::Zeroizing;
-use zkclaim_circuits::field;
-use zkclaim_ledger::{Ledger, Role, SignedTransaction};
+use zkclaim_circuits::{claim::ClaimWitness, claim::Shape, field, schema::Field, tree::MerklePath};
+use zkclaim_ledger::{Genesis, Ledger, Role, SignedTransaction};
 use zkclaim_verifier::ClaimPackage;
 
-type Answer = Result<Json<Value>, ServiceError>;
+type Answer<T> = Result<Json<T>, ServiceError>;
 
 /// The raw body, refused with 413 beyond the configured limit.
 pub struct RawBody(Bytes);
@@ -231,64 +246,212 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ServiceError::Unavailable("the ledger task did not finish".into()))?
 }
 
+/// Register an invoice commitment (hospital)
+///
+/// The body is the hospital's member-signed `register_invoice` transaction; the answer comes
+/// once its block is durable.
+#[utoipa::path(
+    post,
+    path = "/v1/invoices",
+    operation_id = "registerInvoice",
+    tag = "ledger",
+    request_body = SignedRegisterInvoice,
+    responses(
+        (status = 200, description = "Registered", body = Registered),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, InternalError, Unavailable,
+    ),
+)]
 pub async fn register_invoice(
     State(state): State<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Answer {
+) -> Answer<Registered> {
     let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital).await?;
     let answer = blocking(&state, |ledger| actions::register_invoice(ledger, stx)).await?;
     state.metrics.invoices.inc();
     Ok(Json(answer))
 }
 
+/// Settle a claim (insurer)
+///
+/// The body is the insurer's member-signed `settle_claim` transaction. The ledger verifies the
+/// proof, checks its invoice root is recent and spends its nullifier; the answer comes once
+/// the block is durable.
+#[utoipa::path(
+    post,
+    path = "/v1/claims",
+    operation_id = "settleClaim",
+    tag = "ledger",
+    request_body = SignedSettleClaim,
+    responses(
+        (status = 200, description = "Settled", body = Settled),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
+        InternalError, Unavailable,
+    ),
+)]
 pub async fn settle_claim(
     State(state): State<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Answer {
+) -> Answer<Settled> {
     let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer).await?;
     let answer = blocking(&state, |ledger| actions::settle_claim(ledger, stx)).await?;
     state.metrics.settlements.inc();
     Ok(Json(answer))
 }
 
+/// The witness of a proof request body, its Merkle path from the ledger; refused before any
+/// proving if the claim breaks a rule.
+/// What both proof routes check before queueing: a prover here (503 `no_proving_key` on a
+/// verify-only node), the client's admission (limits, token, proof of work; the slot is
+/// held until the route answers), and a body that makes a claim (the invoice registered
+/// and not yet claimed, every rule of the statement).
+fn admitted<'a>(
+    state: &'a Shared,
+    peer: &Peer,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(&'a ProverPool, ClaimWitness, Slot), ServiceError> {
+    // The body holds `sk` in clear: wiped when this goes (a unique `Bytes` converts in place).
+    let body = Zeroizing::new(Vec::from(body));
+    let pool = state.pool.as_ref().ok_or(ServiceError::NoProvingKey)?;
+    let slot = state.admission.admit(peer, headers, &body)?;
+    let request: ProofRequest = parse(&body)?;
+    drop(body);
+    let witness = actions::witness(&state.ledger, state.ledger.genesis().shape, request)?;
+    Ok((pool, witness, slot))
+}
+
+/// Prove a claim (patient)
+///
+/// The body holds the patient's invoice, key and policy; the node takes the invoice's
+/// Merkle path from the ledger and answers the claim package once proved (a few seconds,
+/// queueing included). A claim that breaks a rule of the statement is refused before any
+/// proving. For long waits, see `submitProofJob`.
+#[utoipa::path(
+    post,
+    path = "/v1/proofs",
+    operation_id = "proveClaim",
+    tag = "proofs",
+    request_body = ProofRequest,
+    responses(
+        (status = 200, description = "The claim package", body = ClaimPackage),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
+        TooManyRequests, InternalError, Unavailable,
+    ),
+)]
 pub async fn prove_claim(
     State(state): State<Shared>,
     peer: Peer,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<ClaimPackage>, ServiceError> {
-    // The body holds `sk` in clear: wiped when this goes (a unique `Bytes` converts in place).
-    let body = Zeroizing::new(Vec::from(body));
-    let pool = state.pool.as_ref().ok_or(ServiceError::NoProvingKey)?;
-    // Held until the answer: the request is in flight for its client until then.
-    let _slot = state.admission.admit(&peer, &headers, &body)?;
-    let request: actions::ProofRequest = parse(&body)?;
-    drop(body);
-    let witness = actions::witness(&state.ledger, state.ledger.genesis().shape, request)?;
+) -> Answer<ClaimPackage> {
+    let (pool, witness, _slot) = admitted(&state, &peer, &headers, body)?;
     // Dropping the ticket (the client hung up) withdraws the job if no worker started it.
     let package = pool.submit(witness)?.await?;
     Ok(Json(package))
 }
 
-pub async fn get_claim(State(state): State<Shared>, Param(nullifier): Param) -> Answer {
+/// Prove a claim asynchronously (patient)
+///
+/// The body and its checks are those of `proveClaim`; the proof is queued as a job, answered
+/// at once with the job's id and location, to poll with `getProofJob`.
+#[utoipa::path(
+    post,
+    path = "/v1/proofs/jobs",
+    operation_id = "submitProofJob",
+    tag = "proofs",
+    request_body = ProofRequest,
+    responses(
+        (
+            status = 202, description = "Queued", body = Accepted,
+            headers(("location" = String, description = "The job's URL path"))
+        ),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
+        TooManyRequests, Unavailable,
+    ),
+)]
+pub async fn submit_proof_job(
+    State(state): State<Shared>,
+    peer: Peer,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<impl IntoResponse, ServiceError> {
+    let (pool, witness, _slot) = admitted(&state, &peer, &headers, body)?;
+    let limit = state.config.proof_timeout;
+    let accepted = state.jobs.submit(pool, witness, limit)?;
+    let location = [(header::LOCATION, accepted.location.clone())];
+    Ok((StatusCode::ACCEPTED, location, Json(accepted)))
+}
+
+/// A proof job's status
+///
+/// Pending, running, done (with the claim package) or failed (with the refusal). A job is
+/// forgotten a while after it finishes.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/jobs/{id}",
+    operation_id = "getProofJob",
+    tag = "proofs",
+    params(("id" = String, Path, description = "The id `submitProofJob` answered")),
+    responses((status = 200, description = "The job's status", body = JobStatus), NotFound),
+)]
+pub async fn proof_job(State(state): State<Shared>, Param(id): Param) -> Answer<JobStatus> {
+    state.jobs.status(&id).map(Json)
+}
+
+/// A settled claim
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{nullifier}",
+    operation_id = "getClaim",
+    tag = "ledger",
+    params(("nullifier" = Field, Path, description = "The claim's nullifier")),
+    responses(
+        (status = 200, description = "The claim and where it was settled", body = SettledClaim),
+        BadRequest, NotFound,
+    ),
+)]
+pub async fn get_claim(
+    State(state): State<Shared>,
+    Param(nullifier): Param,
+) -> Answer<SettledClaim> {
     actions::claim(&state.ledger, &nullifier).map(Json)
 }
 
-pub async fn roots(State(state): State<Shared>) -> Answer {
+/// The invoice roots a claim may prove against.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Roots {
+    pub height: u64,
+    pub invoice_count: u64,
+    /// The current root.
+    #[schema(value_type = Field)]
+    pub root: String,
+    /// The last K distinct roots, oldest first.
+    #[schema(value_type = Vec<Field>)]
+    pub roots: Vec<String>,
+}
+
+/// The recent invoice roots
+#[utoipa::path(
+    get,
+    path = "/v1/roots",
+    operation_id = "getRoots",
+    tag = "ledger",
+    responses((status = 200, description = "The roots", body = Roots)),
+)]
+pub async fn roots(State(state): State<Shared>) -> Json<Roots> {
     let ledger = &state.ledger;
-    let roots: Vec<String> = ledger.roots().iter().map(field::format).collect();
-    Ok(Json(json!({
-        "height": ledger.height(),
-        "invoice_count": ledger.invoice_count(),
-        "root": field::format(&ledger.root()),
-        "roots": roots,
-    })))
+    Json(Roots {
+        height: ledger.height(),
+        invoice_count: ledger.invoice_count(),
+        root: field::format(&ledger.root()),
+        roots: ledger.roots().iter().map(field::format).collect(),
+    })
 }
 
 fn number(name: &str, text: &str) -> Result<u64, ServiceError> {
@@ -300,57 +463,225 @@ fn number(name: &str, text: &str) -> Result<u64, ServiceError> {
     })
 }
 
-pub async fn path(State(state): State<Shared>, Param(index): Param) -> Answer {
-    let path = state.ledger.merkle_path(number("leaf_index", &index)?)?;
-    Ok(Json(json!({
-        "root": field::format(&state.ledger.root()),
-        "path": path,
-    })))
+/// An invoice's Merkle path in the current tree.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PathAnswer {
+    #[schema(value_type = Field)]
+    pub root: String,
+    pub path: MerklePath,
 }
 
-pub async fn block(State(state): State<Shared>, Param(height): Param) -> Answer {
+/// An invoice's Merkle path
+#[utoipa::path(
+    get,
+    path = "/v1/paths/{leaf_index}",
+    operation_id = "getMerklePath",
+    tag = "ledger",
+    params(("leaf_index" = u64, Path, description = "The invoice's leaf index")),
+    responses(
+        (status = 200, description = "The path and the root it leads to", body = PathAnswer),
+        BadRequest, NotFound,
+    ),
+)]
+pub async fn path(State(state): State<Shared>, Param(index): Param) -> Answer<PathAnswer> {
+    let path = state.ledger.merkle_path(number("leaf_index", &index)?)?;
+    Ok(Json(PathAnswer {
+        root: field::format(&state.ledger.root()),
+        path,
+    }))
+}
+
+/// A block: its header and its transactions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockAnswer {
+    pub height: u64,
+    /// The header's hash (without its signature): the next block's `prev_hash`.
+    #[schema(value_type = Digest)]
+    pub hash: String,
+    #[schema(value_type = Digest)]
+    pub prev_hash: String,
+    #[schema(value_type = Digest)]
+    pub tx_root: String,
+    /// The invoice root after this block's transactions.
+    #[schema(value_type = Field)]
+    pub invoice_root: String,
+    pub time_ms: u64,
+    pub proposer: u32,
+    /// The proposer's Ed25519 signature of the header.
+    #[schema(value_type = Hex)]
+    pub signature: String,
+    pub transactions: Vec<BlockTransaction>,
+}
+
+/// A transaction in a block: its id and the member-signed transaction itself.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockTransaction {
+    #[schema(value_type = Digest)]
+    pub id: String,
+    pub transaction: SignedTransaction,
+}
+
+/// A block
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    operation_id = "getBlock",
+    tag = "ledger",
+    params(("height" = u64, Path, description = "The block's height, from 1")),
+    responses(
+        (status = 200, description = "The block with its transactions", body = BlockAnswer),
+        BadRequest, NotFound, InternalError, Unavailable,
+    ),
+)]
+pub async fn block(State(state): State<Shared>, Param(height): Param) -> Answer<BlockAnswer> {
     let height = number("height", &height)?;
     let block = blocking(&state, move |ledger| Ok(ledger.block(height)?))
         .await?
         .ok_or_else(|| ServiceError::NotFound("no block at this height".into()))?;
+    let chain_id = &state.ledger.genesis().chain_id;
     let h = &block.header;
-    Ok(Json(json!({
-        "height": h.height,
-        "hash": hex::encode(h.hash()),
-        "prev_hash": hex::encode(h.prev_hash),
-        "tx_root": hex::encode(h.tx_root),
-        "invoice_root": field::format(&h.invoice_root),
-        "time_ms": h.time_ms,
-        "proposer": h.proposer,
-        "signature": hex::encode(h.signature),
-        "transactions": block.transactions.len(),
-    })))
+    Ok(Json(BlockAnswer {
+        height: h.height,
+        hash: hex::encode(h.hash()),
+        prev_hash: hex::encode(h.prev_hash),
+        tx_root: hex::encode(h.tx_root),
+        invoice_root: field::format(&h.invoice_root),
+        time_ms: h.time_ms,
+        proposer: h.proposer,
+        signature: hex::encode(h.signature),
+        transactions: block
+            .transactions
+            .into_iter()
+            .map(|transaction| BlockTransaction {
+                id: hex::encode(transaction.id(chain_id)),
+                transaction,
+            })
+            .collect(),
+    }))
 }
 
-pub async fn verifying_key(State(state): State<Shared>) -> Answer {
+/// The consortium's founding document and its digest.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GenesisAnswer {
+    /// As every node holds it (`consortium/genesis.json`): public keys, roles, the pinned
+    /// circuit.
+    pub genesis: Genesis,
+    /// The genesis digest, block 1's `prev_hash`.
+    #[schema(value_type = Digest)]
+    pub digest: String,
+}
+
+/// The consortium's genesis
+///
+/// Members' ids, names, roles and public keys, the chain id, the verifying key's digest, the
+/// circuit's shape and K, the window of recent roots; no secret.
+#[utoipa::path(
+    get,
+    path = "/v1/genesis",
+    operation_id = "getGenesis",
+    tag = "ledger",
+    responses((status = 200, description = "The genesis", body = GenesisAnswer)),
+)]
+pub async fn genesis(State(state): State<Shared>) -> Json<GenesisAnswer> {
+    let genesis = state.ledger.genesis();
+    Json(GenesisAnswer {
+        digest: hex::encode(genesis.digest()),
+        genesis: genesis.clone(),
+    })
+}
+
+/// The claim circuit's verifying key.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerifyingKeyAnswer {
+    /// The compressed verifying key.
+    #[schema(value_type = Hex)]
+    pub key: String,
+    /// SHA-256 of `key`, as pinned in the genesis.
+    #[schema(value_type = Digest)]
+    pub digest: String,
+    pub shape: Shape,
+}
+
+/// The claim circuit's verifying key
+#[utoipa::path(
+    get,
+    path = "/v1/verifying-key",
+    operation_id = "getVerifyingKey",
+    tag = "ledger",
+    responses((status = 200, description = "The key, its digest and the circuit's shape", body = VerifyingKeyAnswer)),
+)]
+pub async fn verifying_key(State(state): State<Shared>) -> Json<VerifyingKeyAnswer> {
     let key = &state.verifying_key;
-    Ok(Json(json!({
-        "key": hex::encode(key.to_bytes()),
-        "digest": hex::encode(key.digest()),
-        "shape": state.ledger.genesis().shape,
-    })))
+    Json(VerifyingKeyAnswer {
+        key: hex::encode(key.to_bytes()),
+        digest: hex::encode(key.digest()),
+        shape: state.ledger.genesis().shape,
+    })
 }
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `{"status": "ok"}`, or for readiness `{"status": "ready", "height": …}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    /// Readiness only: the ledger's height.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Readiness only: whether this node proves (false on a verify-only node, which has no
+    /// proving key and answers the proof routes 503 `no_proving_key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proves: Option<bool>,
 }
 
-pub async fn readyz(State(state): State<Shared>) -> Answer {
+/// Liveness
+///
+/// The process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "getHealth",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Health)),
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        height: None,
+        proves: None,
+    })
+}
+
+/// Readiness
+///
+/// 503 while shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "getReadiness",
+    tag = "operations",
+    responses((status = 200, description = "Ready", body = Health), Unavailable),
+)]
+pub async fn readyz(State(state): State<Shared>) -> Answer<Health> {
     if state.draining.load(Ordering::SeqCst) {
         return Err(ServiceError::Unavailable("shutting down".into()));
     }
-    Ok(Json(json!({
-        "status": "ready",
-        "height": state.ledger.height(),
-        "proves": state.pool.is_some(),
-    })))
+    Ok(Json(Health {
+        status: "ready",
+        height: Some(state.ledger.height()),
+        proves: Some(state.pool.is_some()),
+    }))
 }
 
+/// Prometheus metrics
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "operations",
+    responses((
+        status = 200, description = "The text exposition format",
+        body = String, content_type = "text/plain"
+    )),
+)]
 pub async fn metrics_text(State(state): State<Shared>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -358,6 +689,14 @@ pub async fn metrics_text(State(state): State<Shared>) -> impl IntoResponse {
     )
 }
 
+/// This document
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "getOpenApi",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+)]
 pub async fn openapi_json(State(state): State<Shared>) -> Json<Value> {
     Json(state.openapi.clone())
 }

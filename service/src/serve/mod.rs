@@ -1,8 +1,9 @@
 //! `zkclaim serve`: the consortium node's HTTP service (axum on tokio).
 //!
-//! Routes live in one table, [`routes`], from which both the router and `/openapi.json` are
-//! built. Proofs run on [`pool::ProverPool`]'s threads, ledger submissions on tokio's
-//! blocking pool, so the async workers only parse, route and answer.
+//! Routes live in one list, [`routes`], which registers each with both the router and
+//! `/openapi.json` ([`schemas`]). Proofs run on [`pool::ProverPool`]'s threads (asynchronous
+//! ones tracked by [`jobs`]), ledger submissions on tokio's blocking pool, so the async
+//! workers only parse, route and answer.
 
 pub mod actions;
 mod admission;
@@ -10,6 +11,7 @@ pub mod auth;
 mod config;
 mod error;
 mod handlers;
+mod jobs;
 mod metrics;
 mod pool;
 mod schemas;
@@ -19,31 +21,38 @@ pub use config::{Config, Settings};
 use crate::{consortium::Params, error::Error};
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
-    handler::Handler,
-    http::StatusCode,
+    http::{header, HeaderName, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{self, MethodRouter},
     Router,
 };
 use axum_server::tls_rustls::RustlsConfig;
 use error::ServiceError;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::{
     net::SocketAddr,
     sync::{atomic::AtomicBool, Arc},
-    time::Instant,
+    time::{Duration, Instant},
 };
-use tower_http::timeout::TimeoutLayer;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+};
 use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouter},
+    routes,
+};
 use zkclaim_ledger::Ledger;
 use zkclaim_verifier::ClaimVerifyingKey;
 
 pub struct AppState {
     ledger: Arc<Ledger>,
     verifying_key: ClaimVerifyingKey,
-    /// None on a verify-only node (no proving key): the proof route answers 503.
+    /// None on a verify-only node (no proving key): the proof routes answer 503.
     pool: Option<pool::ProverPool>,
+    jobs: jobs::Jobs,
     admission: admission::Admission,
     metrics: Arc<metrics::Metrics>,
     config: Config,
@@ -83,22 +92,24 @@ pub fn run(
             .map_err(|e| serve_error("cannot start the provers", e))?,
         ),
         None => {
-            tracing::warn!("verify-only node (no proving key): POST /v1/proofs answers 503");
+            tracing::warn!("verify-only node (no proving key): the proof routes answer 503");
             None
         }
     };
-    let table = routes();
+    let (api, doc) = routes(&config).split_for_parts();
+    let shape = ledger.genesis().shape;
     let state = Arc::new(AppState {
         ledger: Arc::new(ledger),
+        openapi: schemas::document(doc, shape),
         verifying_key: params.verifying_key,
         pool,
+        jobs: jobs::Jobs::new(config.max_jobs, config.job_ttl),
         admission: admission::Admission::new(config.limits.clone(), config.replay_window_s),
         metrics,
-        openapi: openapi(&table),
         config,
         draining: AtomicBool::new(false),
     });
-    let served = runtime.block_on(serve(state.clone(), table, listening));
+    let served = runtime.block_on(serve(state.clone(), api, listening));
     if let Some(pool) = &state.pool {
         pool.close();
     }
@@ -136,7 +147,7 @@ fn init_tracing() {
 
 async fn serve(
     state: Shared,
-    table: Vec<Route>,
+    api: Router<Shared>,
     listening: impl FnOnce(&str),
 ) -> Result<(), Error> {
     let io = |what: &str, e: std::io::Error| Error::Serve(format!("{what}: {e}"));
@@ -171,7 +182,7 @@ async fn serve(
         }
     });
     // The peer's address tells clients apart for the per-client proof limits.
-    let app = router(state, table).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state, api).into_make_service_with_connect_info::<SocketAddr>();
     let served = match tls {
         Some(tls) => {
             axum_server::from_tcp_rustls(listener, tls)
@@ -220,130 +231,79 @@ fn shutdown(state: Shared) -> std::io::Result<impl std::future::Future<Output = 
     })
 }
 
-/// One route: what the router serves and what `/openapi.json` documents.
-struct Route {
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    /// Needs the member request signature of [`auth`].
-    signed: bool,
-    /// Gets the proof timeout instead of the request timeout.
-    proving: bool,
-    /// The request body's schema in [`schemas::schemas`].
-    body: Option<&'static str>,
-    handler: MethodRouter<Shared>,
-}
+type Routes = UtoipaMethodRouter<Shared>;
 
-impl Route {
-    fn get<H: Handler<T, Shared>, T: 'static>(
-        path: &'static str,
-        summary: &'static str,
-        h: H,
-    ) -> Self {
-        Self::new("get", path, summary, routing::get(h))
-    }
-    fn post<H: Handler<T, Shared>, T: 'static>(
-        path: &'static str,
-        summary: &'static str,
-        h: H,
-    ) -> Self {
-        Self::new("post", path, summary, routing::post(h))
-    }
-    fn new(
-        method: &'static str,
-        path: &'static str,
-        summary: &'static str,
-        handler: MethodRouter<Shared>,
-    ) -> Self {
-        Self {
-            method,
-            path,
-            summary,
-            signed: false,
-            proving: false,
-            body: None,
-            handler,
-        }
-    }
-    fn body(self, schema: &'static str) -> Self {
-        Self {
-            body: Some(schema),
-            ..self
-        }
-    }
-    fn signed(self) -> Self {
-        Self {
-            signed: true,
-            ..self
-        }
-    }
-    fn proving(self) -> Self {
-        Self {
-            proving: true,
-            ..self
-        }
-    }
-}
-
-/// The service's routes: the one list.
-fn routes() -> Vec<Route> {
+/// The service's routes, each registered with the router and `/openapi.json` at once: the
+/// one list. Each handler's attribute documents its operation; [`timed`] and [`signed`]
+/// add what the route's registration gives it.
+fn routes(config: &Config) -> OpenApiRouter<Shared> {
     use handlers::*;
-    vec![
-        Route::post(
-            "/v1/invoices",
-            "Hospital: register an invoice commitment. Body: a member-signed register_invoice SignedTransaction.",
-            register_invoice,
-        )
-        .signed()
-        .body("SignedRegisterInvoice"),
-        Route::post(
-            "/v1/proofs",
-            "Patient: prove a claim. Body: {invoice, key: {sk}, policy}; the Merkle path comes from the ledger. A verify-only node (no proving key) answers 503 no_proving_key.",
-            prove_claim,
-        )
-        .proving()
-        .body("ProofRequest"),
-        Route::post(
-            "/v1/claims",
-            "Insurer: settle a claim. Body: a member-signed settle_claim SignedTransaction.",
-            settle_claim,
-        )
-        .signed()
-        .body("SignedSettleClaim"),
-        Route::get("/v1/claims/{nullifier}", "A settled claim by its nullifier.", get_claim),
-        Route::get("/v1/roots", "The invoice roots a claim may prove against, oldest first.", roots),
-        Route::get("/v1/paths/{leaf_index}", "An invoice's Merkle path in the current tree.", path),
-        Route::get("/v1/blocks/{height}", "A block's header.", block),
-        Route::get("/v1/verifying-key", "The claim circuit's compressed verifying key and its digest.", verifying_key),
-        Route::get("/healthz", "Liveness: the process answers.", healthz),
-        Route::get("/readyz", "Readiness: 503 while shutting down; `proves` says whether this node has a proving key.", readyz),
-        Route::get("/metrics", "Prometheus metrics.", metrics_text),
-        Route::get("/openapi.json", "This document.", openapi_json),
-    ]
+    let (request, proof) = (config.request_timeout, config.proof_timeout);
+    OpenApiRouter::with_openapi(schemas::ApiDoc::openapi())
+        .routes(timed(signed(routes!(register_invoice)), request))
+        .routes(timed(routes!(prove_claim), proof))
+        .routes(timed(routes!(submit_proof_job), request))
+        .routes(timed(routes!(proof_job), request))
+        .routes(timed(signed(routes!(settle_claim)), request))
+        .routes(timed(routes!(get_claim), request))
+        .routes(timed(routes!(roots), request))
+        .routes(timed(routes!(path), request))
+        .routes(timed(routes!(block), request))
+        .routes(timed(routes!(genesis), request))
+        .routes(timed(routes!(verifying_key), request))
+        .routes(timed(routes!(healthz), request))
+        .routes(timed(routes!(readyz), request))
+        .routes(timed(routes!(metrics_text), request))
+        .routes(timed(routes!(openapi_json), request))
 }
 
-fn router(state: Shared, table: Vec<Route>) -> Router {
-    let config = &state.config;
-    let mut router = Router::new();
-    for route in table {
-        let timeout = if route.proving {
-            config.proof_timeout
-        } else {
-            config.request_timeout
-        };
-        router = router.route(
-            route.path,
-            route.handler.layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                timeout,
-            )),
-        );
+/// Gives the route a time limit, answered with 408.
+fn timed((schemas, mut paths, router): Routes, limit: Duration) -> Routes {
+    schemas::operations(&mut paths).for_each(schemas::refuses::<schemas::RequestTimeout>);
+    let limit = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit);
+    (schemas, paths, router.layer(limit))
+}
+
+/// Declares the member request signature of [`auth`] on the route (its handler checks it).
+fn signed((schemas, mut paths, router): Routes) -> Routes {
+    for operation in schemas::operations(&mut paths) {
+        operation.security = Some(vec![schemas::member_signature()]);
     }
-    router
+    (schemas, paths, router)
+}
+
+/// Browsers' cross-origin requests from `origins`, none if empty.
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    // The proof routes' patient token and proof of work, besides the member signature.
+    let headers = [header::CONTENT_TYPE, header::AUTHORIZATION]
+        .into_iter()
+        .chain([admission::POW].map(HeaderName::from_static))
+        .chain(schemas::signed_header_names().map(HeaderName::from_static));
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(headers.collect::<Vec<_>>())
+            .expose_headers([header::LOCATION, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+fn router(state: Shared, api: Router<Shared>) -> Router {
+    let config = &state.config;
+    let router = api
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+    // Outermost, so that the JSON refusals `observe` writes carry the CORS headers too.
+    let router = match cors(&config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Logs method, route, status and latency of every request, and counts refusals by code.
@@ -388,55 +348,4 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
         )
     });
     response
-}
-
-fn openapi(table: &[Route]) -> Value {
-    let mut paths = serde_json::Map::new();
-    for route in table {
-        let parameters: Vec<Value> = route
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let mut operation = json!({
-            "summary": route.summary,
-            "parameters": parameters,
-            "responses": {
-                "200": {"description": "success"},
-                "default": {
-                    "description": "refused",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-                }
-            }
-        });
-        if route.signed {
-            operation["security"] = json!([{"memberSignature": []}]);
-        }
-        if route.proving {
-            operation["responses"]["503"] = json!({
-                "description": "no_proving_key: this node verifies only; unavailable: it is shutting down",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            });
-        }
-        if let Some(schema) = route.body {
-            operation["requestBody"] = json!({
-                "required": true,
-                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-            });
-        }
-        paths.entry(route.path).or_insert_with(|| json!({}))[route.method] = operation;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "zkclaim", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"memberSignature": {
-                "type": "apiKey", "in": "header", "name": auth::SIGNATURE,
-                "description": "Ed25519 member signature (hex) of METHOD\\nPATH\\nhex(sha256(body))\\nTIMESTAMP, with x-zkclaim-member and x-zkclaim-timestamp (unix seconds)"
-            }},
-            "schemas": schemas::schemas(),
-        }
-    })
 }

@@ -17,7 +17,10 @@ use std::{
     collections::VecDeque,
     future::Future,
     pin::Pin,
-    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Condvar, Mutex, MutexGuard, PoisonError,
+    },
     task::{Context, Poll},
     thread::JoinHandle,
     time::{Duration, Instant},
@@ -36,6 +39,8 @@ struct Job {
     witness: ClaimWitness,
     queued: Instant,
     reply: oneshot::Sender<Outcome>,
+    /// Set when a worker takes the job (an asynchronous proof's "running").
+    started: Option<Arc<AtomicBool>>,
 }
 
 /// A queued proof: await it for the claim package; drop it to withdraw the job.
@@ -143,6 +148,23 @@ impl ProverPool {
     /// Queues a proof: 429 when the queue holds `depth` live jobs, 503 once the pool is
     /// closed.
     pub fn submit(&self, witness: ClaimWitness) -> Result<Ticket, ServiceError> {
+        self.enqueue(witness, None)
+    }
+
+    /// [`Self::submit`], setting `started` when a worker takes the proof.
+    pub fn submit_watched(
+        &self,
+        witness: ClaimWitness,
+        started: Arc<AtomicBool>,
+    ) -> Result<Ticket, ServiceError> {
+        self.enqueue(witness, Some(started))
+    }
+
+    fn enqueue(
+        &self,
+        witness: ClaimWitness,
+        started: Option<Arc<AtomicBool>>,
+    ) -> Result<Ticket, ServiceError> {
         let mut queue = self.shared.lock();
         if !queue.open {
             return Err(ServiceError::Unavailable(
@@ -158,6 +180,7 @@ impl ProverPool {
             witness,
             queued: Instant::now(),
             reply,
+            started,
         });
         self.shared.metrics.queue_depth.set(queue.jobs.len() as i64);
         self.shared.ready.notify_one();
@@ -198,6 +221,9 @@ fn work(params: &ClaimParams, shared: &Shared) {
         let Some(job) = shared.wanted(job) else {
             continue;
         };
+        if let Some(started) = &job.started {
+            started.store(true, Ordering::SeqCst);
+        }
         let result = zkclaim_prover::prove(params, job.witness, &mut OsRng);
         shared
             .metrics

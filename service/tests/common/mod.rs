@@ -387,6 +387,31 @@ pub fn installed(program: &str, package: &str) -> bool {
     found
 }
 
+/// The npm `package` (`name@version`), installed once under the test target's `dir`: the path
+/// of its `file` (relative to `node_modules`), or why npm could not install it.
+pub fn npm_install(dir: &str, package: &str, file: &str) -> Result<PathBuf, String> {
+    let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    let path = prefix.join("node_modules").join(file);
+    if !path.exists() {
+        let status = Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&prefix)
+            .arg(package)
+            .status()
+            .map_err(|e| format!("npm (Node.js) is needed to install {package}: {e}"))?;
+        if !status.success() {
+            return Err(format!("npm install {package} failed"));
+        }
+    }
+    Ok(path)
+}
+
 /// stdout of a command that must succeed.
 pub fn succeeded(out: std::process::Output) -> String {
     assert!(
