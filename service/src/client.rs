@@ -43,7 +43,7 @@ impl Client {
     /// A client of the node at `server` (`http://` or `https://`). Over HTTPS the node's
     /// certificate must chain to `ca` (PEM) when given, else to the public web roots.
     pub fn new(server: &str, ca: Option<&Path>) -> Result<Self, Error> {
-        let bad = |reason: &str| Error::Node(format!("--server {server}: {reason}"));
+        let bad = |reason: &str| Error::Usage(format!("--server {server}: {reason}"));
         let base = Url::parse(server).map_err(|e| bad(&e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
             return Err(bad("expected http://HOST:PORT or https://HOST:PORT"));
@@ -153,7 +153,7 @@ fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Valu
         Err(ureq::Error::Status(status, response)) => (status, response),
         Err(ureq::Error::Transport(e)) => {
             // ureq's message names the URL.
-            return Err(Error::Node(format!("cannot reach the node: {e}")));
+            return Err(Error::Unreachable(e.to_string()));
         }
     };
     let text = response.into_string().map_err(unreadable)?;

@@ -13,10 +13,12 @@ use crate::{
     client::Client,
     consortium::{DataDir, HOSPITALS, INSURERS},
     error::Error,
+    output::Output,
     serve::actions::ProofRequest,
 };
 use rand::rngs::OsRng;
 use serde::Serialize;
+use serde_json::json;
 use std::{
     path::PathBuf,
     sync::{
@@ -67,7 +69,44 @@ struct Members {
     insurer: MemberKey,
 }
 
-pub fn run(client: &Client, data: &DataDir, options: &Options) -> Result<(), Error> {
+/// What a flood of proof requests got back.
+#[derive(Serialize)]
+struct Flood {
+    requests: usize,
+    proved: usize,
+    /// Refused busy (429).
+    busy: usize,
+    /// 503.
+    unavailable: usize,
+    /// Failed otherwise.
+    other: usize,
+}
+
+impl std::fmt::Display for Flood {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Flood {
+            requests,
+            proved,
+            busy,
+            unavailable,
+            other,
+        } = self;
+        write!(
+            f,
+            "Flood: {requests} proof requests at once: {proved} proved, {busy} refused busy \
+             (429), {unavailable} unavailable (503), {other} failed otherwise."
+        )
+    }
+}
+
+/// Runs the rounds, then the flood; prints the table (with `--json`, the rounds and the
+/// flood as one object).
+pub fn run(
+    client: &Client,
+    data: &DataDir,
+    options: &Options,
+    output: Output,
+) -> Result<(), Error> {
     loopback_only(client)?;
     let genesis = data.load_genesis()?;
     let members = Members {
@@ -81,16 +120,23 @@ pub fn run(client: &Client, data: &DataDir, options: &Options) -> Result<(), Err
         let patients: Vec<ProofRequest> = (0..options.patients).map(|_| patient()).collect();
         rounds.push(round(client, &members, clients, &patients)?);
     }
-    println!("{}", markdown(client, &rounds));
     if let Some(path) = &options.csv {
         write_csv(path, &rounds)?;
     }
-    if let Some(n) = options.flood {
-        // A registered invoice not yet claimed: the node refuses a claimed one unproved.
-        let patient = patient();
-        register(client, &members, &patient)?;
-        println!("{}", flood(client, &patient, n));
+    let flood = match options.flood {
+        Some(n) => {
+            // A registered invoice not yet claimed: the node refuses a claimed one unproved.
+            let patient = patient();
+            register(client, &members, &patient)?;
+            Some(flood(client, &patient, n))
+        }
+        None => None,
+    };
+    let mut text = markdown(client, &rounds);
+    if let Some(flood) = &flood {
+        text += &format!("\n{flood}");
     }
+    output.result(json!({"rounds": rounds, "flood": flood}), text);
     Ok(())
 }
 
@@ -284,7 +330,7 @@ fn write_csv(path: &std::path::Path, rounds: &[Round]) -> Result<(), Error> {
 }
 
 /// `n` proof requests at once, not retried: what the node answers a flood.
-fn flood(client: &Client, request: &ProofRequest, n: usize) -> String {
+fn flood(client: &Client, request: &ProofRequest, n: usize) -> Flood {
     let start = Barrier::new(n);
     let answers: Vec<Result<ClaimPackage, Error>> = std::thread::scope(|s| {
         let threads: Vec<_> = (0..n)
@@ -311,8 +357,11 @@ fn flood(client: &Client, request: &ProofRequest, n: usize) -> String {
         }] += 1;
     }
     let [proved, busy, unavailable, other] = counts;
-    format!(
-        "Flood: {n} proof requests at once: {proved} proved, {busy} refused busy (429), \
-         {unavailable} unavailable (503), {other} failed otherwise."
-    )
+    Flood {
+        requests: n,
+        proved,
+        busy,
+        unavailable,
+        other,
+    }
 }

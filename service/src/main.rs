@@ -11,12 +11,17 @@ mod error;
 mod files;
 mod loadtest;
 mod node;
+mod output;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{
+    error::ErrorKind, parser::ValueSource, ArgMatches, CommandFactory, FromArgMatches, Parser,
+    Subcommand,
+};
 use commands::Context;
 use consortium::DataDir;
 use error::Error;
+use output::Output;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,7 +29,8 @@ use std::process::ExitCode;
 #[command(
     name = "zkclaim",
     version,
-    about = "Private, verifiable health-insurance claims"
+    about = "Private, verifiable health-insurance claims",
+    after_help = error::EXIT_CODES
 )]
 struct Cli {
     /// Data folder: parameters live in DATA/params unless --params says otherwise.
@@ -43,6 +49,10 @@ struct Cli {
     /// web roots (for a node with a self-signed or private-CA certificate).
     #[arg(long, global = true, env = "ZKCLAIM_CA_CERT")]
     ca_cert: Option<PathBuf>,
+    /// Print the result as one JSON object on stdout, and an error as
+    /// {"error": {"code", "message", "exit_code"}} on stderr.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,19 +120,104 @@ enum Command {
     Demo(commands::demo::Args),
 }
 
+/// The global flags, by clap id.
+const GLOBALS: [&str; 4] = ["data", "server", "ca_cert", "json"];
+
+impl Command {
+    /// The global flags this command reads: given on the command line to a command that
+    /// does not, a flag is a usage error rather than silently ignored. (Set in the
+    /// environment, for a whole shell session, it is not.)
+    fn globals(&self) -> &'static [&'static str] {
+        // Prints a result; also reads DATA; also acts through a node.
+        const PRINTS: &[&str] = &["json"];
+        const LOCAL: &[&str] = &["data", "json"];
+        const CLIENT: &[&str] = &["data", "server", "ca_cert", "json"];
+        match self {
+            Command::Patient { .. }
+            | Command::Tree { .. }
+            | Command::Invoice {
+                command: commands::invoice::Command::Commit { .. },
+            } => PRINTS,
+            Command::Setup(_)
+            | Command::Export { .. }
+            | Command::Consortium { .. }
+            | Command::Member { .. }
+            | Command::Audit(_) => LOCAL,
+            Command::Invoice { .. }
+            | Command::Prove(_)
+            | Command::Verify(_)
+            | Command::Claim { .. } => CLIENT,
+            Command::Serve(_) | Command::Demo(_) => &["data"],
+            Command::Loadtest(_) => CLIENT,
+            Command::Bench(_) => &[],
+        }
+    }
+}
+
+/// The command line parsed, or the usage error that ends the process (exit 2).
+fn parse() -> Result<Cli, ExitCode> {
+    // Before parsing succeeds, `--json` anywhere asks for a JSON error.
+    let json = std::env::args_os().any(|arg| arg == "--json");
+    let usage = |e: clap::Error| {
+        if !json || !e.use_stderr() {
+            e.exit()
+        }
+        let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            "a subcommand is required: see --help".to_owned()
+        } else {
+            // clap's message, without the usage and tips that follow a blank line.
+            let text = e.render().to_string();
+            let first = text.split("\n\n").next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            first.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        Output { json }.error("usage", &message, 2);
+        ExitCode::from(2)
+    };
+    let matches = Cli::command().try_get_matches().map_err(usage)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(usage)?;
+    let globals = cli.command.globals();
+    if let Some(id) = GLOBALS.into_iter().find(|id| {
+        !globals.contains(id) && matches.value_source(id) == Some(ValueSource::CommandLine)
+    }) {
+        let message = format!(
+            "--{} is not used by `{}`",
+            id.replace('_', "-"),
+            command_path(&matches)
+        );
+        return Err(usage(
+            Cli::command().error(ErrorKind::ArgumentConflict, message),
+        ));
+    }
+    Ok(cli)
+}
+
+/// `zkclaim GROUP COMMAND`, as given.
+fn command_path(matches: &ArgMatches) -> String {
+    let mut path = vec!["zkclaim"];
+    let mut matches = matches;
+    while let Some((name, sub)) = matches.subcommand() {
+        path.push(name);
+        matches = sub;
+    }
+    path.join(" ")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let output = Output { json: cli.json };
     let ctx = Context {
         data: DataDir(cli.data),
         server: cli.server,
         ca_cert: cli.ca_cert,
+        output,
     };
     match dispatch(cli.command, &ctx) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("zkclaim: {e}");
-            ExitCode::from(e.exit_code())
-        }
+        Err(e) => ExitCode::from(output.fail(&e)),
     }
 }
 
@@ -130,9 +225,9 @@ fn dispatch(command: Command, ctx: &Context) -> Result<(), Error> {
     use commands::*;
     match command {
         Command::Setup(args) => setup::exec(args, ctx),
-        Command::Patient { command } => patient::exec(command),
+        Command::Patient { command } => patient::exec(command, ctx),
         Command::Invoice { command } => invoice::exec(command, ctx),
-        Command::Tree { command } => tree::exec(command),
+        Command::Tree { command } => tree::exec(command, ctx),
         Command::Prove(args) => prove::exec(args, ctx),
         Command::Verify(args) => verify::exec(args, ctx),
         Command::Export { command } => export::exec(command, ctx),
@@ -144,5 +239,41 @@ fn dispatch(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Serve(args) => serve::exec(args, ctx),
         Command::Loadtest(args) => loadtest::exec(args, ctx),
         Command::Demo(args) => demo::exec(args, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PATH ARG` of every argument under `command` without help text.
+    fn without_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            without_help(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_argument_has_help() {
+        let mut missing = vec![];
+        without_help(&Cli::command(), "zkclaim", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
+
+    #[test]
+    fn the_globals_table_names_global_flags() {
+        let cli = Cli::command();
+        for id in GLOBALS {
+            let arg = cli.get_arguments().find(|a| a.get_id() == id);
+            assert!(
+                arg.is_some_and(|a| a.is_global_set()),
+                "{id} is not a global flag"
+            );
+        }
     }
 }

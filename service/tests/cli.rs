@@ -32,7 +32,9 @@ impl Drop for Dir {
 
 fn zkclaim(dir: &Dir, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zkclaim"))
-        .args(["--data", dir.path("data").to_str().unwrap()])
+        // DATA from the environment, as a shell session sets it: `--data` is an error for
+        // the commands that do not read it.
+        .env("ZKCLAIM_DATA", dir.path("data"))
         .args(args)
         .output()
         .unwrap()
@@ -165,7 +167,7 @@ fn patient_proves_and_insurer_verifies_through_files() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid proof"));
 
-    // Verification never generates parameters: without the verifying key it fails (exit 2).
+    // Verification never generates parameters: without the verifying key it fails (exit 3, bad input).
     let out = zkclaim(
         &dir,
         &[
@@ -175,17 +177,17 @@ fn patient_proves_and_insurer_verifies_through_files() {
             dir.path("none").to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("claim.vk"));
 
-    // A non-canonical field element: not even decoded (exit 2).
+    // A non-canonical field element: not even decoded (exit 3).
     let nullifier = v["public_inputs"]["nullifier"].as_str().unwrap();
     let bad = dir.write(
         "bad.json",
         &claim.replace(nullifier, &format!("0x{}", "f".repeat(64))),
     );
     let out = zkclaim(&dir, &["verify", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not canonical"));
 }
 
@@ -308,7 +310,7 @@ fn verify_refuses_a_verifying_key_that_lets_anyone_forge() {
             ],
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{reason}: {stderr}");
+        assert_eq!(out.status.code(), Some(3), "{reason}: {stderr}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("valid"));
         assert!(
             stderr.contains(&format!("unsafe verifying key: {reason}")),
@@ -323,7 +325,7 @@ fn refuses_to_prove_a_claim_that_breaks_a_rule() {
     let (inv, pk) = registered_invoice(&dir, "2027-01-02");
 
     let out = prove(&dir, &inv, "claim.json");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("issued_on outside policy period"));
     assert!(!dir.path("claim.json").exists());
 
@@ -369,7 +371,7 @@ fn consortium_init_refuses_to_overwrite_and_audit_reports_an_empty_chain() {
     let key = dir.path("data/consortium/keys/member-10.json");
     assert!(key.exists());
     let again = zkclaim(&dir, &["consortium", "init"]);
-    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(again.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     assert!(succeeded(zkclaim(&dir, &["audit"])).contains("audit passed: 0 blocks"));
 }

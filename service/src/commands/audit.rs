@@ -1,10 +1,12 @@
 //! `zkclaim audit`: replay the chain from genesis and re-verify everything.
 
 use crate::{commands::Context, consortium, error::Error};
+use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Parameters folder [default: DATA/params].
     #[arg(long)]
     params: Option<PathBuf>,
     /// Audit the chain on this etcd cluster (`etcd[s]://…`) instead of DATA's.
@@ -18,31 +20,48 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         .verifying_key(&ctx.params_dir(args.params))?
         .prepare();
     let report = consortium::audit(&ctx.data, &key, args.ledger.as_deref())?;
-    println!(
+    let mut text = format!(
         "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",
         report.blocks, report.invoices, report.claims
     );
-    if report.rejected.is_empty() {
-        return Ok(());
-    }
     // Rejected slots are the proposers' failures, not the chain's: every node skipped them.
-    let genesis = ctx.data.load_genesis()?;
-    println!(
-        "{} rejected blocks, skipped by every node:",
-        report.rejected.len()
-    );
-    for r in &report.rejected {
-        let proposer = match r.proposer {
-            Some(id) => {
-                let name = genesis.members.iter().find(|m| m.id == id);
-                format!(
-                    "proposed by member {id} ({})",
-                    name.map_or("?", |m| &m.name)
-                )
-            }
-            None => "no member's signature for this slot".into(),
-        };
-        println!("  block {}: {proposer}: {}", r.height, r.reason);
+    let genesis = if report.rejected.is_empty() {
+        None
+    } else {
+        Some(ctx.data.load_genesis()?)
+    };
+    let mut rejected = vec![];
+    if let Some(genesis) = &genesis {
+        text += &format!(
+            "\n{} rejected blocks, skipped by every node:",
+            report.rejected.len()
+        );
+        for r in &report.rejected {
+            let proposer = match r.proposer {
+                Some(id) => {
+                    let name = genesis.members.iter().find(|m| m.id == id);
+                    format!(
+                        "proposed by member {id} ({})",
+                        name.map_or("?", |m| &m.name)
+                    )
+                }
+                None => "no member's signature for this slot".into(),
+            };
+            text += &format!("\n  block {}: {proposer}: {}", r.height, r.reason);
+            rejected.push(json!({
+                "height": r.height,
+                "proposer": r.proposer,
+                "reason": r.reason.to_string(),
+            }));
+        }
     }
+    let value = json!({
+        "passed": true,
+        "blocks": report.blocks,
+        "invoices": report.invoices,
+        "claims": report.claims,
+        "rejected": rejected,
+    });
+    ctx.output.result(value, text);
     Ok(())
 }

@@ -9,7 +9,7 @@ pub struct Args {
     #[arg(long)]
     quick: bool,
     /// Where bench.csv and bench.svg go.
-    #[arg(long, default_value = "zkclaim-data/bench")]
+    #[arg(long, default_value = "zkclaim-data/bench", value_parser = crate::files::not_stdio)]
     out: PathBuf,
 }
 

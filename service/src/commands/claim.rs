@@ -13,6 +13,7 @@ use zkclaim_verifier::ClaimPackage;
 pub enum Command {
     /// Verify and settle a claim package (insurer); prints the receipt.
     Settle {
+        /// The claim package file (`-`: standard input).
         claim: PathBuf,
         #[command(flatten)]
         signer: Signer,
@@ -21,6 +22,7 @@ pub enum Command {
     },
     /// Print the settled claim with this nullifier.
     Show {
+        /// The claim's nullifier, `0x` and 64 hex digits.
         nullifier: String,
         #[command(flatten)]
         chain: Chain,

@@ -6,6 +6,7 @@ use crate::{
     error::Error,
     files,
 };
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
@@ -54,7 +55,7 @@ pub struct GenesisArgs {
     #[arg(long, default_value_t = 128)]
     root_window: u32,
     /// Where the genesis goes; an existing file is never replaced.
-    #[arg(long)]
+    #[arg(long, value_parser = files::not_stdio)]
     out: PathBuf,
 }
 
@@ -63,11 +64,18 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Init { params } => {
             let params = load_or_setup(&ctx.data, &ctx.params_dir(params))?;
             let genesis = ctx.data.init(&params)?;
-            println!(
-                "development consortium {} with {} members written to {}",
-                genesis.chain_id,
-                genesis.members.len(),
-                ctx.data.0.display()
+            ctx.output.result(
+                json!({
+                    "chain_id": genesis.chain_id,
+                    "members": genesis.members.len(),
+                    "data": ctx.data.0,
+                }),
+                format_args!(
+                    "development consortium {} with {} members written to {}",
+                    genesis.chain_id,
+                    genesis.members.len(),
+                    ctx.data.0.display()
+                ),
             );
             eprintln!(
                 "DEVELOPMENT ONLY: every member's secret key is in {}. A real consortium's \
@@ -120,13 +128,25 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         .iter()
         .map(|m| format!("{} {} ({})", m.role, m.id, m.name))
         .collect();
-    println!(
-        "genesis of {} written to {}: {}; verifying key {}; file SHA-256 {}",
-        genesis.chain_id,
-        args.out.display(),
-        roster.join(", "),
+    let (vk_digest, file_sha256) = (
         hex::encode(genesis.verifying_key_digest),
-        hex::encode(Sha256::digest(&written))
+        hex::encode(Sha256::digest(&written)),
+    );
+    ctx.output.result(
+        json!({
+            "chain_id": genesis.chain_id,
+            "out": args.out,
+            "members": genesis.members,
+            "verifying_key_digest": vk_digest,
+            "file_sha256": file_sha256,
+        }),
+        format_args!(
+            "genesis of {} written to {}: {}; verifying key {vk_digest}; file SHA-256 \
+             {file_sha256}",
+            genesis.chain_id,
+            args.out.display(),
+            roster.join(", "),
+        ),
     );
     Ok(())
 }

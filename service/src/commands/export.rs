@@ -1,6 +1,7 @@
 //! `zkclaim export`: a claim and the verifying key in another verifier's formats.
 
 use crate::{commands::Context, error::Error, files};
+use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_verifier::{snarkjs, ClaimPackage};
 
@@ -8,11 +9,14 @@ use zkclaim_verifier::{snarkjs, ClaimPackage};
 pub enum Command {
     /// verification_key.json, proof.json and public.json for `snarkjs groth16 verify`.
     Snarkjs {
+        /// The claim package file (`-`: standard input).
         #[arg(long)]
         claim: PathBuf,
+        /// Parameters folder [default: DATA/params].
         #[arg(long)]
         params: Option<PathBuf>,
-        #[arg(long)]
+        /// The folder the three files are written to (created if missing).
+        #[arg(long, value_parser = files::not_stdio)]
         out: PathBuf,
     },
 }
@@ -26,16 +30,20 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                 path: out.clone(),
                 source,
             })?;
-            for (name, value) in [
+            let written = [
                 ("verification_key.json", snarkjs::verification_key(&key)),
                 ("proof.json", snarkjs::proof(&package.proof)),
                 ("public.json", snarkjs::public(&package.public_inputs)),
-            ] {
-                files::write(Some(&out.join(name)), &value)?;
+            ];
+            for (name, value) in &written {
+                files::write(Some(&out.join(name)), value)?;
             }
-            println!(
-                "wrote verification_key.json, proof.json and public.json to {}",
-                out.display()
+            ctx.output.result(
+                json!({"out": out, "files": written.map(|(name, _)| name)}),
+                format_args!(
+                    "wrote verification_key.json, proof.json and public.json to {}",
+                    out.display()
+                ),
             );
             Ok(())
         }

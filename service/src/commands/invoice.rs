@@ -5,6 +5,7 @@ use crate::{
     error::Error,
     files,
 };
+use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::{claim::Shape, field, invoice::Invoice};
 use zkclaim_ledger::Transaction;
@@ -12,9 +13,13 @@ use zkclaim_ledger::Transaction;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Print an invoice's commitment, the only thing a hospital registers.
-    Commit { invoice: PathBuf },
+    Commit {
+        /// The invoice file (`-`: standard input).
+        invoice: PathBuf,
+    },
     /// Register an invoice's commitment on the ledger (hospital); prints the receipt.
     Register {
+        /// The invoice file (`-`: standard input).
         invoice: PathBuf,
         #[command(flatten)]
         signer: Signer,
@@ -27,10 +32,9 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
         Command::Commit { invoice } => {
             let inv: Invoice = files::read(&invoice)?;
-            println!(
-                "{}",
-                field::format(&inv.commitment(Shape::default().items)?)
-            );
+            let commitment = field::format(&inv.commitment(Shape::default().items)?);
+            ctx.output
+                .result(json!({ "commitment": commitment }), &commitment);
             Ok(())
         }
         Command::Register {

@@ -25,7 +25,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let server = ctx
         .server
         .as_deref()
-        .ok_or_else(|| Error::Loadtest("needs --server URL: the node to drive".into()))?;
+        .ok_or_else(|| Error::Usage("loadtest needs --server URL: the node to drive".into()))?;
     let options = loadtest::Options {
         clients: args.clients.into_iter().map(usize::from).collect(),
         patients: args.patients.into(),
@@ -36,5 +36,6 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         &client::Client::new(server, ctx.ca_cert.as_deref())?,
         &ctx.data,
         &options,
+        ctx.output,
     )
 }

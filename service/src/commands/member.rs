@@ -22,7 +22,7 @@ pub enum Command {
         name: String,
         /// Where the secret key goes [default: DATA/consortium/keys/member-ID.json, where
         /// `--member ID` and `serve --proposer ID` read it].
-        #[arg(long)]
+        #[arg(long, value_parser = files::not_stdio)]
         out: Option<PathBuf>,
         /// Replace an existing key, keeping it as FILE.bak-TIME.
         #[arg(long)]

@@ -17,7 +17,7 @@ pub mod setup;
 pub mod tree;
 pub mod verify;
 
-use crate::{consortium::DataDir, error::Error, node::Node};
+use crate::{consortium::DataDir, error::Error, files, node::Node, output::Output};
 use std::path::{Path, PathBuf};
 use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
 
@@ -26,6 +26,8 @@ pub struct Context {
     pub data: DataDir,
     pub server: Option<String>,
     pub ca_cert: Option<PathBuf>,
+    /// Text or, with `--json`, JSON.
+    pub output: Output,
 }
 
 impl Context {
@@ -62,7 +64,7 @@ pub struct Signer {
     /// Member N, with its key DATA/consortium/keys/member-N.json.
     #[arg(long)]
     member: Option<u32>,
-    /// The member key file to sign with.
+    /// The member key file to sign with (`-`: standard input).
     #[arg(long)]
     member_key: Option<PathBuf>,
 }
@@ -70,7 +72,7 @@ pub struct Signer {
 impl Signer {
     fn key(&self, data: &DataDir) -> Result<MemberKey, Error> {
         match (&self.member_key, self.member) {
-            (Some(path), _) => Ok(MemberKey::load(path)?),
+            (Some(path), _) => Ok(MemberKey::from_json(&files::read_text(path)?)?),
             (None, Some(member)) => data.load_key(member),
             (None, None) => unreachable!("clap requires one of the two"),
         }

@@ -18,10 +18,13 @@ use zkclaim_circuits::{
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The hospital's invoice file (`-`: standard input, for one of the files).
     #[arg(long)]
     invoice: PathBuf,
+    /// The patient's key file, {"sk": …} (`-`: standard input).
     #[arg(long)]
     key: PathBuf,
+    /// The insurance policy file (`-`: standard input).
     #[arg(long)]
     policy: PathBuf,
     /// A stand-alone tree file (development: without parameters and a genesis in DATA,
@@ -29,9 +32,10 @@ pub struct Args {
     /// (`--server`), or the Merkle path comes from the ledger in DATA.
     #[arg(long, conflicts_with = "server")]
     tree: Option<PathBuf>,
+    /// Parameters folder [default: DATA/params].
     #[arg(long)]
     params: Option<PathBuf>,
-    /// Where to write the claim package (stdout if omitted).
+    /// Where to write the claim package (stdout if omitted or `-`).
     #[arg(long)]
     out: Option<PathBuf>,
     /// With --server: send the patient's secret key and invoice to a plain http:// node

@@ -46,7 +46,10 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         );
     }
     setup(&dir, Shape::default())?;
-    println!("parameters written to {}", dir.display());
+    ctx.output.result(
+        serde_json::json!({ "params": dir }),
+        format_args!("parameters written to {}", dir.display()),
+    );
     Ok(())
 }
 

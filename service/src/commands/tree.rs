@@ -1,6 +1,7 @@
 //! `zkclaim tree`: stand-alone invoice trees (before a ledger is involved).
 
-use crate::{error::Error, files};
+use crate::{commands::Context, error::Error, files};
+use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::{
     claim::Shape,
@@ -12,13 +13,15 @@ use zkclaim_circuits::{
 pub enum Command {
     /// Append a commitment to a tree file (created if missing) and print its leaf index.
     Add {
-        #[arg(long)]
+        /// The tree file, {"leaves": […]}, rewritten in place.
+        #[arg(long, value_parser = files::not_stdio)]
         tree: PathBuf,
+        /// The invoice commitment to append, `0x` and 64 hex digits (`zkclaim invoice commit`).
         commitment: String,
     },
 }
 
-pub fn exec(command: Command) -> Result<(), Error> {
+pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
         Command::Add { tree, commitment } => {
             let leaf = field::parse(&commitment).map_err(|e| Error::BadFile {
@@ -34,7 +37,8 @@ pub fn exec(command: Command) -> Result<(), Error> {
             file.leaves.push(leaf);
             IncrementalTree::from_leaves(Shape::default().depth, &file.leaves)?;
             files::write(Some(&tree), &file)?;
-            println!("{index}");
+            ctx.output
+                .result(json!({"tree": tree, "index": index}), index);
             Ok(())
         }
     }

@@ -12,6 +12,7 @@ use zkclaim_verifier::ClaimPackage;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The claim package file (`-`: standard input).
     claim: PathBuf,
     /// The parameters holding the verifying key (claim.vk) [default: DATA/params]. Not used
     /// with --server.
@@ -39,6 +40,9 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     .prepare();
     let package: ClaimPackage = files::read(&args.claim)?;
     package.verify(&key).map_err(Error::Rejected)?;
-    println!("valid: claim of {} fen", package.public_inputs.claim_amount);
+    ctx.output.result(
+        serde_json::json!({"valid": true, "public_inputs": package.public_inputs}),
+        format_args!("valid: claim of {} fen", package.public_inputs.claim_amount),
+    );
     Ok(())
 }

@@ -239,7 +239,7 @@ impl Config {
                 (Some(cert), Some(key)) => Some(Tls { cert, key }),
                 (None, None) => None,
                 _ => {
-                    return Err(Error::Serve(
+                    return Err(Error::Usage(
                         "TLS needs both --tls-cert and --tls-key (tls_cert, tls_key in the \
                          config file)"
                             .into(),
@@ -248,7 +248,7 @@ impl Config {
             },
         };
         if config.workers == 0 {
-            return Err(Error::Serve("workers must be at least 1".into()));
+            return Err(Error::Usage("workers must be at least 1".into()));
         }
         if config.limits.pow_bits > 32 {
             return Err(Error::Serve("proof_pow_bits must be at most 32".into()));
@@ -314,7 +314,7 @@ mod tests {
             workers: Some(0),
             ..Settings::default()
         };
-        assert!(matches!(Config::resolve(None, flags), Err(Error::Serve(_))));
+        assert!(matches!(Config::resolve(None, flags), Err(Error::Usage(_))));
     }
 
     #[test]
@@ -356,7 +356,7 @@ mod tests {
         std::fs::write(&path, r#"{"tls_cert": "cert.pem"}"#).unwrap();
         let alone = Config::resolve(Some(&path), Settings::default());
         assert!(
-            matches!(&alone, Err(Error::Serve(m)) if m.contains("--tls-key")),
+            matches!(&alone, Err(Error::Usage(m)) if m.contains("--tls-key")),
             "{alone:?}"
         );
         let flags = Settings {
