@@ -169,9 +169,11 @@ async fn serve(
     let addr = listener.local_addr().map_err(|e| io("local address", e))?;
     let shutdown = shutdown(state.clone()).map_err(|e| io("signal handlers", e))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // Before the line below: whoever reads it may at once find the store held, and must
+    // then find who holds it.
+    listening(&format!("{scheme}://{addr}"));
     // On stdout, one line: scripts and tests that bind port 0 read the address from it.
     println!("listening on {scheme}://{addr}");
-    listening(&format!("{scheme}://{addr}"));
     tracing::info!(%addr, tls = tls.is_some(), "listening");
     let handle = axum_server::Handle::new();
     tokio::spawn({
