@@ -51,8 +51,13 @@ fn abandon(base: &str, body: &str, patience: Duration) {
 
 /// Posts a proof request to the node at `base` with extra headers.
 fn prove_with(base: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    post_with(&format!("{base}/v1/proofs"), body, headers)
+}
+
+/// Posts `body` to `url` with extra headers.
+fn post_with(url: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
     let mut request = agent(None)
-        .post(&format!("{base}/v1/proofs"))
+        .post(url)
         .set("content-type", "application/json");
     for (name, value) in headers {
         request = request.set(name, value);
@@ -176,16 +181,25 @@ fn per_client_limits_refuse_and_count() {
     assert_refused(&other, 422, "unsatisfiable_witness", "not registered");
     assert_eq!(first.join().unwrap().status, 200);
 
-    // The burst of 3 is spent (the proof, the refused one, and one more); the next waits
-    // for the rate of one a minute.
-    let third = send(&unregistered.request(), "127.0.0.5");
-    assert_eq!(third.status, 422, "{}", third.body);
+    // The burst of 3 is spent by the requests admitted (the proof and two more; the one
+    // refused as busy cost nothing); the next waits for the rate of one a minute.
+    for _ in 0..2 {
+        let admitted = send(&unregistered.request(), "127.0.0.5");
+        assert_eq!(admitted.status, 422, "{}", admitted.body);
+    }
     let limited = send(&unregistered.request(), "127.0.0.5");
     assert_refused(&limited, 429, "rate_limited", "rate");
     let wait: u64 = limited.retry_after.as_deref().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
 
-    assert_eq!(refusals(&server, "client_busy"), 1);
+    // An asynchronous job is in flight for its client until it ends, not only until the
+    // 202: the same client's next job is refused while it runs.
+    let jobs = format!("{}/v1/proofs/jobs", server.base);
+    let job = |client: &str| post_with(&jobs, &slow.request(), &[("x-forwarded-for", client)]);
+    assert_eq!(job("127.0.0.9").status, 202);
+    assert_refused(&job("127.0.0.9"), 429, "client_busy", "in flight");
+
+    assert_eq!(refusals(&server, "client_busy"), 2);
     assert_eq!(refusals(&server, "rate_limited"), 1);
     drop(server);
 

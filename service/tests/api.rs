@@ -105,20 +105,18 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
     let server = c.serve(&[], None);
     let doc = server.get("/openapi.json").body;
 
-    match redocly() {
-        Some(cli) => {
-            let problems = lint(&cli, &doc);
-            assert!(problems.is_empty(), "Redocly: {problems:#?}");
-            // The linter does find problems: the same document with an operation without
-            // its id.
-            let mut broken = doc.clone();
-            broken["paths"]["/v1/roots"]["get"]
-                .as_object_mut()
-                .unwrap()
-                .remove("operationId");
-            assert!(!lint(&cli, &broken).is_empty());
-        }
-        None => assert!(std::env::var_os("CI").is_none()),
+    // Without Redocly the lint is skipped, saying so; under CI `redocly` fails the test.
+    if let Some(cli) = redocly() {
+        let problems = lint(&cli, &doc);
+        assert!(problems.is_empty(), "Redocly: {problems:#?}");
+        // The linter does find problems: the same document with an operation without its
+        // id.
+        let mut broken = doc.clone();
+        broken["paths"]["/v1/roots"]["get"]
+            .as_object_mut()
+            .unwrap()
+            .remove("operationId");
+        assert!(!lint(&cli, &broken).is_empty());
     }
 
     let expected: BTreeSet<(&str, &str)> = [

@@ -157,10 +157,13 @@ impl Admission {
                 let wait = Duration::from_secs_f64((1.0 - client.tokens) / rate);
                 return Err(ServiceError::RateLimited(wait));
             }
-            client.tokens -= 1.0;
         }
         if limits.client_proofs > 0 && client.in_flight >= limits.client_proofs {
             return Err(ServiceError::ClientBusy);
+        }
+        // Spent only by a request admitted: a `client_busy` refusal costs no token.
+        if rate > 0.0 {
+            client.tokens -= 1.0;
         }
         client.in_flight += 1;
         Ok(Slot(Some((self.clients.clone(), address))))

@@ -128,7 +128,10 @@ pub struct ProofLimits {
 
 /// The SHA-256 digests of the tokens in `path`, one a line (blank lines skipped).
 fn token_digests(path: &Path) -> Result<Vec<[u8; 32]>, Error> {
-    let bad = |reason: String| Error::Serve(format!("proof tokens {}: {reason}", path.display()));
+    let bad = |reason: String| Error::BadFile {
+        path: path.into(),
+        reason,
+    };
     let text =
         zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?);
     let digests: Vec<[u8; 32]> = text
@@ -251,10 +254,10 @@ impl Config {
             return Err(Error::Usage("workers must be at least 1".into()));
         }
         if config.limits.pow_bits > 32 {
-            return Err(Error::Serve("proof_pow_bits must be at most 32".into()));
+            return Err(Error::Usage("proof_pow_bits must be at most 32".into()));
         }
         if config.limits.client_proof_burst == 0 {
-            return Err(Error::Serve("client_proof_burst must be at least 1".into()));
+            return Err(Error::Usage("client_proof_burst must be at least 1".into()));
         }
         Ok(config)
     }

@@ -316,7 +316,9 @@ fn admitted<'a>(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<(&'a ProverPool, ClaimWitness, Slot), ServiceError> {
-    // The body holds `sk` in clear: wiped when this goes (a unique `Bytes` converts in place).
+    // The body holds `sk` in clear: wiped when this goes. Best effort: a `Bytes` that is the
+    // only view of its buffer converts in place, but one that shares hyper's read buffer is
+    // copied, and that buffer is not ours to wipe (docs/protocol.md, "What is wiped").
     let body = Zeroizing::new(Vec::from(body));
     let pool = state.pool.as_ref().ok_or(ServiceError::NoProvingKey)?;
     let slot = state.admission.admit(peer, headers, &body)?;
@@ -381,9 +383,9 @@ pub async fn submit_proof_job(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ServiceError> {
-    let (pool, witness, _slot) = admitted(&state, &peer, &headers, body)?;
+    let (pool, witness, slot) = admitted(&state, &peer, &headers, body)?;
     let limit = state.config.proof_timeout;
-    let accepted = state.jobs.submit(pool, witness, limit)?;
+    let accepted = state.jobs.submit(pool, witness, limit, slot)?;
     let location = [(header::LOCATION, accepted.location.clone())];
     Ok((StatusCode::ACCEPTED, location, Json(accepted)))
 }

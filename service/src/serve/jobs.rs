@@ -9,6 +9,7 @@
 //! the package, as whoever sent the request would have.
 
 use super::{
+    admission::Slot,
     error::{ErrorDetail, ServiceError},
     pool::ProverPool,
 };
@@ -70,12 +71,14 @@ impl Jobs {
     }
 
     /// Queues `witness` on `pool` as a new job, failed as `timeout` unless proved within
-    /// `limit`. 429 when the table is full (of jobs not yet expired) or the queue is.
+    /// `limit`; the client's admission `slot` is held until the job ends. 429 when the table
+    /// is full (of jobs not yet expired) or the queue is.
     pub fn submit(
         &self,
         pool: &ProverPool,
         witness: ClaimWitness,
         limit: Duration,
+        slot: Slot,
     ) -> Result<Accepted, ServiceError> {
         let id = hex::encode(rand::random::<[u8; 16]>());
         let started = Arc::new(AtomicBool::new(false));
@@ -100,6 +103,8 @@ impl Jobs {
             );
             let (table, id) = (self.table.clone(), id.clone());
             tokio::spawn(async move {
+                // The job counts against its client's proofs in flight until it ends.
+                let _slot = slot;
                 let failed = |e: ServiceError| JobStatus::Failed {
                     error: e.into_parts().1,
                 };
