@@ -406,13 +406,13 @@ mod tests {
         };
         let refused = Config::resolve(None, empty);
         assert!(
-            matches!(&refused, Err(Error::Serve(m)) if m.contains("no token")),
+            matches!(&refused, Err(Error::BadFile { reason, .. }) if reason.contains("no token")),
             "{refused:?}"
         );
         let hard = Settings {
             proof_pow_bits: Some(33),
             ..Settings::default()
         };
-        assert!(matches!(Config::resolve(None, hard), Err(Error::Serve(_))));
+        assert!(matches!(Config::resolve(None, hard), Err(Error::Usage(_))));
     }
 }
