@@ -553,8 +553,9 @@ fn read_password(path: &Path) -> Result<Zeroizing<String>, LedgerError> {
     Ok(text)
 }
 
-/// A TLS client configuration that trusts the certificates in `ca` (PEM) and nothing else.
-fn trusting(ca: &Path) -> Result<Arc<rustls::ClientConfig>, LedgerError> {
+/// A TLS client configuration that trusts the certificates in `ca` (PEM) and nothing else:
+/// for the etcd client here and the command line's `--ca-cert`.
+pub fn trusting(ca: &Path) -> Result<Arc<rustls::ClientConfig>, LedgerError> {
     let bad = |reason: String| LedgerError::File {
         path: ca.display().to_string(),
         reason,

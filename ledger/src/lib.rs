@@ -19,7 +19,7 @@ mod transaction;
 pub use audit::{audit, AuditError, AuditReport};
 pub use block::{tx_root, Block, BlockHeader};
 pub use encoding::DecodeError;
-pub use etcd::EtcdStore;
+pub use etcd::{trusting, EtcdStore};
 pub use genesis::{Genesis, Member, MemberKey, Role};
 pub use ledger::{Ledger, Receipt};
 pub use state::{ClaimRecord, Rejection};

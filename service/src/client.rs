@@ -7,10 +7,9 @@ use crate::{
     error::Error,
     serve::{actions::ProofRequest, auth},
 };
-use rustls::pki_types::{pem::PemObject, CertificateDer};
 use serde::Deserialize;
 use serde_json::Value;
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{path::Path, time::Duration};
 use url::{Host, Url};
 use zeroize::Zeroizing;
 use zkclaim_ledger::MemberKey;
@@ -53,7 +52,7 @@ impl Client {
             // A proof request may wait in the node's queue: the node's own limit is 120 s.
             .timeout(Duration::from_secs(180));
         if let Some(ca) = ca {
-            builder = builder.tls_config(Arc::new(trusting(ca)?));
+            builder = builder.tls_config(zkclaim_ledger::trusting(ca)?);
         }
         Ok(Self {
             agent: builder.build(),
@@ -164,27 +163,4 @@ fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Valu
         }),
         Err(_) => Err(Error::Node(format!("{url} answered {status}: {text}"))),
     }
-}
-
-/// A TLS client configuration that trusts the certificates in `ca` (PEM) and nothing else.
-fn trusting(ca: &Path) -> Result<rustls::ClientConfig, Error> {
-    let bad = |reason: String| Error::BadFile {
-        path: ca.into(),
-        reason,
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
-        let cert = cert.map_err(|e| bad(e.to_string()))?;
-        roots.add(cert).map_err(|e| bad(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(bad("no PEM certificate in it".into()));
-    }
-    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports rustls's default protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth())
 }
