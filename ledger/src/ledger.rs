@@ -181,6 +181,15 @@ impl Ledger {
         answer.recv().map_err(|_| LedgerError::Closed)?
     }
 
+    /// What [`Ledger::submit`] checks of `stx` alone, without the state: its signer may
+    /// submit it (a member of the right role, its signature) and a claim's proof verifies.
+    /// For a caller that must know before it acts on a transaction (an insurer records the
+    /// outcome of verified claims only).
+    pub fn precheck(&self, stx: &SignedTransaction) -> Result<(), LedgerError> {
+        stx.authorize(&self.inner.consortium)?;
+        verify_claim(&self.inner.key, &stx.tx)
+    }
+
     pub fn genesis(&self) -> &Genesis {
         &self.inner.genesis
     }

@@ -38,6 +38,13 @@ impl DataDir {
     pub fn key(&self, member: u32) -> PathBuf {
         self.0.join(format!("consortium/keys/member-{member}.json"))
     }
+    /// The insurer's enrolment registry and claim outcomes: never on the ledger.
+    pub fn registry(&self) -> PathBuf {
+        self.0.join("insurer/registry.redb")
+    }
+    pub fn open_registry(&self) -> Result<zkclaim_insurer::Registry, Error> {
+        Ok(zkclaim_insurer::Registry::open(&self.registry())?)
+    }
     fn store(&self) -> PathBuf {
         self.0.join("ledger.redb")
     }

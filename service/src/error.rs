@@ -107,6 +107,9 @@ pub enum Error {
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),
+    /// The insurer's enrolment registry (DATA/insurer/registry.redb).
+    #[error(transparent)]
+    Registry(#[from] zkclaim_insurer::RegistryError),
 }
 
 /// The exit codes, for `zkclaim --help` and README.md: [`Error::exit_code`] maps to them.
@@ -126,9 +129,12 @@ With --json, a result is one JSON object on stdout and an error one on stderr:
 impl Error {
     /// The process's exit status for this error: see [`EXIT_CODES`].
     pub fn exit_code(&self) -> u8 {
+        use zkclaim_insurer::RegistryError as R;
         use zkclaim_ledger::LedgerError as L;
         use zkclaim_prover::{ParamsError, ProveError};
         match self {
+            Error::Registry(R::Refused(_) | R::NoEnrolment { .. }) => 1,
+            Error::Registry(R::Invalid(_)) => 3,
             Error::Rejected(_)
             | Error::AuditFailed(_)
             | Error::Refused { .. }
@@ -175,6 +181,8 @@ impl Error {
     pub fn code(&self) -> &str {
         match self {
             Error::Refused { code, .. } => code,
+            Error::Registry(zkclaim_insurer::RegistryError::Refused(refusal)) => refusal.code(),
+            Error::Registry(zkclaim_insurer::RegistryError::InUse { .. }) => "registry_in_use",
             Error::Rejected(_) => "claim_rejected",
             Error::AuditFailed(_) => "audit_failed",
             Error::NotInTree(_) => "not_in_tree",

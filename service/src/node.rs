@@ -6,17 +6,27 @@ use crate::{
     client::Client,
     consortium::{DataDir, Params, REGULATOR},
     error::Error,
-    serve::actions,
+    serve::{actions, insurer},
 };
 use rand::rngs::OsRng;
 use serde_json::Value;
-use std::path::Path;
+use std::{
+    cell::OnceCell,
+    path::{Path, PathBuf},
+};
+use zkclaim_insurer::Registry;
 use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction};
 use zkclaim_verifier::ClaimPackage;
 
 pub enum Node {
     Remote(Client),
-    Embedded { ledger: Ledger, params: Box<Params> },
+    Embedded {
+        ledger: Ledger,
+        params: Box<Params>,
+        /// DATA's insurer registry, opened when an insurer first acts.
+        registry: OnceCell<Registry>,
+        data: PathBuf,
+    },
 }
 
 impl Node {
@@ -35,7 +45,12 @@ impl Node {
                 let params = Box::new(data.load_params(params)?);
                 let ledger =
                     data.open_ledger(&params.verifying_key.prepare(), ledger, REGULATOR)?;
-                Node::Embedded { ledger, params }
+                Node::Embedded {
+                    ledger,
+                    params,
+                    registry: OnceCell::new(),
+                    data: data.0.clone(),
+                }
             }
         })
     }
@@ -56,7 +71,15 @@ impl Node {
     pub fn settle_claim(&self, stx: SignedTransaction, key: &MemberKey) -> Result<Value, Error> {
         match self {
             Node::Remote(client) => client.post_signed("/v1/claims", &to_json(&stx), key),
-            Node::Embedded { ledger, .. } => Ok(value(actions::settle_claim(ledger, stx)?)),
+            Node::Embedded {
+                ledger,
+                registry,
+                data,
+                ..
+            } => {
+                let registry = embedded_registry(registry, data)?;
+                Ok(value(insurer::settle(ledger, registry, stx)?))
+            }
         }
     }
 
@@ -76,13 +99,25 @@ impl Node {
     ) -> Result<ClaimPackage, Error> {
         match self {
             Node::Remote(client) => client.prove(&request, in_clear),
-            Node::Embedded { ledger, params } => {
+            Node::Embedded { ledger, params, .. } => {
                 let params = params.prover()?;
                 let witness = actions::witness(ledger, params.shape, request)?;
                 Ok(zkclaim_prover::prove(params, witness, &mut OsRng)?)
             }
         }
     }
+}
+
+/// DATA's registry, opened on first use.
+fn embedded_registry<'a>(
+    registry: &'a OnceCell<Registry>,
+    data: &Path,
+) -> Result<&'a Registry, Error> {
+    if let Some(registry) = registry.get() {
+        return Ok(registry);
+    }
+    let opened = DataDir(data.into()).open_registry()?;
+    Ok(registry.get_or_init(|| opened))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

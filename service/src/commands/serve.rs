@@ -24,10 +24,11 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         config.ledger.as_deref(),
         config.proposer,
     )?;
+    let registry = ctx.data.open_registry()?;
     // On the embedded store, other commands learn who holds it.
     let embedded = config.ledger.is_none();
     let mut serving = None;
-    serve::run(config, params, ledger, |url| {
+    serve::run(config, params, (ledger, registry), |url| {
         if embedded {
             match ctx.data.serving(url) {
                 Ok(guard) => serving = Some(guard),

@@ -120,20 +120,6 @@ pub fn register_invoice(
     })
 }
 
-/// Verifies and settles a claim; blocks until its block is durable. Answers the receipt,
-/// the nullifier and the amount.
-pub fn settle_claim(ledger: &Ledger, stx: SignedTransaction) -> Result<Settled, ServiceError> {
-    let Transaction::SettleClaim { claim } = &stx.tx else {
-        return Err(wrong_transaction("settle_claim"));
-    };
-    let public = claim.public_inputs;
-    Ok(Settled {
-        receipt: ledger.submit(stx)?.into(),
-        nullifier: field::format(&public.nullifier),
-        claim_amount: public.claim_amount,
-    })
-}
-
 /// The settled claim with this nullifier (`0x…`), where and by whom it was settled.
 pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<SettledClaim, ServiceError> {
     let n = field::parse(nullifier)

@@ -8,6 +8,7 @@ use axum::{
 };
 use serde::Serialize;
 use std::time::Duration;
+use zkclaim_insurer::RegistryError;
 use zkclaim_ledger::LedgerError;
 use zkclaim_prover::ProveError;
 
@@ -63,6 +64,10 @@ pub enum ServiceError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Prove(#[from] ProveError),
+    /// The insurer's registry: the insurer rule's refusals, enrolments not found, or its
+    /// storage failing.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 /// The body of every refusal, `{"error": {...}}`.
@@ -90,7 +95,7 @@ pub struct ErrorDetail {
 pub struct RejectionCode(pub &'static str);
 
 impl ServiceError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(super) fn status_and_code(&self) -> (StatusCode, &'static str) {
         use LedgerError as L;
         match self {
             ServiceError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),
@@ -116,6 +121,17 @@ impl ServiceError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
             ServiceError::Prove(_) => (StatusCode::INTERNAL_SERVER_ERROR, "prover"),
+            ServiceError::Registry(e) => match e {
+                RegistryError::Refused(refusal) => (StatusCode::FORBIDDEN, refusal.code()),
+                RegistryError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+                RegistryError::NoEnrolment { .. } => (StatusCode::NOT_FOUND, "not_found"),
+                RegistryError::InUse { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "registry_unavailable")
+                }
+                RegistryError::Storage(_) | RegistryError::Corrupt(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "storage")
+                }
+            },
             ServiceError::Ledger(e) => match e {
                 L::UnknownMember(_) => (StatusCode::UNAUTHORIZED, "unknown_member"),
                 L::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),

@@ -10,6 +10,7 @@ use super::{
     admission::{Peer, Slot},
     auth,
     error::ServiceError,
+    insurer,
     jobs::{Accepted, JobStatus},
     pool::ProverPool,
     schemas::{
@@ -276,9 +277,11 @@ pub async fn register_invoice(
 
 /// Settle a claim (insurer)
 ///
-/// The body is the insurer's member-signed `settle_claim` transaction. The ledger verifies the
-/// proof, checks its invoice root is recent and spends its nullifier; the answer comes once
-/// the block is durable.
+/// The body is the insurer's member-signed `settle_claim` transaction. The proof must verify,
+/// and the insurer rule hold: the claim's claimant tag and policy hash are enrolled at the
+/// signing insurer in this node's registry, not revoked and not past the policy's last claim
+/// day (403 with the reason otherwise). The ledger then checks the invoice root is recent
+/// and spends the nullifier; the answer comes once the block is durable.
 #[utoipa::path(
     post,
     path = "/v1/claims",
@@ -299,7 +302,11 @@ pub async fn settle_claim(
     RawBody(body): RawBody,
 ) -> Answer<Settled> {
     let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer).await?;
-    let answer = blocking(&state, |ledger| actions::settle_claim(ledger, stx)).await?;
+    let registry = state.registry.clone();
+    let answer = blocking(&state, move |ledger| {
+        insurer::settle(ledger, &registry, stx)
+    })
+    .await?;
     state.metrics.settlements.inc();
     Ok(Json(answer))
 }

@@ -11,6 +11,7 @@ pub mod auth;
 mod config;
 mod error;
 mod handlers;
+pub mod insurer;
 mod jobs;
 mod metrics;
 mod pool;
@@ -44,11 +45,14 @@ use utoipa_axum::{
     router::{OpenApiRouter, UtoipaMethodRouter},
     routes,
 };
+use zkclaim_insurer::Registry;
 use zkclaim_ledger::Ledger;
 use zkclaim_verifier::ClaimVerifyingKey;
 
 pub struct AppState {
     ledger: Arc<Ledger>,
+    /// The insurer registry: enrolments, and the outcomes of the claims settled here.
+    registry: Arc<Registry>,
     verifying_key: ClaimVerifyingKey,
     /// None on a verify-only node (no proving key): the proof routes answer 503.
     pool: Option<pool::ProverPool>,
@@ -70,7 +74,7 @@ type Shared = Arc<AppState>;
 pub fn run(
     config: Config,
     params: Params,
-    ledger: Ledger,
+    (ledger, registry): (Ledger, Registry),
     listening: impl FnOnce(&str),
 ) -> Result<(), Error> {
     init_tracing();
@@ -100,6 +104,7 @@ pub fn run(
     let shape = ledger.genesis().shape;
     let state = Arc::new(AppState {
         ledger: Arc::new(ledger),
+        registry: Arc::new(registry),
         openapi: schemas::document(doc, shape),
         verifying_key: params.verifying_key,
         pool,
