@@ -412,3 +412,101 @@ fn no_proof_that_fails_verification_is_returned() {
         Err(ProveError::Unverified)
     ));
 }
+
+/// The sections of an iden3 binary container with this magic.
+fn sections<'a>(bytes: &'a [u8], magic: &[u8; 4]) -> Vec<(u32, &'a [u8])> {
+    assert_eq!(&bytes[..4], magic);
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+    let count = u32_at(8) as usize;
+    let mut at = 12;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let kind = u32_at(at);
+        let size = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
+        out.push((kind, &bytes[at + 12..at + 12 + size]));
+        at += 12 + size;
+    }
+    assert_eq!(at, bytes.len(), "trailing bytes");
+    out
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+#[test]
+fn the_exported_r1cs_and_wtns_describe_the_circuit_and_a_satisfying_witness() {
+    use crate::circom;
+    let m = &params().matrices;
+    let r1cs = circom::r1cs(m);
+    let [(1, header), (2, constraints), (3, labels)] = sections(&r1cs, b"r1cs")[..] else {
+        panic!("sections");
+    };
+    assert_eq!(le_u32(header, 0), 32);
+    assert_eq!(header[4..36], Fr::MODULUS.to_bytes_le());
+    let wires = le_u32(header, 36) as usize;
+    assert_eq!(wires, 1 + 5 + m.num_witness);
+    assert_eq!(
+        [le_u32(header, 40), le_u32(header, 44)],
+        [0, 5],
+        "no outputs; the five public inputs"
+    );
+    assert_eq!(le_u32(header, 48) as usize, m.num_witness);
+    assert_eq!(le_u32(header, 60) as usize, m.num_constraints());
+    assert_eq!(labels.len(), 8 * wires);
+
+    let mut rng = StdRng::seed_from_u64(21);
+    let w = witness(&mut rng);
+    let public = w.public_inputs(Shape::default()).unwrap();
+    let wtns = circom::wtns(m, Shape::default(), w).unwrap();
+    let [(1, wheader), (2, values)] = sections(&wtns, b"wtns")[..] else {
+        panic!("sections");
+    };
+    assert_eq!(le_u32(wheader, 36) as usize, wires);
+    let mut z: Vec<Fr> = values
+        .chunks(32)
+        .map(|c| Fr::from_le_bytes_mod_order(c))
+        .collect();
+    assert_eq!(z[0], Fr::from(1u8));
+    assert_eq!(z[1..6], public.to_field_elements());
+
+    // Evaluate the exported constraints on the exported witness, as snarkjs wtns check does.
+    let unsatisfied = |z: &[Fr]| {
+        let mut at = 0;
+        let mut lc = || {
+            let n = le_u32(constraints, at) as usize;
+            at += 4;
+            let mut sum = Fr::from(0u8);
+            for _ in 0..n {
+                let wire = le_u32(constraints, at) as usize;
+                let c = Fr::from_le_bytes_mod_order(&constraints[at + 4..at + 36]);
+                sum += c * z[wire];
+                at += 36;
+            }
+            sum
+        };
+        (0..m.num_constraints())
+            .filter(|_| {
+                let (a, b, c) = (lc(), lc(), lc());
+                a * b != c
+            })
+            .count()
+    };
+    assert_eq!(unsatisfied(&z), 0);
+    // One witness value changed breaks a constraint.
+    let last = z.len() - 1;
+    z[last] += Fr::from(1u8);
+    assert!(unsatisfied(&z) > 0);
+}
+
+#[test]
+fn a_witness_that_breaks_the_statement_is_not_exported() {
+    let mut rng = StdRng::seed_from_u64(22);
+    let mut w = witness(&mut rng);
+    w.policy.period_end = w.invoice.issued_on - 1;
+    w.policy.period_start = w.policy.period_end - 10;
+    assert!(matches!(
+        crate::circom::wtns(&params().matrices, Shape::default(), w),
+        Err(ProveError::Rule(_))
+    ));
+}
