@@ -463,10 +463,7 @@ fn the_exported_r1cs_and_wtns_describe_the_circuit_and_a_satisfying_witness() {
         panic!("sections");
     };
     assert_eq!(le_u32(wheader, 36) as usize, wires);
-    let mut z: Vec<Fr> = values
-        .chunks(32)
-        .map(Fr::from_le_bytes_mod_order)
-        .collect();
+    let mut z: Vec<Fr> = values.chunks(32).map(Fr::from_le_bytes_mod_order).collect();
     assert_eq!(z[0], Fr::from(1u8));
     assert_eq!(z[1..6], public.to_field_elements());
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::claim::Shape;
 use zkclaim_prover::{circom, ClaimMatrices, ClaimParams, ProveError};
-use zkclaim_verifier::{snarkjs, ClaimPackage};
+use zkclaim_verifier::{snarkjs, solidity, ClaimPackage};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -21,6 +21,23 @@ pub enum Command {
         /// The folder the three files are written to (created if missing).
         #[arg(long, value_parser = files::not_stdio)]
         out: PathBuf,
+    },
+    /// A Solidity contract, `ClaimVerifier`, that verifies claims under the consortium's
+    /// verifying key on an EVM chain (BN254 precompiles; `verifyProof(uint256[8] proof,
+    /// uint256[5] input)`).
+    Solidity {
+        /// Parameters folder [default: DATA/params].
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// The `.sol` file to write (`-`: standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The calldata of `ClaimVerifier.verifyProof` for a claim, as `0x` and hex.
+    Calldata {
+        /// The claim package file (`-`: standard input).
+        #[arg(long)]
+        claim: PathBuf,
     },
     /// The claim circuit as circom's `.r1cs` (wire 0 = 1, then the public inputs in
     /// statement order, then the witness), for snarkjs and other provers and ceremony tools.
@@ -43,6 +60,30 @@ pub enum Command {
 
 pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
+        Command::Solidity { params, out } => {
+            let key = ctx.data.verifying_key(&ctx.params_dir(params))?;
+            let source = solidity::contract(&key);
+            if files::is_stdio(&out) {
+                print!("{source}");
+                return Ok(());
+            }
+            std::fs::write(&out, source).map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?;
+            ctx.output.result(
+                json!({"out": out, "verifying_key_digest": hex::encode(key.digest())}),
+                format_args!("wrote {}", out.display()),
+            );
+            Ok(())
+        }
+        Command::Calldata { claim } => {
+            let package: ClaimPackage = files::read(&claim)?;
+            let calldata = format!("0x{}", hex::encode(solidity::calldata(&package)));
+            ctx.output
+                .result(json!({"calldata": calldata}), format_args!("{calldata}"));
+            Ok(())
+        }
         Command::R1cs {
             params,
             items,
