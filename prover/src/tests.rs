@@ -6,6 +6,7 @@ use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use rand::{rngs::StdRng, SeedableRng};
+use sha2::Digest;
 use std::sync::OnceLock;
 use zkclaim_circuits::{
     claim::{ClaimWitness, PublicInputs, RuleViolation, Shape},
@@ -506,4 +507,40 @@ fn a_witness_that_breaks_the_statement_is_not_exported() {
         crate::circom::wtns(&params().matrices, Shape::default(), w),
         Err(ProveError::Rule(_))
     ));
+}
+
+#[test]
+fn a_proving_key_with_one_query_point_changed_is_refused_against_the_pinned_digest() {
+    use ark_ec::{AffineRepr, CurveGroup};
+    use ark_serialize::CanonicalSerialize;
+    let dir = tempfile_dir("pinned");
+    params().save(&dir).unwrap();
+    let pin = params().proving_key.digest();
+    let pk_file = dir.join("claim.pk");
+    assert_eq!(
+        pin,
+        <[u8; 32]>::from(sha2::Sha256::digest(std::fs::read(&pk_file).unwrap())),
+        "the digest is the file's"
+    );
+    ClaimParams::load_pinned(&dir, Some(pin)).unwrap();
+    // One L query point moved to another point of the curve: every check against the
+    // verifying key passes, the pin does not.
+    let mut pk = params().proving_key.as_ark().clone();
+    pk.l_query[0] = (pk.l_query[0] + ark_bn254::G1Affine::generator()).into_affine();
+    let mut bytes = Vec::new();
+    pk.serialize_uncompressed(&mut bytes).unwrap();
+    std::fs::write(&pk_file, bytes).unwrap();
+    ClaimParams::load(&dir).unwrap();
+    let refused = ClaimParams::load_pinned(&dir, Some(pin));
+    assert!(
+        matches!(refused, Err(ParamsError::NotPinned { .. })),
+        "{refused:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zkclaim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
