@@ -179,7 +179,9 @@ impl Admission {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Slot, ServiceError> {
-        let slot = self.proofs.take(self.client(peer, headers), Instant::now())?;
+        let slot = self
+            .proofs
+            .take(self.client(peer, headers), Instant::now())?;
         self.check_token(headers)?;
         self.check_work(headers, body, auth::now_s())?;
         Ok(slot)
@@ -190,7 +192,9 @@ impl Admission {
     pub fn admit_intake(&self, peer: &Peer, headers: &HeaderMap) -> Result<Slot, ServiceError> {
         let permit = self.intake_running.clone().try_acquire_owned();
         let permit = permit.map_err(|_| ServiceError::Busy)?;
-        let mut slot = self.intake.take(self.client(peer, headers), Instant::now())?;
+        let mut slot = self
+            .intake
+            .take(self.client(peer, headers), Instant::now())?;
         slot._node = Some(permit);
         Ok(slot)
     }
@@ -404,7 +408,10 @@ mod tests {
     #[test]
     fn the_intake_runs_as_many_requests_at_once_as_the_node_allows() {
         let admission = Admission::new(limits(), intake(1), 300);
-        let (a, b) = (Peer(Some([127, 0, 0, 1].into())), Peer(Some([127, 0, 0, 2].into())));
+        let (a, b) = (
+            Peer(Some([127, 0, 0, 1].into())),
+            Peer(Some([127, 0, 0, 2].into())),
+        );
         let first = admission.admit_intake(&a, &HeaderMap::new()).unwrap();
         assert!(matches!(
             admission.admit_intake(&b, &HeaderMap::new()),

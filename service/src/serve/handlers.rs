@@ -7,11 +7,11 @@
 
 use super::{
     actions::{self, ProofRequest, Registered, Settled, SettledClaim},
-    insurer::Enrolled,
     admission::{Peer, Slot},
     auth,
     error::ServiceError,
     insurer,
+    insurer::Enrolled,
     jobs::{Accepted, JobStatus},
     pool::ProverPool,
     schemas::{
