@@ -166,6 +166,15 @@ impl Consortium {
         enrolled.body
     }
 
+    /// Enrols `patient` at `insurer` as [`Consortium::enroll`] does, in DATA's registry
+    /// itself: while no node serves DATA.
+    pub fn enroll_offline(&self, patient: &mut Patient, insurer: u32) {
+        let path = self.data.path().join("insurer/registry.redb");
+        let registry = zkclaim_insurer::Registry::open(&path).unwrap();
+        let application = serde_json::from_value(patient.application(insurer, None)).unwrap();
+        patient.policy = registry.enroll(application, &mut OsRng).unwrap().1;
+    }
+
     pub fn register_by(&self, invoice: &Invoice, hospital: u32) -> String {
         let commitment = invoice.commitment(8).unwrap();
         let stx =
