@@ -90,6 +90,42 @@ impl Consortium {
         MemberKey::load(&path).unwrap()
     }
 
+    /// A copy of this consortium's DATA as it is now (genesis, keys, parameters, the insurer
+    /// registry; no ledger store) on the same ledger: another organization's folder.
+    pub fn replica(&self) -> Consortium {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with("ledger.redb") {
+                    continue;
+                }
+                if entry.file_type().unwrap().is_dir() {
+                    copy(&entry.path(), &to.join(&name));
+                } else {
+                    std::fs::copy(entry.path(), to.join(&name)).unwrap();
+                }
+            }
+        }
+        let data = tempfile::tempdir().unwrap();
+        copy(self.data.path(), data.path());
+        Consortium {
+            data,
+            chain_id: self.chain_id.clone(),
+            ledger: self.ledger.clone(),
+        }
+    }
+
+    /// [`Consortium::serve`] on a [`Consortium::replica`] of DATA, which the server keeps: a
+    /// node of its own beside others on a shared ledger, its insurer registry its own.
+    pub fn serve_replica(&self, args: &[&str], log: Option<&Path>) -> Server {
+        let replica = self.replica();
+        let mut server = replica.serve(args, log);
+        server.replica = Some(replica);
+        server
+    }
+
     /// A node on 127.0.0.1, a port of its choosing; its logs go to `log` at debug level.
     pub fn serve(&self, args: &[&str], log: Option<&Path>) -> Server {
         self.start(&[&["--listen", "127.0.0.1:0"], args].concat(), &[], log)
@@ -129,6 +165,7 @@ impl Consortium {
             child,
             base,
             agent: agent(None),
+            replica: None,
         }
     }
 
@@ -195,6 +232,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub agent: ureq::Agent,
+    /// The DATA of its own it serves, if not the consortium's.
+    pub replica: Option<Consortium>,
 }
 
 /// A client; over TLS it trusts `ca` (PEM) alone.
