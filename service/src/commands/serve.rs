@@ -14,12 +14,13 @@ pub struct Args {
     /// JSON file with any of the settings below; flags and environment override it.
     #[arg(long, env = "ZKCLAIM_CONFIG")]
     config: Option<PathBuf>,
+    // Boxed: the settings are most of the command line's size.
     #[command(flatten)]
-    settings: serve::Settings,
+    settings: Box<serve::Settings>,
 }
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
-    let config = serve::Config::resolve(args.config.as_deref(), args.settings)?;
+    let config = serve::Config::resolve(args.config.as_deref(), *args.settings)?;
     let params = ctx.data.load_params(&ctx.params_dir(None))?;
     let ledger = ctx.data.open_ledger(
         &params.verifying_key.prepare(),

@@ -368,6 +368,46 @@ mod tests {
     }
 
     #[test]
+    fn the_insurer_and_intake_limits_come_from_the_file_and_flags() {
+        let c = Config::resolve(None, Settings::default()).unwrap();
+        assert_eq!(c.insurer, None);
+        let expected = ClientLimits {
+            in_flight: 2,
+            per_minute: 30,
+            burst: 10,
+        };
+        assert_eq!((&c.intake.clients, c.intake.concurrency), (&expected, 16));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.json");
+        std::fs::write(&path, r#"{"insurer": 11, "intake_burst": 3}"#).unwrap();
+        let flags = Settings {
+            intake_per_minute: Some(6),
+            intake_concurrency: Some(4),
+            ..Settings::default()
+        };
+        let c = Config::resolve(Some(&path), flags).unwrap();
+        assert_eq!(c.insurer, Some(11));
+        assert_eq!(
+            (c.intake.clients.per_minute, c.intake.clients.burst),
+            (6, 3)
+        );
+        assert_eq!(c.intake.concurrency, 4);
+        for zero in [
+            Settings {
+                intake_burst: Some(0),
+                ..Settings::default()
+            },
+            Settings {
+                intake_concurrency: Some(0),
+                ..Settings::default()
+            },
+        ] {
+            assert!(matches!(Config::resolve(None, zero), Err(Error::Usage(_))));
+        }
+    }
+
+    #[test]
     fn unknown_fields_and_zero_workers_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("serve.json");
