@@ -62,7 +62,9 @@ fn the_solidity_verifier_accepts_a_claim_and_refuses_it_tampered_or_non_canonica
         npm_install("evm", package, &format!("{name}/package.json"))
             .unwrap_or_else(|e| panic!("{e}: needed to test the EVM verifier"))
     })
-    .last()
+    // Every package installed (not only the last, as `next_back` would), then its path.
+    .collect::<Vec<_>>()
+    .pop()
     .unwrap();
     // PREFIX/node_modules/@ethereumjs/util/package.json: the prefix all three went to.
     let prefix = prefix.ancestors().nth(4).unwrap();

@@ -196,7 +196,11 @@ mod tests {
                 policy_hash: Fr::from(4u8),
                 claim_amount: 7_760,
             },
-            proof: crate::Proof { a: g1, b: g2, c: g1 },
+            proof: crate::Proof {
+                a: g1,
+                b: g2,
+                c: g1,
+            },
         };
         let data = calldata(&package);
         assert_eq!(data.len(), 4 + 13 * 32);
