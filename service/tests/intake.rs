@@ -140,11 +140,9 @@ fn only_the_policy_the_insurer_issued_settles() {
     let of_b = server.get_signed("/v1/insurer/claims", &c.key(INSURER_B));
     assert_eq!(of_b.status, 200, "{}", of_b.body);
     assert_eq!(of_b.body["settled"], json!([]));
-    assert_eq!(
-        of_b.body["refused"].as_array().unwrap().len(),
-        1,
-        "B's own refusal"
-    );
+    let refused_at_b = of_b.body["refused"].as_array().unwrap();
+    assert_eq!(refused_at_b.len(), 1, "only B's own refusal: {}", of_b.body);
+    assert_eq!(refused_at_b[0]["code"], "enrolled_elsewhere");
     assert_refused(
         &server.get("/v1/insurer/claims"),
         401,
@@ -235,6 +233,22 @@ fn refused_claims_write_nothing_on_the_ledger() {
             (&json!("refused"), &json!(code))
         );
     }
+
+    // A policyholder of both insurers: its claim settled at B is a duplicate at A's intake.
+    let mut both = c.registered_patient(&server);
+    c.enroll(&server, &mut both, INSURER_B);
+    let under_b = server.prove(&both);
+    c.enroll(&server, &mut both, INSURER_A);
+    let under_a = server.prove(&both);
+    let at_b = server.post_signed("/v1/claims", &c.settle(&under_b, INSURER_B), &insurer_b);
+    assert_eq!(at_b.status, 200, "{}", at_b.body);
+    let height = server.height();
+    let duplicate = server.intake(&under_a);
+    assert_refused(&duplicate, 409, "duplicate_claim", "already claimed");
+    assert_eq!(duplicate.body["error"]["first_height"], at_b.body["height"]);
+    assert_eq!(server.height(), height);
+    let status = server.get(&format!("/v1/intake/{}", nullifier(&under_a)));
+    assert_eq!(status.body["code"], "duplicate_claim", "{}", status.body);
 
     // A proof that does not verify is refused before the insurer rule, and not recorded.
     let mut tampered = server.prove(&c.enrolled_patient(&server));
