@@ -61,7 +61,7 @@ fn only_the_policy_the_insurer_issued_settles() {
         patient.tag(INSURER_A)
     );
     assert_eq!(enrolled["enrolment"]["payout_ref"], "CN-ACCT-0001");
-    assert_eq!(enrolled["enrolment"]["claims_until"], "2027-03-31");
+    assert_eq!(enrolled["enrolment"]["claims_until"], CLAIMS_UNTIL);
     let height = server.height();
     assert_refused(&server.intake(&own), 403, "unknown_policy", "policy file");
     assert_eq!(server.height(), height);

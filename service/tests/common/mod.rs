@@ -28,6 +28,10 @@ pub const HOSPITAL: u32 = 1;
 pub const HOSPITAL_B: u32 = 2;
 pub const INSURER_A: u32 = 10;
 pub const INSURER_B: u32 = 11;
+/// The last claim day of the tests' enrolments: the sample policies cover 2026, and the
+/// registry's default (90 days after the period) would make every settling test fail from
+/// April 2027 on.
+pub const CLAIMS_UNTIL: &str = "2099-12-31";
 /// r, the BN254 scalar field modulus: the smallest non-canonical element.
 pub const R_HEX: &str = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
 
@@ -448,9 +452,11 @@ impl Patient {
 
     /// The application enrolling this patient at `insurer` under its policy's terms, until
     /// `claims_until` if given.
+    /// The enrolment application for this patient's policy terms at `insurer`, accepting
+    /// claims until `claims_until`, or by default until [`CLAIMS_UNTIL`].
     pub fn application(&self, insurer: u32, claims_until: Option<&str>) -> Value {
         let p = &self.policy;
-        let mut application = json!({
+        let application = json!({
             "claimant_tag": self.tag(insurer),
             "terms": {
                 "insurer_id": insurer,
@@ -462,10 +468,8 @@ impl Patient {
                 "category_mask": p.category_mask,
             },
             "payout_ref": "CN-ACCT-0001",
+            "claims_until": claims_until.unwrap_or(CLAIMS_UNTIL),
         });
-        if let Some(until) = claims_until {
-            application["claims_until"] = json!(until);
-        }
         application
     }
 
