@@ -185,6 +185,25 @@ impl Node {
         embedded_registry(registry, data)
     }
 
+    /// A claim's status at an insurer, settled or refused: at the node's own insurer (its
+    /// intake), or without a node at `insurer` in DATA's registry.
+    pub fn claim_status(&self, nullifier: &str, insurer: Option<u32>) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.get(&format!("/v1/intake/{nullifier}")),
+            Node::Embedded { registry, data, .. } => {
+                let insurer = insurer.ok_or_else(|| {
+                    Error::Usage(
+                        "claim status needs --server URL (the insurer's node) or --insurer N \
+                         (DATA's registry)"
+                            .into(),
+                    )
+                })?;
+                let registry = embedded_registry(registry, data)?;
+                Ok(value(insurer::status(registry, insurer, nullifier)?))
+            }
+        }
+    }
+
     pub fn claim(&self, nullifier: &str) -> Result<Value, Error> {
         match self {
             Node::Remote(client) => client.get(&format!("/v1/claims/{nullifier}")),

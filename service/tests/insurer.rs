@@ -52,7 +52,7 @@ fn answer(out: Output) -> Value {
 
 /// A new patient: the key file `NAME-key.json` and the claimant tag at `insurer`, as
 /// `patient tag` prints it.
-fn patient(c: &Consortium, work: &Work, name: &str, insurer: u32) -> (String, SecretKey, String) {
+fn patient(work: &Work, name: &str, insurer: u32) -> (String, SecretKey, String) {
     let path = work.path(&format!("{name}-key.json"));
     succeeded(plain(&["patient", "keygen", "--out", &path]));
     let key: KeyFile = serde_json::from_value(work.read(&format!("{name}-key.json"))).unwrap();
@@ -179,7 +179,7 @@ fn not_on_ledger(c: &Consortium, nullifier: &str) {
 fn claim_settle_refuses_what_the_insurer_did_not_issue() {
     let c = Consortium::init();
     let work = Work::new();
-    let (key, sk, tag) = patient(&c, &work, "p", INSURER_A);
+    let (key, sk, tag) = patient(&work, "p", INSURER_A);
     let period = ("2026-01-01", "2026-12-31");
     let enrolment = enroll(&c, &work, (INSURER_A, &tag), period, &[], "policy.json");
     assert_eq!(enrolment["claimant_tag"], tag);
@@ -243,7 +243,7 @@ fn claim_settle_refuses_what_the_insurer_did_not_issue() {
     assert_eq!(shown["insurer"], INSURER_A);
 
     // Another patient, enrolled at insurer B only: refused at A, then revoked at B.
-    let (key_q, sk_q, tag_q) = patient(&c, &work, "q", INSURER_B);
+    let (key_q, sk_q, tag_q) = patient(&work, "q", INSURER_B);
     enroll(&c, &work, (INSURER_B, &tag_q), period, &[], "policy-q.json");
     let inv_q = invoice(&c, &work, &sk_q, "2026-10-02", "invoice-q.json");
     let (claim_q, nullifier_q) = prove(
@@ -309,6 +309,20 @@ fn claim_settle_refuses_what_the_insurer_did_not_issue() {
         codes,
         ["policy_expired", "enrolled_elsewhere", "unknown_policy"]
     );
+    // A claim's status in DATA's registry, at the insurer it was submitted to.
+    let status = |nullifier: &str| c.zkclaim(&["claim", "status", nullifier, "--insurer", "10"]);
+    let settled = succeeded(status(&nullifier));
+    assert!(
+        settled.starts_with("settled: 7760 fen, block "),
+        "{settled}"
+    );
+    let expired = succeeded(status(&nullifier_old));
+    assert!(
+        expired.starts_with("refused (policy_expired): "),
+        "{expired}"
+    );
+    let out = c.zkclaim(&["claim", "status", &nullifier_old]);
+    assert_eq!(out.status.code(), Some(2), "neither --server nor --insurer");
     let text = succeeded(c.zkclaim(&["insurer", "claims", "--member", "10"]));
     assert!(text.contains("7760 fen, block"), "{text}");
     assert!(
@@ -322,7 +336,7 @@ fn claim_settle_refuses_what_the_insurer_did_not_issue() {
 fn insurer_enrolments_round_trip_in_datas_registry() {
     let c = Consortium::init();
     let work = Work::new();
-    let (_, _, tag) = patient(&c, &work, "p", INSURER_A);
+    let (_, _, tag) = patient(&work, "p", INSURER_A);
     let period = ("2026-01-01", "2026-12-31");
     let first = enroll(&c, &work, (INSURER_A, &tag), period, &[], "policy.json");
     // A renewal: a second policy of the same tag.
@@ -458,7 +472,7 @@ fn claim_submit_settles_at_the_insurers_intake() {
     assert_eq!(out.status.code(), Some(2));
 
     // The insurer enrols the patient through the node's signed routes.
-    let (key, sk, tag) = patient(&c, &work, "p", INSURER_A);
+    let (key, sk, tag) = patient(&work, "p", INSURER_A);
     let policy = work.path("policy.json");
     let enrolled = answer(remote(&[
         "--json",

@@ -29,12 +29,18 @@ pub enum Command {
         /// The claim package file (`-`: standard input).
         claim: PathBuf,
     },
-    /// The status of a submitted claim at the insurer's node (`--server`): settled, or
-    /// refused with the reason.
+    /// A claim's status at an insurer, settled or refused with the reason: at the node's
+    /// own insurer (`--server`, the intake's), or without it at --insurer in DATA's
+    /// registry.
     Status {
         /// The claim's nullifier, `0x` and 64 hex digits.
         #[arg(value_parser = parse_field)]
         nullifier: Fr,
+        /// The insurer whose registry in DATA answers; without --server only.
+        #[arg(long)]
+        insurer: Option<u32>,
+        #[command(flatten)]
+        chain: Chain,
     },
     /// Print the settled claim with this nullifier.
     Show {
@@ -64,12 +70,23 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                 "/v1/intake",
                 &serde_json::to_string(&package).expect("packages serialize"),
             )?;
-            ctx.output.result(settled.clone(), settled_text(&settled));
+            let text = settled_text(&settled);
+            ctx.output.result(settled, text);
             Ok(())
         }
-        Command::Status { nullifier } => {
-            let client = ctx.client("claim status")?;
-            let outcome = client.get(&format!("/v1/intake/{}", field::format(&nullifier)))?;
+        Command::Status {
+            nullifier,
+            insurer,
+            chain,
+        } => {
+            if ctx.server.is_some() && insurer.is_some() {
+                return Err(Error::Usage(
+                    "--insurer is for DATA's registry: a node answers for its own insurer".into(),
+                ));
+            }
+            let outcome = ctx
+                .node(&params, chain)?
+                .claim_status(&field::format(&nullifier), insurer)?;
             let text = match shown(&outcome["status"]) {
                 "settled" => settled_text(&outcome),
                 _ => format!(
