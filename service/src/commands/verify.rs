@@ -71,11 +71,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         field::format(&public.claimant_tag),
         field::format(&public.policy_hash),
     );
-    let checked = if expected.is_some() {
-        ", the expected policy's"
-    } else {
-        ""
-    };
+    let checked = expected.map_or(String::new(), |(_, by)| format!(" (as {by} requires)"));
     ctx.output.result(
         json!({
             "valid": true,
