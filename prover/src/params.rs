@@ -1,7 +1,9 @@
 //! Claim-circuit parameters: generation (single-party, development only), files, loading.
 
 use crate::{groth16::SparseQueries, matrices::ClaimMatrices};
-use ark_bn254::Bn254;
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{UniformRand, Zero};
 use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
 use ark_snark::SNARK;
@@ -27,6 +29,10 @@ pub enum ParamsError {
     Key(#[from] VerifyError),
     #[error("the proving key does not match the verifying key in {0}")]
     Mismatch(String),
+    /// The proving key is not one a setup could have made with its verifying key: proofs
+    /// from it would not verify, or would not hide the witness.
+    #[error("the proving key is inconsistent with its verifying key: {0}")]
+    Inconsistent(&'static str),
     #[error("key generation failed: {0}")]
     Setup(String),
     /// Saving never replaces parameters: a lost proving key cannot be recovered.
@@ -80,7 +86,10 @@ impl ClaimParams {
         Self::from_proving_key(shape, pk)
     }
 
-    fn from_proving_key(shape: Shape, pk: ProvingKey<Bn254>) -> Result<Self, ParamsError> {
+    pub(crate) fn from_proving_key(
+        shape: Shape,
+        pk: ProvingKey<Bn254>,
+    ) -> Result<Self, ParamsError> {
         let verifying_key = ClaimVerifyingKey::from_bytes(&encode(&pk.vk, Compress::Yes))?;
         // The compressed form keeps x and the sign of y only; the prover computes with the
         // proving key's own points, so they must be exactly the ones just validated.
@@ -90,14 +99,23 @@ impl ClaimParams {
             )));
         }
         let prepared = verifying_key.prepare();
-        let matrices =
-            ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string()))?;
+        let (matrices, consistent) = rayon::join(
+            || ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string())),
+            || check_consistency(&pk),
+        );
+        let matrices = matrices?;
         let variables = matrices.num_instance + matrices.num_witness;
         if variables != pk.a_query.len() {
             return Err(ParamsError::Setup(format!(
                 "the proving key has {} variables; the circuit of shape {shape:?} has {variables}",
                 pk.a_query.len()
             )));
+        }
+        consistent?;
+        if pk.l_query.len() != matrices.num_witness {
+            return Err(ParamsError::Inconsistent(
+                "the L query's length is not the circuit's witness count",
+            ));
         }
         Ok(Self {
             shape,
@@ -183,6 +201,64 @@ impl ClaimParams {
     pub fn files(dir: &Path) -> [PathBuf; 3] {
         [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE].map(|f| dir.join(f))
     }
+}
+
+/// What can be checked of a proving key against its own verifying key without the setup's
+/// secrets or a phase-1 file, in one multi-pairing with random weights (a mismatch in any
+/// term survives with probability about 1/r). A setup may take any generators `G` of G1 and
+/// `H` of G2 (arkworks draws them at random), so each G1 point `x·G` is compared with its G2
+/// twin `x·H` through `δ`: `e(x·G, δ·H) = e(δ·G, x·H)`.
+/// - `delta_g1` and `beta_g1` are not the identity (with `delta_g1 = 0`, the blinding `r·δ`
+///   vanishes from a proof's `A`, which then is a function of the witness alone);
+/// - `beta_g1` is the twin of the verifying key's `beta_g2`, `delta_g1` of its `delta_g2`;
+/// - every B query point in G1 is the twin of its G2 point:
+///   `e(ρ·beta_g1 + Σ ρ_i·b_g1_i, delta_g2) = e(delta_g1, ρ·beta_g2 + Σ ρ_i·b_g2_i)`;
+/// - the queries have the circuit's lengths (the L query's is checked by the caller).
+///
+/// The A, L and H queries cannot be checked this way (their G2 counterparts are not in the
+/// key); a proof that fails to verify is caught by [`crate::prove`], which verifies every
+/// proof before returning it.
+fn check_consistency(pk: &ProvingKey<Bn254>) -> Result<(), ParamsError> {
+    let n = pk.a_query.len();
+    if pk.b_g1_query.len() != n || pk.b_g2_query.len() != n {
+        return Err(ParamsError::Inconsistent(
+            "the A and B queries differ in length",
+        ));
+    }
+    if pk.delta_g1.is_zero() {
+        return Err(ParamsError::Inconsistent("delta_g1 is the identity"));
+    }
+    if pk.beta_g1.is_zero() {
+        return Err(ParamsError::Inconsistent("beta_g1 is the identity"));
+    }
+    // Variables absent from B have both points the identity: nothing to compare.
+    let (g1, g2): (Vec<G1Affine>, Vec<G2Affine>) = std::iter::once((pk.beta_g1, pk.vk.beta_g2))
+        .chain(
+            pk.b_g1_query
+                .iter()
+                .copied()
+                .zip(pk.b_g2_query.iter().copied()),
+        )
+        .filter(|(p, q)| !(p.is_zero() && q.is_zero()))
+        .unzip();
+    let mut rng = rand::rngs::OsRng;
+    let weights: Vec<Fr> = g1.iter().map(|_| Fr::rand(&mut rng)).collect();
+    let (left, right) = rayon::join(
+        || G1Projective::msm_unchecked(&g1, &weights),
+        || G2Projective::msm_unchecked(&g2, &weights),
+    );
+    // δ·H against δ·G: a `delta_g1` that is not the twin of `delta_g2` fails for the
+    // genuine B query and beta too.
+    let pairs = Bn254::multi_pairing(
+        [left.into_affine(), -pk.delta_g1],
+        [pk.vk.delta_g2, right.into_affine()],
+    );
+    if !pairs.is_zero() {
+        return Err(ParamsError::Inconsistent(
+            "its beta, delta or B query points differ between G1 and G2",
+        ));
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ParamsError> {

@@ -348,3 +348,67 @@ fn every_loader_refuses_a_verifying_key_that_forges() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The development key of `params()`, with `edit` applied, loaded as parameters.
+fn tampered(
+    edit: impl FnOnce(&mut ark_groth16::ProvingKey<Bn254>),
+) -> Result<ClaimParams, ParamsError> {
+    let mut pk = params().proving_key.as_ark().clone();
+    edit(&mut pk);
+    ClaimParams::from_proving_key(Shape::default(), pk)
+}
+
+#[test]
+fn a_proving_key_with_delta_g1_zero_is_refused_at_load() {
+    use ark_ec::AffineRepr;
+    let refused = tampered(|pk| pk.delta_g1 = ark_bn254::G1Affine::zero());
+    assert!(
+        matches!(refused, Err(ParamsError::Inconsistent(why)) if why.contains("delta_g1")),
+        "{refused:?}"
+    );
+    // With delta_g1 the generator (not zero, but not the verifying key's delta) the pairing
+    // check refuses it.
+    let refused = tampered(|pk| pk.delta_g1 = ark_bn254::G1Affine::generator());
+    assert!(
+        matches!(refused, Err(ParamsError::Inconsistent(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_proving_key_with_one_b_point_changed_is_refused_at_load() {
+    use ark_ec::{AffineRepr, CurveGroup};
+    let pk = params().proving_key.as_ark();
+    let i = pk.b_g1_query.iter().position(|p| !p.is_zero()).unwrap();
+    let refused = tampered(|pk| {
+        pk.b_g1_query[i] = (pk.b_g1_query[i] + ark_bn254::G1Affine::generator()).into_affine()
+    });
+    assert!(
+        matches!(refused, Err(ParamsError::Inconsistent(_))),
+        "{refused:?}"
+    );
+    let refused = tampered(|pk| pk.l_query.pop().map(drop).unwrap());
+    assert!(
+        matches!(refused, Err(ParamsError::Inconsistent(_))),
+        "{refused:?}"
+    );
+    // The untouched key passes the same checks.
+    tampered(|_| {}).unwrap();
+}
+
+#[test]
+fn no_proof_that_fails_verification_is_returned() {
+    use ark_ec::{AffineRepr, CurveGroup};
+    // An L query point changed passes every check a key can be put to without its setup's
+    // secrets: only the proof shows it.
+    let bad = tampered(|pk| {
+        pk.l_query[0] = (pk.l_query[0] + ark_bn254::G1Affine::generator()).into_affine()
+    })
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let w = witness(&mut rng);
+    assert!(matches!(
+        prove(&bad, w, &mut rng),
+        Err(ProveError::Unverified)
+    ));
+}

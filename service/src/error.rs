@@ -180,6 +180,7 @@ impl Error {
                 | ParamsError::Corrupt { .. }
                 | ParamsError::Key(_)
                 | ParamsError::Mismatch(_)
+                | ParamsError::Inconsistent(_)
                 | ParamsError::Exists(_),
             )
             | Error::Ledger(L::File { .. } | L::InvalidKey(_) | L::InvalidGenesis(_)) => 3,
