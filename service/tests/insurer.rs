@@ -458,6 +458,41 @@ fn insurer_enrolments_round_trip_in_datas_registry() {
         "not_found",
         "no active enrolment",
     );
+
+    // `--out -`: the policy file on standard output, the enrolment on standard error.
+    let out = c.zkclaim(&[
+        "insurer",
+        "enroll",
+        "--member",
+        "10",
+        "--tag",
+        &tag,
+        "--terms",
+        &terms,
+        "--payout-ref",
+        "account 7",
+        "--out",
+        "-",
+    ]);
+    let printed: Policy = serde_json::from_str(&succeeded(out.clone())).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let hash = field::format(&zkclaim_circuits::policy::policy_hash(&printed));
+    assert!(
+        stderr.starts_with("enrolled: ") && stderr.contains(&hash),
+        "{stderr}"
+    );
+    let revoked = answer(c.zkclaim(&[
+        "--json",
+        "insurer",
+        "revoke",
+        "--member",
+        "10",
+        "--tag",
+        &tag,
+        "--policy-hash",
+        &hash,
+    ]));
+    assert_eq!(revoked["revoked"][0]["policy_hash"], hash);
 }
 
 #[test]
