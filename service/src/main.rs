@@ -41,8 +41,8 @@ struct Cli {
         env = "ZKCLAIM_DATA"
     )]
     data: PathBuf,
-    /// A node (`http://HOST:PORT` or `https://…`): invoice register, prove, claim and verify
-    /// go to it instead of the embedded ledger and parameters in DATA.
+    /// A node (`http://HOST:PORT` or `https://…`): invoice register, prove, claim, insurer
+    /// and verify go to it instead of the embedded ledger, registry and parameters in DATA.
     #[arg(long, global = true, env = "ZKCLAIM_SERVER")]
     server: Option<String>,
     /// PEM certificate(s) an https node's certificate must chain to, instead of the public

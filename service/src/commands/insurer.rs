@@ -66,8 +66,9 @@ pub struct EnrollArgs {
     /// tag`).
     #[arg(long, value_parser = parse_field)]
     tag: Fr,
-    /// The policy's terms as a JSON file ({"insurer_id", "period_start", "period_end",
-    /// "deductible", "rate_bp", "cap", "category_mask"}), instead of the flags below.
+    /// The policy's terms as a JSON file ({"insurer_id" (the member's own), "period_start",
+    /// "period_end", "deductible", "rate_bp", "cap", "category_mask"}), instead of the
+    /// flags below.
     #[arg(long, conflicts_with_all = TERMS)]
     terms: Option<PathBuf>,
     /// The first day the policy covers, YYYY-MM-DD.
