@@ -102,6 +102,30 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `serde(with = "optional_hex_bytes")`: an optional byte array as plain hex digits, absent
+/// when `None` (with `default` and `skip_serializing_if = "Option::is_none"`).
+pub(crate) mod optional_hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        x: &Option<[u8; N]>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match x {
+            Some(x) => super::hex_bytes::serialize(x, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Option<[u8; N]>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped<const N: usize>(#[serde(with = "super::hex_bytes")] [u8; N]);
+        Ok(Option::<Wrapped<N>>::deserialize(d)?.map(|Wrapped(x)| x))
+    }
+}
+
 /// `serde(with = "hex_bytes")`: a byte array as plain hex digits (keys, digests, signatures).
 pub(crate) mod hex_bytes {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};

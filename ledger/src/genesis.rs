@@ -1,7 +1,7 @@
 //! The consortium genesis (members, roles, the pinned circuit) and members' signing keys.
 
 use crate::{
-    encoding::{hex_bytes, put_bytes, put_u32, put_u64},
+    encoding::{hex_bytes, optional_hex_bytes, put_bytes, put_u32, put_u64},
     LedgerError,
 };
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -70,6 +70,16 @@ pub struct Genesis {
     #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{64}$"))]
     #[serde(with = "hex_bytes")]
     pub verifying_key_digest: [u8; 32],
+    /// SHA-256 of the claim circuit's proving key file (`claim.pk`), when the consortium pins
+    /// it: a node or patient then proves only with that key. Checks against the verifying
+    /// key cannot see an edited A, L or H query point; this digest does.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-fA-F]{64}$"))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_hex_bytes"
+    )]
+    pub proving_key_digest: Option<[u8; 32]>,
     pub shape: Shape,
     /// K: a claim may prove against any of the last K distinct invoice roots (one per block
     /// that registered invoices). It must cover the time from fetching a Merkle path to
@@ -95,9 +105,11 @@ fn default_block_window_ms() -> u64 {
 impl Genesis {
     /// SHA-256 of the canonical encoding: `"zkclaim/genesis/v1"`, chain_id (length-prefixed),
     /// member count (u32), each member in listed order (id u32, name length-prefixed, role
-    /// byte 1/2/3, public key), the verifying-key digest, shape (items u64, depth u64) and
-    /// root_window (u32). It is the parent hash of block 1. `block_window_ms` is left out: it
-    /// is each node's batching knob and does not change which chains are valid.
+    /// byte 1/2/3, public key), the verifying-key digest, shape (items u64, depth u64),
+    /// root_window (u32) and, when pinned, the byte 1 and the proving-key digest (nothing when
+    /// not, so a genesis without it keeps its digest). It is the parent hash of block 1.
+    /// `block_window_ms` is left out: it is each node's batching knob and does not change
+    /// which chains are valid.
     pub fn digest(&self) -> [u8; 32] {
         let mut out = GENESIS_DOMAIN.to_vec();
         put_bytes(&mut out, self.chain_id.as_bytes());
@@ -115,6 +127,10 @@ impl Genesis {
         put_u64(&mut out, self.shape.items as u64);
         put_u64(&mut out, self.shape.depth as u64);
         put_u32(&mut out, self.root_window);
+        if let Some(digest) = &self.proving_key_digest {
+            out.push(1);
+            out.extend_from_slice(digest);
+        }
         Sha256::digest(out).into()
     }
 
@@ -333,6 +349,7 @@ mod tests {
                 })
                 .collect(),
             verifying_key_digest: [7; 32],
+            proving_key_digest: Some([8; 32]),
             shape: Shape { items: 2, depth: 8 },
             root_window: 128,
             block_window_ms: 5,
@@ -349,14 +366,20 @@ mod tests {
         let obj = v.as_object_mut().unwrap();
         obj.remove("root_window");
         obj.remove("block_window_ms");
+        obj.remove("proving_key_digest");
         let back: Genesis = serde_json::from_value(v).unwrap();
         assert_eq!((back.root_window, back.block_window_ms), (128, 0));
+        assert_eq!(back.proving_key_digest, None);
+        // Unpinned, the field is not written at all: older genesis files keep their bytes.
+        assert!(!serde_json::to_string(&back)
+            .unwrap()
+            .contains("proving_key_digest"));
     }
 
     #[test]
     fn digest_covers_every_consensus_field_but_not_the_batching_window() {
         let g = genesis();
-        let edits: [fn(&mut Genesis); 8] = [
+        let edits: [fn(&mut Genesis); 10] = [
             |g| g.chain_id.push('x'),
             |g| g.members[0].id = 9,
             |g| g.members[1].name.push('x'),
@@ -365,6 +388,8 @@ mod tests {
             |g| g.verifying_key_digest[0] ^= 1,
             |g| g.shape.depth += 1,
             |g| g.root_window += 1,
+            |g| g.proving_key_digest.as_mut().unwrap()[0] ^= 1,
+            |g| g.proving_key_digest = None,
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut changed = g.clone();

@@ -3,6 +3,7 @@
 //! The prover refuses a witness that breaks the statement, naming the broken rule, because
 //! `ark_groth16` would otherwise return an invalid proof without complaint in release builds.
 
+pub mod circom;
 mod groth16;
 mod matrices;
 mod params;

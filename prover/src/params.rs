@@ -8,6 +8,7 @@ use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
 use ark_snark::SNARK;
 use ark_std::rand::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
 use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey, VerifyError};
@@ -29,6 +30,13 @@ pub enum ParamsError {
     Key(#[from] VerifyError),
     #[error("the proving key does not match the verifying key in {0}")]
     Mismatch(String),
+    /// The proving key file is not the one pinned (the genesis's `proving_key_digest`).
+    #[error("the proving key {path} has SHA-256 {found}; the consortium pins {pinned}")]
+    NotPinned {
+        path: String,
+        found: String,
+        pinned: String,
+    },
     /// The proving key is not one a setup could have made with its verifying key: proofs
     /// from it would not verify, or would not hide the witness.
     #[error("the proving key is inconsistent with its verifying key: {0}")]
@@ -56,6 +64,12 @@ impl ClaimProvingKey {
     /// Bytes of the key file (`claim.pk`, uncompressed).
     pub fn uncompressed_size(&self) -> usize {
         self.key.uncompressed_size()
+    }
+
+    /// SHA-256 of the key file (`claim.pk`) as [`ClaimParams::save`] writes it: what a
+    /// consortium pins ([`ClaimParams::load_pinned`]).
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(encode(&self.key, Compress::No)).into()
     }
 }
 
@@ -162,15 +176,34 @@ impl ClaimParams {
 
     /// Loads parameters saved by [`ClaimParams::save`]. The verifying key is fully validated;
     /// the (large) proving key is read without per-point checks, then must embed exactly that
-    /// verifying key.
+    /// verifying key and pass the consistency checks against it.
     pub fn load(dir: &Path) -> Result<Self, ParamsError> {
+        Self::load_pinned(dir, None)
+    }
+
+    /// [`ClaimParams::load`], and when `pin` is given the proving key file's SHA-256 must be
+    /// it: the only check that sees an edited A, L or H query point before a proof does.
+    pub fn load_pinned(dir: &Path, pin: Option<[u8; 32]>) -> Result<Self, ParamsError> {
         let shape = Self::load_shape(dir)?;
         let verifying_key = Self::load_verifying_key(dir)?;
         let path = dir.join(PROVING_KEY_FILE);
-        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&read(&path)?[..])
-            .map_err(|e| ParamsError::Corrupt {
-                path: path.display().to_string(),
-                reason: e.to_string(),
+        let bytes = read(&path)?;
+        if let Some(pinned) = pin {
+            let found: [u8; 32] = Sha256::digest(&bytes).into();
+            if found != pinned {
+                return Err(ParamsError::NotPinned {
+                    path: path.display().to_string(),
+                    found: hex::encode(found),
+                    pinned: hex::encode(pinned),
+                });
+            }
+        }
+        let pk =
+            ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&bytes[..]).map_err(|e| {
+                ParamsError::Corrupt {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                }
             })?;
         let params = Self::from_proving_key(shape, pk)?;
         if params.verifying_key != verifying_key {

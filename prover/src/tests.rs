@@ -6,6 +6,7 @@ use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use rand::{rngs::StdRng, SeedableRng};
+use sha2::Digest;
 use std::sync::OnceLock;
 use zkclaim_circuits::{
     claim::{ClaimWitness, PublicInputs, RuleViolation, Shape},
@@ -411,4 +412,135 @@ fn no_proof_that_fails_verification_is_returned() {
         prove(&bad, w, &mut rng),
         Err(ProveError::Unverified)
     ));
+}
+
+/// The sections of an iden3 binary container with this magic.
+fn sections<'a>(bytes: &'a [u8], magic: &[u8; 4]) -> Vec<(u32, &'a [u8])> {
+    assert_eq!(&bytes[..4], magic);
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+    let count = u32_at(8) as usize;
+    let mut at = 12;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let kind = u32_at(at);
+        let size = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
+        out.push((kind, &bytes[at + 12..at + 12 + size]));
+        at += 12 + size;
+    }
+    assert_eq!(at, bytes.len(), "trailing bytes");
+    out
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+#[test]
+fn the_exported_r1cs_and_wtns_describe_the_circuit_and_a_satisfying_witness() {
+    use crate::circom;
+    let m = &params().matrices;
+    let r1cs = circom::r1cs(m);
+    let [(1, header), (2, constraints), (3, labels)] = sections(&r1cs, b"r1cs")[..] else {
+        panic!("sections");
+    };
+    assert_eq!(le_u32(header, 0), 32);
+    assert_eq!(header[4..36], Fr::MODULUS.to_bytes_le());
+    let wires = le_u32(header, 36) as usize;
+    assert_eq!(wires, 1 + 5 + m.num_witness);
+    assert_eq!(
+        [le_u32(header, 40), le_u32(header, 44)],
+        [0, 5],
+        "no outputs; the five public inputs"
+    );
+    assert_eq!(le_u32(header, 48) as usize, m.num_witness);
+    assert_eq!(le_u32(header, 60) as usize, m.num_constraints());
+    assert_eq!(labels.len(), 8 * wires);
+
+    let mut rng = StdRng::seed_from_u64(21);
+    let w = witness(&mut rng);
+    let public = w.public_inputs(Shape::default()).unwrap();
+    let wtns = circom::wtns(m, Shape::default(), w).unwrap();
+    let [(1, wheader), (2, values)] = sections(&wtns, b"wtns")[..] else {
+        panic!("sections");
+    };
+    assert_eq!(le_u32(wheader, 36) as usize, wires);
+    let mut z: Vec<Fr> = values.chunks(32).map(Fr::from_le_bytes_mod_order).collect();
+    assert_eq!(z[0], Fr::from(1u8));
+    assert_eq!(z[1..6], public.to_field_elements());
+
+    // Evaluate the exported constraints on the exported witness, as snarkjs wtns check does.
+    let unsatisfied = |z: &[Fr]| {
+        let mut at = 0;
+        let mut lc = || {
+            let n = le_u32(constraints, at) as usize;
+            at += 4;
+            let mut sum = Fr::from(0u8);
+            for _ in 0..n {
+                let wire = le_u32(constraints, at) as usize;
+                let c = Fr::from_le_bytes_mod_order(&constraints[at + 4..at + 36]);
+                sum += c * z[wire];
+                at += 36;
+            }
+            sum
+        };
+        (0..m.num_constraints())
+            .filter(|_| {
+                let (a, b, c) = (lc(), lc(), lc());
+                a * b != c
+            })
+            .count()
+    };
+    assert_eq!(unsatisfied(&z), 0);
+    // One witness value changed breaks a constraint.
+    let last = z.len() - 1;
+    z[last] += Fr::from(1u8);
+    assert!(unsatisfied(&z) > 0);
+}
+
+#[test]
+fn a_witness_that_breaks_the_statement_is_not_exported() {
+    let mut rng = StdRng::seed_from_u64(22);
+    let mut w = witness(&mut rng);
+    w.policy.period_end = w.invoice.issued_on - 1;
+    w.policy.period_start = w.policy.period_end - 10;
+    assert!(matches!(
+        crate::circom::wtns(&params().matrices, Shape::default(), w),
+        Err(ProveError::Rule(_))
+    ));
+}
+
+#[test]
+fn a_proving_key_with_one_query_point_changed_is_refused_against_the_pinned_digest() {
+    use ark_ec::{AffineRepr, CurveGroup};
+    use ark_serialize::CanonicalSerialize;
+    let dir = tempfile_dir("pinned");
+    params().save(&dir).unwrap();
+    let pin = params().proving_key.digest();
+    let pk_file = dir.join("claim.pk");
+    assert_eq!(
+        pin,
+        <[u8; 32]>::from(sha2::Sha256::digest(std::fs::read(&pk_file).unwrap())),
+        "the digest is the file's"
+    );
+    ClaimParams::load_pinned(&dir, Some(pin)).unwrap();
+    // One L query point moved to another point of the curve: every check against the
+    // verifying key passes, the pin does not.
+    let mut pk = params().proving_key.as_ark().clone();
+    pk.l_query[0] = (pk.l_query[0] + ark_bn254::G1Affine::generator()).into_affine();
+    let mut bytes = Vec::new();
+    pk.serialize_uncompressed(&mut bytes).unwrap();
+    std::fs::write(&pk_file, bytes).unwrap();
+    ClaimParams::load(&dir).unwrap();
+    let refused = ClaimParams::load_pinned(&dir, Some(pin));
+    assert!(
+        matches!(refused, Err(ParamsError::NotPinned { .. })),
+        "{refused:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zkclaim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }

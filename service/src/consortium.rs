@@ -79,13 +79,18 @@ impl DataDir {
     }
 
     /// The parameters in `dir`, checked against DATA's genesis as [`DataDir::verifying_key`]
-    /// does; the proving key only when `dir` holds one.
+    /// does; the proving key only when `dir` holds one, and then the one the genesis pins
+    /// when it pins one.
     pub fn load_params(&self, dir: &Path) -> Result<Params, Error> {
         let verifying_key = self.verifying_key(dir)?;
         let [proving_key_file, ..] = ClaimParams::files(dir);
         // `load` reads the verifying key again and requires the proving key to embed it.
         let prover = if proving_key_file.exists() {
-            Some(ClaimParams::load(dir)?)
+            let pin = match self.genesis().exists() {
+                true => self.load_genesis()?.proving_key_digest,
+                false => None,
+            };
+            Some(ClaimParams::load_pinned(dir, pin)?)
         } else {
             None
         };
@@ -132,6 +137,7 @@ impl DataDir {
             chain_id: "zkclaim-dev".into(),
             members,
             verifying_key_digest: params.verifying_key.digest(),
+            proving_key_digest: Some(params.proving_key.digest()),
             shape: params.shape,
             root_window: 128,
             block_window_ms: 0,

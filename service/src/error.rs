@@ -181,6 +181,7 @@ impl Error {
                 | ParamsError::Key(_)
                 | ParamsError::Mismatch(_)
                 | ParamsError::Inconsistent(_)
+                | ParamsError::NotPinned { .. }
                 | ParamsError::Exists(_),
             )
             | Error::Ledger(L::File { .. } | L::InvalidKey(_) | L::InvalidGenesis(_)) => 3,

@@ -81,10 +81,18 @@ pub fn write<T: Serialize>(path: Option<&Path>, value: &T) -> Result<(), Error> 
 
 /// Writes a file only its owner can read: for secret keys. `-` prints it on stdout.
 pub fn write_secret<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
-    use std::io::Write;
     if is_stdio(path) {
         return write(None, value);
     }
+    let mut text =
+        Zeroizing::new(serde_json::to_string_pretty(value).expect("our types serialize"));
+    text.push('\n');
+    write_secret_bytes(path, text.as_bytes())
+}
+
+/// Writes `bytes` to a new file only its owner can read; never replaces a file.
+pub fn write_secret_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -94,10 +102,7 @@ pub fn write_secret<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
         source,
     };
     let mut file = options.open(path).map_err(io)?;
-    let text = serde_json::to_string_pretty(value).expect("our types serialize");
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .map_err(io)
+    file.write_all(bytes).map_err(io)
 }
 
 /// Moves `path` aside to `PATH.bak-TIME` (UTC, to the millisecond), so that `--force` never

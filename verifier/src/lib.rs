@@ -11,6 +11,7 @@ mod key;
 mod package;
 mod proof;
 pub mod snarkjs;
+pub mod solidity;
 
 pub use batch::{verify_batch, BatchError};
 pub use key::{ClaimVerifyingKey, KeyPoint, KeyWeakness, PreparedClaimKey};

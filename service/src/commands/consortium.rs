@@ -39,12 +39,16 @@ pub struct GenesisArgs {
     #[arg(long = "members", required = true)]
     members: Vec<PathBuf>,
     /// The parameters whose verifying key the genesis pins (claim.vk and shape.json
-    /// suffice) [default: DATA/params].
+    /// suffice; with claim.pk beside them, its SHA-256 is pinned too) [default: DATA/params].
     #[arg(long, conflicts_with = "vk_digest")]
     params: Option<PathBuf>,
     /// The verifying key's digest (64 hex digits), instead of reading claim.vk.
     #[arg(long, value_parser = parse_digest)]
     vk_digest: Option<[u8; 32]>,
+    /// The proving key file's SHA-256 (64 hex digits) to pin, where --params has no claim.pk
+    /// (or with --vk-digest): nodes and patients then prove only with that key.
+    #[arg(long, value_parser = parse_digest)]
+    pk_digest: Option<[u8; 32]>,
     /// With --vk-digest: the circuit's invoice items [default: 8].
     #[arg(long, requires = "vk_digest")]
     items: Option<usize>,
@@ -90,19 +94,25 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
 }
 
 fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
-    let (verifying_key_digest, shape) = match args.vk_digest {
+    let (verifying_key_digest, proving_key_digest, shape) = match args.vk_digest {
         Some(digest) => {
             let default = Shape::default();
             let shape = Shape {
                 items: args.items.unwrap_or(default.items),
                 depth: args.depth.unwrap_or(default.depth),
             };
-            (digest, shape)
+            (digest, args.pk_digest, shape)
         }
         None => {
             let dir = ctx.params_dir(args.params);
             let key = consortium::load_verifying_key(&dir, None)?;
-            (key.digest(), ClaimParams::load_shape(&dir)?)
+            // Pinned when the folder holds the proving key: loading it checks it first.
+            let [proving_key_file, ..] = ClaimParams::files(&dir);
+            let proving_key = match proving_key_file.exists() {
+                true => Some(ClaimParams::load(&dir)?.proving_key.digest()),
+                false => args.pk_digest,
+            };
+            (key.digest(), proving_key, ClaimParams::load_shape(&dir)?)
         }
     };
     let mut members = Vec::new();
@@ -113,6 +123,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         chain_id: args.chain_id,
         members,
         verifying_key_digest,
+        proving_key_digest,
         shape,
         root_window: args.root_window,
         block_window_ms: 0,
@@ -138,6 +149,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
             "out": args.out,
             "members": genesis.members,
             "verifying_key_digest": vk_digest,
+            "proving_key_digest": genesis.proving_key_digest.map(hex::encode),
             "file_sha256": file_sha256,
         }),
         format_args!(

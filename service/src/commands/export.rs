@@ -1,9 +1,12 @@
-//! `zkclaim export`: a claim and the verifying key in another verifier's formats.
+//! `zkclaim export`: a claim and the verifying key in another verifier's formats, and the
+//! circuit in circom's.
 
 use crate::{commands::Context, error::Error, files};
 use serde_json::json;
 use std::path::PathBuf;
-use zkclaim_verifier::{snarkjs, ClaimPackage};
+use zkclaim_circuits::claim::Shape;
+use zkclaim_prover::{circom, ClaimMatrices, ClaimParams, ProveError};
+use zkclaim_verifier::{snarkjs, solidity, ClaimPackage};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -19,10 +22,102 @@ pub enum Command {
         #[arg(long, value_parser = files::not_stdio)]
         out: PathBuf,
     },
+    /// A Solidity contract, `ClaimVerifier`, that verifies claims under the consortium's
+    /// verifying key on an EVM chain (BN254 precompiles; `verifyProof(uint256[8] proof,
+    /// uint256[5] input)`).
+    Solidity {
+        /// Parameters folder [default: DATA/params].
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// The `.sol` file to write (`-`: standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The calldata of `ClaimVerifier.verifyProof` for a claim, as `0x` and hex.
+    Calldata {
+        /// The claim package file (`-`: standard input).
+        #[arg(long)]
+        claim: PathBuf,
+    },
+    /// The claim circuit as circom's `.r1cs` (wire 0 = 1, then the public inputs in
+    /// statement order, then the witness), for snarkjs and other provers and ceremony tools.
+    R1cs {
+        /// The parameters whose shape (shape.json) to export [default: DATA/params, else
+        /// the default shape]; --items and --depth choose another.
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// Invoice line items of the circuit.
+        #[arg(long)]
+        items: Option<usize>,
+        /// Invoice tree depth of the circuit.
+        #[arg(long)]
+        depth: Option<usize>,
+        /// The file to write.
+        #[arg(long, value_parser = files::not_stdio)]
+        out: PathBuf,
+    },
 }
 
 pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
+        Command::Solidity { params, out } => {
+            let key = ctx.data.verifying_key(&ctx.params_dir(params))?;
+            let source = solidity::contract(&key);
+            if files::is_stdio(&out) {
+                print!("{source}");
+                return Ok(());
+            }
+            std::fs::write(&out, source).map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?;
+            ctx.output.result(
+                json!({"out": out, "verifying_key_digest": hex::encode(key.digest())}),
+                format_args!("wrote {}", out.display()),
+            );
+            Ok(())
+        }
+        Command::Calldata { claim } => {
+            let package: ClaimPackage = files::read(&claim)?;
+            let calldata = format!("0x{}", hex::encode(solidity::calldata(&package)));
+            ctx.output
+                .result(json!({"calldata": calldata}), format_args!("{calldata}"));
+            Ok(())
+        }
+        Command::R1cs {
+            params,
+            items,
+            depth,
+            out,
+        } => {
+            let dir = ctx.params_dir(params);
+            let [.., shape_file] = ClaimParams::files(&dir);
+            let base = if shape_file.exists() {
+                ClaimParams::load_shape(&dir)?
+            } else {
+                Shape::default()
+            };
+            let shape = Shape {
+                items: items.unwrap_or(base.items),
+                depth: depth.unwrap_or(base.depth),
+            };
+            let matrices = ClaimMatrices::build(shape).map_err(ProveError::from)?;
+            std::fs::write(&out, circom::r1cs(&matrices)).map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?;
+            ctx.output.result(
+                json!({"out": out, "shape": shape, "constraints": matrices.num_constraints()}),
+                format_args!(
+                    "wrote {} ({} constraints, {} items, depth {})",
+                    out.display(),
+                    matrices.num_constraints(),
+                    shape.items,
+                    shape.depth
+                ),
+            );
+            Ok(())
+        }
         Command::Snarkjs { claim, params, out } => {
             let key = ctx.data.verifying_key(&ctx.params_dir(params))?;
             let package: ClaimPackage = files::read(&claim)?;

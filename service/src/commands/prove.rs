@@ -15,6 +15,7 @@ use zkclaim_circuits::{
     policy::Policy,
     tree::{IncrementalTree, TreeFile},
 };
+use zkclaim_prover::circom;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,6 +39,11 @@ pub struct Args {
     /// Where to write the claim package (stdout if omitted or `-`).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With --tree: also write the claim's full assignment as circom's `.wtns` (for
+    /// `snarkjs wtns check` against `zkclaim export r1cs`, or another prover). It holds
+    /// the patient's secrets: written only its owner can read, never over a file.
+    #[arg(long, requires = "tree", value_parser = files::not_stdio)]
+    wtns: Option<PathBuf>,
     /// With --server: send the patient's secret key and invoice to a plain http:// node
     /// that is not on this machine (loopback is always allowed). Anyone on the path reads
     /// them: only for a private network path.
@@ -67,6 +73,10 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
                 path: tree.path(index)?,
                 policy,
             };
+            if let Some(path) = &args.wtns {
+                let wtns = circom::wtns(&params.matrices, params.shape, witness.clone())?;
+                files::write_secret_bytes(path, &wtns)?;
+            }
             zkclaim_prover::prove(&params, witness, &mut OsRng)?
         }
         None => {

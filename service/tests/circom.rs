@@ -1,0 +1,145 @@
+//! The claim circuit and a claim's witness in circom's formats, read by snarkjs itself:
+//! `zkclaim export r1cs` and `zkclaim prove --tree … --wtns`.
+
+mod common;
+
+use common::*;
+
+/// `node snarkjs-cli ARGS…` in `dir`: its exit status and everything it printed.
+fn snarkjs(dir: &Path, args: &[&str]) -> (bool, String) {
+    let cli = npm_install("snarkjs", "snarkjs@0.7.6", "snarkjs/build/cli.cjs")
+        .unwrap_or_else(|e| panic!("{e}: needed to test snarkjs interoperability"));
+    let out = Command::new("node")
+        .arg(cli)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn zkclaim(dir: &Path, args: &[&str]) -> Output {
+    // In the environment: `tree add` reads no DATA, and a flag it does not use is refused.
+    Command::new(BIN)
+        .env("ZKCLAIM_DATA", dir.join("data"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// The number snarkjs's `r1cs info` prints after `# of NAME: `.
+fn count(info: &str, name: &str) -> u64 {
+    let label = format!("# of {name}: ");
+    let at = info
+        .find(&label)
+        .unwrap_or_else(|| panic!("{name} in {info}"))
+        + label.len();
+    info[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn snarkjs_reads_the_exported_r1cs_with_its_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = zkclaim(
+        dir.path(),
+        &[
+            "--json",
+            "export",
+            "r1cs",
+            "--items",
+            "2",
+            "--depth",
+            "4",
+            "--out",
+            "small.r1cs",
+        ],
+    );
+    let written: Value = serde_json::from_str(&succeeded(out)).unwrap();
+    let constraints = written["constraints"].as_u64().unwrap();
+    let (ok, info) = snarkjs(dir.path(), &["r1cs", "info", "small.r1cs"]);
+    assert!(ok, "{info}");
+    assert_eq!(count(&info, "Constraints"), constraints);
+    assert_eq!(count(&info, "Public Inputs"), 5, "the statement's five");
+    assert_eq!(count(&info, "Outputs"), 0);
+    assert_eq!(
+        count(&info, "Wires"),
+        1 + 5 + count(&info, "Private Inputs"),
+        "wire 0, the public inputs, the witness"
+    );
+}
+
+#[test]
+fn snarkjs_checks_a_claims_witness_against_the_r1cs_and_refuses_one_value_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let patient = Patient::new();
+    let [invoice, key, policy] = patient.write(work);
+    let commitment = patient.invoice.commitment(8).unwrap();
+    succeeded(zkclaim(
+        work,
+        &[
+            "tree",
+            "add",
+            "--tree",
+            "tree.json",
+            &field::format(&commitment),
+        ],
+    ));
+    let prove = |wtns: &str| {
+        zkclaim(
+            work,
+            &[
+                "prove",
+                "--invoice",
+                invoice.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--policy",
+                policy.to_str().unwrap(),
+                "--tree",
+                "tree.json",
+                "--out",
+                "claim.json",
+                "--wtns",
+                wtns,
+            ],
+        )
+    };
+    succeeded(prove("claim.wtns"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(work.join("claim.wtns"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the witness holds the patient's secrets"
+        );
+    }
+    // Never over an existing file.
+    let again = prove("claim.wtns");
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    succeeded(zkclaim(work, &["export", "r1cs", "--out", "claim.r1cs"]));
+
+    let (ok, text) = snarkjs(work, &["wtns", "check", "claim.r1cs", "claim.wtns"]);
+    assert!(ok && text.contains("WITNESS IS CORRECT"), "{text}");
+
+    // The last witness value (the file's last 32 bytes), one bit changed.
+    let mut bytes = std::fs::read(work.join("claim.wtns")).unwrap();
+    let last = bytes.len() - 32;
+    bytes[last] ^= 1;
+    std::fs::write(work.join("changed.wtns"), bytes).unwrap();
+    let (ok, text) = snarkjs(work, &["wtns", "check", "claim.r1cs", "changed.wtns"]);
+    assert!(!ok && text.contains("WITNESS IS NOT CORRECT"), "{text}");
+}
