@@ -181,6 +181,12 @@ export class Client {
     return this.request('POST', path, { body, headers: signRequest(key, 'POST', path, body) });
   }
 
+  /** A member's GET signed by `key` now: over an empty body, and the path without its query. */
+  getSigned(path, key) {
+    const headers = signRequest(key, 'GET', path.split('?')[0], '');
+    return this.request('GET', path, { headers });
+  }
+
   /** Hospital: registers an invoice commitment. The receipt and the invoice's leaf index. */
   registerInvoice(chainId, hospital, commitment) {
     const signed = signTransaction({ register_invoice: { commitment } }, chainId, hospital);
@@ -199,6 +205,32 @@ export class Client {
   settleClaim(chainId, insurer, claim) {
     const signed = signTransaction({ settle_claim: { claim } }, chainId, insurer);
     return this.postSigned('/v1/claims', JSON.stringify(signed), insurer);
+  }
+
+  /**
+   * Insurer: enrols a policyholder, `{claimant_tag, terms, claims_until?, payout_ref}`. The
+   * enrolment and the policy file to hand to the patient, `{enrolment, policy}`.
+   */
+  enroll(insurer, application) {
+    return this.postSigned('/v1/enrolments', JSON.stringify(application), insurer);
+  }
+
+  /** Insurer: its enrolments, `{enrolments: [...]}`. */
+  enrolments(insurer) {
+    return this.getSigned('/v1/enrolments', insurer);
+  }
+
+  /**
+   * Patient: hands a claim package in to the insurer the node serves (not signed). The
+   * receipt, as `settleClaim`'s; the same package again gets the same one.
+   */
+  intake(claim) {
+    return this.request('POST', '/v1/intake', { body: JSON.stringify(claim) });
+  }
+
+  /** Patient: what the node's insurer did with the claim of this nullifier. */
+  intakeStatus(nullifier) {
+    return this.get(`/v1/intake/${nullifier}`);
   }
 
   /** The settled claim with this nullifier. */

@@ -1,12 +1,14 @@
 // node --test examples/js/zkclaim.test.mjs
 //
 // The shared signing vectors (docs/vectors/signing.json, which the Rust code checks too),
-// and, where ZKCLAIM_URL names a running node, a claim's whole story against it: the
-// hospital registers, the patient has the node prove, the insurer settles; a replayed request
-// is refused and an honest retry goes through. service/tests/signing.rs runs it that way in
-// CI, with ZKCLAIM_DATA (the consortium's DATA folder: genesis and member keys) and
-// ZKCLAIM_PATIENT (a folder with the patient's invoice.json, key.json, policy.json and the
-// invoice's commitment in commitment.txt).
+// and, where ZKCLAIM_URL names a running node (serving the first insurer's intake), a
+// claim's whole story against it: the insurer enrols the patient, the hospital registers, the
+// patient has the node prove under the policy issued, the insurer settles; a replayed
+// request is refused, an honest retry goes through, and the patient's intake of the same
+// claim gets the same receipt. service/tests/signing.rs runs it that way in CI, with
+// ZKCLAIM_DATA (the consortium's DATA folder: genesis and member keys) and ZKCLAIM_PATIENT (a
+// folder with the patient's invoice.json, key.json, application.json (its claimant tag at
+// the insurer and the policy's terms) and the invoice's commitment in commitment.txt).
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -75,6 +77,14 @@ test(
     const chainId = genesis.chain_id;
     const node = new Client(url);
 
+    // The insurer enrols the patient: the policy file it issues is the one to prove under.
+    const application = readJson(join(patient, 'application.json'));
+    const enrolled = await node.enroll(insurer, application);
+    assert.equal(enrolled.enrolment.claimant_tag, application.claimant_tag);
+    assert.equal(enrolled.policy.insurer_id, insurer.memberId);
+    const { enrolments } = await node.enrolments(insurer);
+    assert.deepEqual(enrolments.at(-1), enrolled.enrolment);
+
     // The hospital registers the invoice's commitment.
     const commitment = readFileSync(join(patient, 'commitment.txt'), 'utf8').trim();
     const registered = await node.registerInvoice(chainId, hospital, commitment);
@@ -86,9 +96,12 @@ test(
     assert.equal(typeof registered.leaf_index, 'number');
 
     // The patient has the node prove the claim.
-    const request = Object.fromEntries(
-      ['invoice', 'key', 'policy'].map((name) => [name, readJson(join(patient, `${name}.json`))]),
-    );
+    const request = {
+      ...Object.fromEntries(
+        ['invoice', 'key'].map((name) => [name, readJson(join(patient, `${name}.json`))]),
+      ),
+      policy: enrolled.policy,
+    };
     const claim = await node.prove(request);
     assert.equal(claim.proof.length, 2 + 2 * 128);
 
@@ -117,6 +130,11 @@ test(
       }),
     });
     assert.deepEqual(retry, settled);
+    // The patient handing the same claim in gets the same receipt, and its status.
+    assert.deepEqual(await node.intake(claim), settled);
+    const status = await node.intakeStatus(claim.public_inputs.nullifier);
+    assert.equal(status.status, 'settled');
+    assert.equal(status.tx_id, settled.tx_id);
 
     const record = await node.claim(claim.public_inputs.nullifier);
     assert.equal(record.insurer, insurer.memberId);

@@ -116,8 +116,7 @@ fn abandoned_proof_requests_do_not_starve_an_honest_patient() {
 fn a_spent_invoice_is_refused_before_proving() {
     let c = Consortium::init();
     let server = c.serve(&[], None);
-    let patient = Patient::new();
-    register(&c, &server, &[&patient]);
+    let patient = c.enrolled_patient(&server);
     let proved = server.post("/v1/proofs", &patient.request());
     assert_eq!(proved.status, 200, "{}", proved.body);
     let package: ClaimPackage = serde_json::from_value(proved.body).unwrap();
@@ -372,7 +371,7 @@ fn mutations(body: &Value) -> Vec<(String, Value)> {
 fn refusals_never_echo_a_value_in_answers_or_logs() {
     let c = Consortium::init();
     let log = c.data.path().join("serve.log");
-    let server = c.serve(&[], Some(&log));
+    let server = c.serve(&["--insurer", "10", "--intake-per-minute", "0"], Some(&log));
     let (settled, fresh) = (Patient::new(), Patient::new());
     register(&c, &server, &[&settled]);
     let proved = server.post("/v1/proofs", &settled.request());
@@ -398,11 +397,26 @@ fn refusals_never_echo_a_value_in_answers_or_logs() {
         let r = server.post_signed("/v1/claims", &body.to_string(), &insurer);
         answers.push((format!("claims {path}"), r));
     }
+    // The insurer's routes: an application (any payout reference is one), a claim handed
+    // in, neither enrolled.
+    let application = mutations(&fresh.application(INSURER_A, None));
+    for (path, body) in application.into_iter().filter(|(p, _)| p != "/payout_ref") {
+        let r = server.post_signed("/v1/enrolments", &body.to_string(), &insurer);
+        answers.push((format!("enrolments {path}"), r));
+    }
+    for (path, body) in mutations(&serde_json::to_value(&package).unwrap()) {
+        answers.push((
+            format!("intake {path}"),
+            server.post("/v1/intake", &body.to_string()),
+        ));
+    }
     let unknown_nullifier = format!("0x{SECRET_NUMBER:064}");
     for path in [
         format!("/v1/claims/SECRET-nullifier-{SECRET}"),
         format!("/v1/claims/{unknown_nullifier}"),
         format!("/v1/claims/0x{SECRET}"),
+        format!("/v1/intake/SECRET-nullifier-{SECRET}"),
+        format!("/v1/intake/{unknown_nullifier}"),
         format!("/v1/paths/SECRET-leaf-{SECRET}"),
         format!("/v1/paths/{SECRET_NUMBER}"),
         format!("/v1/blocks/SECRET-height-{SECRET}"),
@@ -437,6 +451,8 @@ fn refusals_never_echo_a_value_in_answers_or_logs() {
     for route in [
         "route=/v1/claims/{nullifier}",
         "route=/v1/proofs",
+        "route=/v1/intake",
+        "route=/v1/enrolments",
         "route=unmatched",
     ] {
         assert!(logs.contains(route), "{route} not in\n{logs}");

@@ -14,6 +14,19 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
+/// New patients, one enrolled at each insurer of `insurers`, in DATA's registry before any
+/// node starts: every node's replica of DATA holds their enrolments.
+fn enrolled(c: &Consortium, insurers: &[u32]) -> Vec<Patient> {
+    insurers
+        .iter()
+        .map(|insurer| {
+            let mut patient = Patient::new();
+            c.enroll_offline(&mut patient, *insurer);
+            patient
+        })
+        .collect()
+}
+
 /// Registers each patient's invoice through `server` and proves each claim there.
 fn registered_claims(c: &Consortium, server: &Server, patients: &[Patient]) -> Vec<ClaimPackage> {
     let hospital = c.key(HOSPITAL);
@@ -99,19 +112,24 @@ fn one_invoice_claimed_through_two_nodes_at_once_settles_exactly_once() {
     let Some((etcd, c)) = cluster(3) else {
         return;
     };
+    let patients = enrolled(&c, &[INSURER_A; 3]);
     let (a, b) = (node(&c, &etcd, 20), node(&c, &etcd, INSURER_A));
-    let patients: Vec<Patient> = (0..3).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, &a, &patients);
     catch_up(&b, a.height());
 
-    // Per claim, 16 settlements at once: two insurers' transactions (so they differ), each
-    // posted to both nodes, four times over (each copy a request of its own, signed with its
-    // own nonce: the same signed request twice would be a replay, refused at either node).
-    let (insurer_a, insurer_b) = (c.key(INSURER_A), c.key(INSURER_B));
+    // Per claim, 16 settlements at once: two proofs of it (so the insurer's transactions
+    // differ), each posted to both nodes, four times over (each copy a request of its own,
+    // signed with its own nonce: the same signed request twice would be a replay, refused at
+    // either node).
+    let insurer = c.key(INSURER_A);
     let mut bodies = Vec::new();
-    for claim in &claims {
-        for (insurer, key) in [(INSURER_A, &insurer_a), (INSURER_B, &insurer_b)] {
-            bodies.push((claim.public_inputs.nullifier, c.settle(claim, insurer), key));
+    for (claim, patient) in claims.iter().zip(&patients) {
+        for proof in [claim.clone(), b.prove(patient)] {
+            bodies.push((
+                claim.public_inputs.nullifier,
+                c.settle(&proof, INSURER_A),
+                &insurer,
+            ));
         }
     }
     let replies: Vec<(zkclaim_circuits::Fr, Reply)> = std::thread::scope(|s| {
@@ -163,8 +181,9 @@ fn killing_the_etcd_leader_loses_no_acknowledged_claim() {
     let Some((mut etcd, c)) = cluster(3) else {
         return;
     };
+    // Every other patient insured by A, the others by B: each stream's claims.
+    let patients = enrolled(&c, &[INSURER_A, INSURER_B].repeat(6));
     let (a, b) = (node(&c, &etcd, 20), node(&c, &etcd, INSURER_A));
-    let patients: Vec<Patient> = (0..12).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, &a, &patients);
     catch_up(&b, a.height());
 
@@ -241,9 +260,9 @@ fn a_stopped_node_catches_up_when_it_returns() {
     let Some((etcd, c)) = cluster(3) else {
         return;
     };
+    let patients = enrolled(&c, &[INSURER_A; 2]);
     let a = node(&c, &etcd, 20);
     let b = node(&c, &etcd, INSURER_A);
-    let patients: Vec<Patient> = (0..2).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, &a, &patients[..1]);
     catch_up(&b, a.height());
     assert!(b.terminate().success());
@@ -339,12 +358,12 @@ fn a_bad_block_written_into_etcd_costs_one_slot_and_the_audit_names_its_proposer
     };
     let logs = tempfile::tempdir().unwrap();
     let log = |name: &str| logs.path().join(name);
+    let patients = enrolled(&c, &[INSURER_A, INSURER_B]);
     let nodes = [(20, "a.log"), (INSURER_A, "b.log")].map(|(proposer, name)| {
         let args = ["--ledger", &etcd.url(), "--proposer", &proposer.to_string()];
-        c.serve(&args, Some(&log(name)))
+        c.serve_replica(&args, Some(&log(name)))
     });
     let [a, b] = &nodes;
-    let patients: Vec<Patient> = (0..2).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, a, &patients);
     catch_up(b, a.height());
 
@@ -510,8 +529,8 @@ fn the_ledger_reaches_etcd_over_tls_with_authentication() {
     }
 
     // A node on TLS and authentication registers, proves and settles.
+    let patients = enrolled(&c, &[INSURER_A; 2]);
     let a = c.serve(&["--ledger", &good, "--proposer", "20"], None);
-    let patients: Vec<Patient> = (0..2).map(|_| Patient::new()).collect();
     let claims = registered_claims(&c, &a, &patients);
     let insurer = c.key(INSURER_A);
     let r = a.post_signed("/v1/claims", &c.settle(&claims[0], INSURER_A), &insurer);

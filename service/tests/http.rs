@@ -8,7 +8,9 @@ fn the_whole_story_over_http() {
     let c = Consortium::init();
     let server = c.serve(&[], None);
     let hospital = c.key(HOSPITAL);
-    let patient = Patient::new();
+    let mut patient = Patient::new();
+    // Enrolled at insurer A, proving under the policy it issued: nothing on the ledger.
+    c.enroll(&server, &mut patient, INSURER_A);
     for (i, invoice) in [
         sample::spec_invoice(&mut OsRng, zkclaim_circuits::Fr::from(5u64), HOSPITAL),
         patient.invoice.clone(),
@@ -161,17 +163,10 @@ fn refused_requests_get_their_status_and_write_nothing() {
     let c = Consortium::init();
     let server = c.serve(&[], None);
     let (hospital, insurer_a, insurer_b) = (c.key(HOSPITAL), c.key(INSURER_A), c.key(INSURER_B));
-    let (settled, pending) = (Patient::new(), Patient::new());
-    for p in [&settled, &pending] {
-        let r = server.post_signed("/v1/invoices", &c.register(&p.invoice), &hospital);
-        assert_eq!(r.status, 200, "{}", r.body);
-    }
-    let prove = |p: &Patient| -> ClaimPackage {
-        let r = server.post("/v1/proofs", &p.request());
-        assert_eq!(r.status, 200, "{}", r.body);
-        serde_json::from_value(r.body).unwrap()
-    };
-    let first = prove(&settled);
+    let (settled, pending) = (c.enrolled_patient(&server), c.enrolled_patient(&server));
+    let prove = |p: &Patient| server.prove(p);
+    // The same claim proved twice: two transactions, one nullifier.
+    let (first, again) = (prove(&settled), prove(&settled));
     let first_height = server
         .post_signed("/v1/claims", &c.settle(&first, INSURER_A), &insurer_a)
         .body["height"]
@@ -300,8 +295,16 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "signer_mismatch",
         "member 10",
     ));
+    cases.push((
+        "not the insurer's policyholder",
+        server.post_signed("/v1/claims", &c.settle(&first, INSURER_B), &insurer_b),
+        403,
+        "enrolled_elsewhere",
+        "submit the claim to insurer 10",
+    ));
+    // The same claim proved again: another transaction, its nullifier spent.
     let first_block = format!("block {first_height}");
-    let duplicate = server.post_signed("/v1/claims", &c.settle(&first, INSURER_B), &insurer_b);
+    let duplicate = server.post_signed("/v1/claims", &c.settle(&again, INSURER_A), &insurer_a);
     assert_eq!(duplicate.body["error"]["first_height"], first_height);
     cases.push((
         "duplicate claim",
@@ -323,14 +326,16 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "duplicate_commitment",
         "already registered",
     ));
+    // The proof is verified before anything else about the claim: a made-up root fails it
+    // (a genuine root past the window is refused `stale_root`: the ledger's tests).
     let mut stale = unsettled.clone();
     stale.public_inputs.invoice_root = zkclaim_circuits::Fr::from(12_345u64);
     cases.push((
-        "stale root",
+        "made-up root",
         server.post_signed("/v1/claims", &c.settle(&stale, INSURER_A), &insurer_a),
         422,
-        "stale_root",
-        "recent roots",
+        "invalid_proof",
+        "invalid proof",
     ));
     let mut tampered = unsettled.clone();
     tampered.public_inputs.claim_amount += 1;
@@ -392,7 +397,8 @@ fn refused_requests_get_their_status_and_write_nothing() {
     for line in [
         "zkclaim_rejections_total{reason=\"duplicate_claim\"} 1",
         "zkclaim_rejections_total{reason=\"replayed_signature\"} 1",
-        "zkclaim_rejections_total{reason=\"stale_root\"} 1",
+        "zkclaim_rejections_total{reason=\"invalid_proof\"} 2",
+        "zkclaim_rejections_total{reason=\"enrolled_elsewhere\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");
     }
@@ -578,15 +584,19 @@ fn serves_https_only_and_shuts_down_gracefully_under_tls() {
 /// the invoice, the patient proves, insurer A settles, anyone shows the claim; insurer B's
 /// settlement of the same claim is refused with the ledger's reason and writes nothing. `height` is the chain's
 /// before. Returns the claim file.
-fn claim_story(c: &Consortium, mode: &[&str], dir: &Path, height: u64) -> PathBuf {
+fn claim_story(c: &Consortium, server: Option<&Server>, dir: &Path, height: u64) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
-    let chain = if mode.is_empty() {
-        c.ledger_args()
-    } else {
-        vec![]
+    let (mode, chain) = match server {
+        Some(server) => (vec!["--server", server.base.as_str()], vec![]),
+        None => (vec![], c.ledger_args()),
     };
-    let run = |args: &[&str]| c.zkclaim(&[mode, args, &chain].concat());
-    let prove = Patient::new().prove_command(dir);
+    let run = |args: &[&str]| c.zkclaim(&[&mode, args, &chain].concat());
+    let mut patient = Patient::new();
+    match server {
+        Some(server) => drop(c.enroll(server, &mut patient, INSURER_A)),
+        None => c.enroll_offline(&mut patient, INSURER_A),
+    }
+    let prove = patient.prove_command(dir);
     let invoice = dir.join("invoice.json");
     let invoice = invoice.to_str().unwrap();
     let registered: Value = serde_json::from_str(&succeeded(run(&[
@@ -610,17 +620,14 @@ fn claim_story(c: &Consortium, mode: &[&str], dir: &Path, height: u64) -> PathBu
     let nullifier = field::format(&package.public_inputs.nullifier);
     assert_eq!(settled["nullifier"], nullifier.as_str());
 
-    // Insurer B signs with its key file named outright.
+    // Insurer B signs with its key file named outright: the patient is not its policyholder.
     let key_b = c.data.path().join("consortium/keys/member-11.json");
     let key_b = key_b.to_str().unwrap();
-    let duplicate = run(&["claim", "settle", claim_arg, "--member-key", key_b]);
-    assert_eq!(duplicate.status.code(), Some(1));
-    let says = format!(
-        "refused (duplicate_claim): this invoice was already claimed (block {})",
-        height + 2
-    );
-    let stderr = String::from_utf8_lossy(&duplicate.stderr);
-    assert!(stderr.contains(&says), "{stderr}");
+    let elsewhere = run(&["claim", "settle", claim_arg, "--member-key", key_b]);
+    assert_eq!(elsewhere.status.code(), Some(1));
+    let says = "refused (enrolled_elsewhere): this claimant tag is enrolled at insurer 10";
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    assert!(stderr.contains(says), "{stderr}");
 
     let shown: Value =
         serde_json::from_str(&succeeded(run(&["claim", "show", &nullifier]))).unwrap();
@@ -637,17 +644,21 @@ fn the_command_line_works_against_the_node_and_on_the_embedded_ledger() {
     let c = Consortium::init();
     let work = tempfile::tempdir().unwrap();
     let server = c.serve(&[], None);
-    let remote = ["--server", server.base.as_str()];
-    let claim = claim_story(&c, &remote, &work.path().join("remote"), 0);
+    let claim = claim_story(&c, Some(&server), &work.path().join("remote"), 0);
     assert_eq!(server.height(), 2, "the refused settlement wrote nothing");
     // The node's verifying key, checked against the genesis's digest.
-    let verified =
-        succeeded(c.zkclaim(&[&remote[..], &["verify", claim.to_str().unwrap()]].concat()));
+    let remote = [
+        "--server",
+        server.base.as_str(),
+        "verify",
+        claim.to_str().unwrap(),
+    ];
+    let verified = succeeded(c.zkclaim(&remote));
     assert!(verified.contains("valid: claim of 7760 fen"), "{verified}");
     assert!(server.terminate().success());
 
     // With the node stopped, the same commands act on the ledger it left in DATA.
-    claim_story(&c, &[], &work.path().join("embedded"), 2);
+    claim_story(&c, None, &work.path().join("embedded"), 2);
 }
 
 #[test]

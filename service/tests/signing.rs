@@ -1,7 +1,8 @@
 //! Member requests signed as docs/protocol.md specifies: an honest retry, signed again within
 //! the same second, goes through; a captured request replayed byte for byte is refused, by
 //! the node that took it, after that node restarts, and by a second node sharing the ledger.
-//! The JavaScript client (examples/js) registers, proves and settles against a real node.
+//! The JavaScript client (examples/js) enrols, registers, proves, settles and hands in
+//! against a real node.
 
 mod common;
 
@@ -21,7 +22,8 @@ fn assert_replayed(r: &Reply) {
 fn an_honest_retry_in_the_same_second_goes_through_and_a_replay_does_not() {
     let c = Consortium::init();
     let server = c.serve(&[], None);
-    let patient = Patient::new();
+    let mut patient = Patient::new();
+    c.enroll(&server, &mut patient, INSURER_A);
     let register = c.register(&patient.invoice);
     let hospital = c.key(HOSPITAL);
     let r = server.post_signed("/v1/invoices", &register, &hospital);
@@ -141,10 +143,12 @@ fn the_javascript_client_registers_proves_and_settles_against_a_real_node() {
         return;
     }
     let c = Consortium::init();
-    let server = c.serve(&[], None);
+    let server = c.serve(&["--insurer", "10"], None);
     let patient_dir = tempfile::tempdir().unwrap();
     let patient = Patient::new();
     patient.write(patient_dir.path());
+    let application = patient.application(INSURER_A, None).to_string();
+    std::fs::write(patient_dir.path().join("application.json"), application).unwrap();
     let commitment = field::format(&patient.invoice.commitment(8).unwrap());
     std::fs::write(patient_dir.path().join("commitment.txt"), &commitment).unwrap();
     let out_path = patient_dir.path().join("out.json");

@@ -1,16 +1,24 @@
-//! Who may ask for a proof, and how often. A proof costs the node a third of a second of
-//! every core and anyone can ask for one, so before a proof request is even parsed the node
-//! applies, as the operator set them ([`ProofLimits`]):
+//! Who may ask for a proof or hand in a claim, and how often. A proof costs the node a third
+//! of a second of every core, a claim's verification a few milliseconds, and anyone can ask
+//! for either, so before such a request is even parsed the node applies, as the operator set
+//! them ([`ProofLimits`], [`IntakeLimits`]):
 //! - per client (the connection's peer address, an IPv6 one by its /64; behind the
-//!   operator's proxy the last X-Forwarded-For address): a token bucket of requests per
-//!   minute (429 `rate_limited`, `Retry-After` until the next) and a number of requests in
-//!   flight (429 `client_busy`);
-//! - a patient token, `Authorization: Bearer TOKEN` (401 `missing_token`, `bad_token`);
-//! - a proof of work in [`POW`] over the body (403 `pow_required`, `pow_replayed`).
+//!   operator's proxy the last X-Forwarded-For address), for each kind of request
+//!   ([`Buckets`]): a token bucket of requests per minute (429 `rate_limited`, `Retry-After`
+//!   until the next) and a number of requests in flight (429 `client_busy`);
+//! - proofs only: a patient token, `Authorization: Bearer TOKEN` (401 `missing_token`,
+//!   `bad_token`), and a proof of work in [`POW`] over the body (403 `pow_required`,
+//!   `pow_replayed`);
+//! - the intake only: a number of requests running at once, all clients together (429
+//!   `busy`).
 //!
 //! docs/deployment.md describes each setting and the proof of work.
 
-use super::{auth, config::ProofLimits, error::ServiceError};
+use super::{
+    auth,
+    config::{ClientLimits, IntakeLimits, ProofLimits},
+    error::ServiceError,
+};
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
     http::{header, request::Parts, HeaderMap},
@@ -22,6 +30,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, Instant},
 };
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The proof-of-work header: `TIME:NONCE` (unix seconds, then up to 64 characters).
 pub const POW: &str = "x-zkclaim-pow";
@@ -62,16 +71,79 @@ fn lock(clients: &SharedClients) -> MutexGuard<'_, Clients> {
     clients.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// An admitted proof request: it counts as in flight for its client until dropped.
-pub struct Slot(Option<(SharedClients, IpAddr)>);
+/// An admitted request: it counts as in flight for its client (and, on the intake, among the
+/// node's) until dropped.
+pub struct Slot {
+    client: Option<(SharedClients, IpAddr)>,
+    _node: Option<OwnedSemaphorePermit>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Some((clients, address)) = &self.0 {
+        if let Some((clients, address)) = &self.client {
             if let Some(client) = lock(clients).by_address.get_mut(address) {
                 client.in_flight -= 1;
             }
         }
+    }
+}
+
+/// One kind of request's per-client limits: each client's token bucket and requests in
+/// flight.
+pub struct Buckets {
+    limits: ClientLimits,
+    clients: SharedClients,
+}
+
+impl Buckets {
+    fn new(limits: ClientLimits) -> Self {
+        Self {
+            limits,
+            clients: SharedClients::default(),
+        }
+    }
+
+    /// Takes one request from `address`'s bucket and one place among its requests in flight.
+    fn take(&self, address: IpAddr, now: Instant) -> Result<Slot, ServiceError> {
+        let limits = &self.limits;
+        let slot = |client| Slot {
+            client,
+            _node: None,
+        };
+        if limits.in_flight == 0 && limits.per_minute == 0 {
+            return Ok(slot(None));
+        }
+        let rate = f64::from(limits.per_minute) / 60.0;
+        let burst = f64::from(limits.burst);
+        let refilled = |c: &Client| (c.tokens + (now - c.at).as_secs_f64() * rate).min(burst);
+        let mut clients = lock(&self.clients);
+        if clients.by_address.len() >= clients.prune_at {
+            let at_rest = |c: &Client| c.in_flight == 0 && (rate == 0.0 || refilled(c) >= burst);
+            clients.by_address.retain(|_, c| !at_rest(c));
+            clients.prune_at = CLIENTS.max(2 * clients.by_address.len());
+        }
+        let client = clients.by_address.entry(address).or_insert(Client {
+            tokens: burst,
+            at: now,
+            in_flight: 0,
+        });
+        if rate > 0.0 {
+            client.tokens = refilled(client);
+            client.at = now;
+            if client.tokens < 1.0 {
+                let wait = Duration::from_secs_f64((1.0 - client.tokens) / rate);
+                return Err(ServiceError::RateLimited(wait));
+            }
+        }
+        if limits.in_flight > 0 && client.in_flight >= limits.in_flight {
+            return Err(ServiceError::ClientBusy);
+        }
+        // Spent only by a request admitted: a `client_busy` refusal costs no token.
+        if rate > 0.0 {
+            client.tokens -= 1.0;
+        }
+        client.in_flight += 1;
+        Ok(slot(Some((self.clients.clone(), address))))
     }
 }
 
@@ -80,16 +152,21 @@ pub struct Admission {
     /// How far a proof of work's time may be from the server's clock, in seconds; its stamp
     /// is remembered that long.
     window: u64,
-    clients: SharedClients,
+    proofs: Buckets,
+    intake: Buckets,
+    /// The intake requests the node may run at once.
+    intake_running: Arc<Semaphore>,
     stamps: Mutex<HashMap<[u8; 32], u64>>,
 }
 
 impl Admission {
-    pub fn new(limits: ProofLimits, window: u64) -> Self {
+    pub fn new(limits: ProofLimits, intake: IntakeLimits, window: u64) -> Self {
         Self {
+            proofs: Buckets::new(limits.clients.clone()),
+            intake: Buckets::new(intake.clients),
+            intake_running: Arc::new(Semaphore::new(intake.concurrency)),
             limits,
             window,
-            clients: SharedClients::default(),
             stamps: Mutex::default(),
         }
     }
@@ -102,9 +179,23 @@ impl Admission {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Slot, ServiceError> {
-        let slot = self.take(self.client(peer, headers), Instant::now())?;
+        let slot = self
+            .proofs
+            .take(self.client(peer, headers), Instant::now())?;
         self.check_token(headers)?;
         self.check_work(headers, body, auth::now_s())?;
+        Ok(slot)
+    }
+
+    /// Admits an intake request, or says why not: the node's limit, then the client's (a
+    /// `busy` refusal spends no rate token).
+    pub fn admit_intake(&self, peer: &Peer, headers: &HeaderMap) -> Result<Slot, ServiceError> {
+        let permit = self.intake_running.clone().try_acquire_owned();
+        let permit = permit.map_err(|_| ServiceError::Busy)?;
+        let mut slot = self
+            .intake
+            .take(self.client(peer, headers), Instant::now())?;
+        slot._node = Some(permit);
         Ok(slot)
     }
 
@@ -128,45 +219,6 @@ impl Admission {
             Some(v4) => v4,
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         }
-    }
-
-    /// Takes one request from `address`'s bucket and one place among its requests in flight.
-    fn take(&self, address: IpAddr, now: Instant) -> Result<Slot, ServiceError> {
-        let limits = &self.limits;
-        if limits.client_proofs == 0 && limits.client_proofs_per_minute == 0 {
-            return Ok(Slot(None));
-        }
-        let rate = f64::from(limits.client_proofs_per_minute) / 60.0;
-        let burst = f64::from(limits.client_proof_burst);
-        let refilled = |c: &Client| (c.tokens + (now - c.at).as_secs_f64() * rate).min(burst);
-        let mut clients = lock(&self.clients);
-        if clients.by_address.len() >= clients.prune_at {
-            let at_rest = |c: &Client| c.in_flight == 0 && (rate == 0.0 || refilled(c) >= burst);
-            clients.by_address.retain(|_, c| !at_rest(c));
-            clients.prune_at = CLIENTS.max(2 * clients.by_address.len());
-        }
-        let client = clients.by_address.entry(address).or_insert(Client {
-            tokens: burst,
-            at: now,
-            in_flight: 0,
-        });
-        if rate > 0.0 {
-            client.tokens = refilled(client);
-            client.at = now;
-            if client.tokens < 1.0 {
-                let wait = Duration::from_secs_f64((1.0 - client.tokens) / rate);
-                return Err(ServiceError::RateLimited(wait));
-            }
-        }
-        if limits.client_proofs > 0 && client.in_flight >= limits.client_proofs {
-            return Err(ServiceError::ClientBusy);
-        }
-        // Spent only by a request admitted: a `client_busy` refusal costs no token.
-        if rate > 0.0 {
-            client.tokens -= 1.0;
-        }
-        client.in_flight += 1;
-        Ok(Slot(Some((self.clients.clone(), address))))
     }
 
     fn check_token(&self, headers: &HeaderMap) -> Result<(), ServiceError> {
@@ -258,24 +310,30 @@ mod tests {
 
     fn limits() -> ProofLimits {
         ProofLimits {
-            client_proofs: 0,
-            client_proofs_per_minute: 0,
-            client_proof_burst: 2,
+            clients: ClientLimits {
+                in_flight: 0,
+                per_minute: 0,
+                burst: 2,
+            },
             trust_forwarded_for: false,
             token_digests: Vec::new(),
             pow_bits: 0,
         }
     }
 
+    fn intake(concurrency: usize) -> IntakeLimits {
+        IntakeLimits {
+            clients: limits().clients,
+            concurrency,
+        }
+    }
+
     #[test]
     fn the_bucket_refills_at_its_rate_up_to_its_burst() {
-        let admission = Admission::new(
-            ProofLimits {
-                client_proofs_per_minute: 6,
-                ..limits()
-            },
-            300,
-        );
+        let admission = Buckets::new(ClientLimits {
+            per_minute: 6,
+            ..limits().clients
+        });
         let (a, b) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
         let t = Instant::now();
         assert!(admission.take(a, t).is_ok());
@@ -294,13 +352,10 @@ mod tests {
 
     #[test]
     fn requests_in_flight_are_counted_until_their_slot_goes() {
-        let admission = Admission::new(
-            ProofLimits {
-                client_proofs: 1,
-                ..limits()
-            },
-            300,
-        );
+        let admission = Buckets::new(ClientLimits {
+            in_flight: 1,
+            ..limits().clients
+        });
         let a = "127.0.0.1".parse().unwrap();
         let first = admission.take(a, Instant::now()).unwrap();
         assert!(matches!(
@@ -317,7 +372,7 @@ mod tests {
         headers.append("x-forwarded-for", "127.0.0.9".parse().unwrap());
         headers.append("x-forwarded-for", "127.0.0.7, 127.0.0.8".parse().unwrap());
         let peer = |ip: &str| Peer(Some(ip.parse().unwrap()));
-        let untrusting = Admission::new(limits(), 300);
+        let untrusting = Admission::new(limits(), intake(1), 300);
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(
             untrusting.client(&peer("127.0.0.1"), &headers),
@@ -337,6 +392,7 @@ mod tests {
                 trust_forwarded_for: true,
                 ..limits()
             },
+            intake(1),
             300,
         );
         assert_eq!(
@@ -347,6 +403,22 @@ mod tests {
             trusting.client(&peer("127.0.0.1"), &HeaderMap::new()),
             ip("127.0.0.1")
         );
+    }
+
+    #[test]
+    fn the_intake_runs_as_many_requests_at_once_as_the_node_allows() {
+        let admission = Admission::new(limits(), intake(1), 300);
+        let (a, b) = (
+            Peer(Some([127, 0, 0, 1].into())),
+            Peer(Some([127, 0, 0, 2].into())),
+        );
+        let first = admission.admit_intake(&a, &HeaderMap::new()).unwrap();
+        assert!(matches!(
+            admission.admit_intake(&b, &HeaderMap::new()),
+            Err(ServiceError::Busy)
+        ));
+        drop(first);
+        assert!(admission.admit_intake(&b, &HeaderMap::new()).is_ok());
     }
 
     #[test]

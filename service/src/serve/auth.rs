@@ -4,7 +4,8 @@
 //! `zkclaim/request/v1 \n METHOD \n PATH \n hex(sha256(body)) \n MEMBER \n TIMESTAMP \n NONCE`
 //! (joined by newlines), with its Ed25519 member key and sends `x-zkclaim-member`,
 //! `x-zkclaim-timestamp` (unix seconds), `x-zkclaim-nonce` (16 random bytes, 32 lowercase hex
-//! digits, new for every request) and `x-zkclaim-signature` (hex). The server accepts a
+//! digits, new for every request) and `x-zkclaim-signature` (hex). PATH is the request's
+//! path without its query string; a GET signs an empty body. The server accepts a
 //! timestamp within the replay window of its clock, and each (member, timestamp, nonce) once:
 //! it is recorded in the ledger's store before the action runs, so a replay is refused after
 //! a restart and at every node that shares the store. An honest retry signs again, with a new

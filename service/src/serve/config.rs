@@ -47,6 +47,26 @@ pub struct Settings {
     /// proposes: each organization's node signs with its own [default: 20, the regulator].
     #[arg(long, env = "ZKCLAIM_PROPOSER")]
     pub proposer: Option<u32>,
+    /// The insurer this node takes patients' claims for (`POST /v1/intake`), settling them
+    /// with its key DATA/consortium/keys/member-N.json; N must be an insurer in the genesis
+    /// [default: none, the intake answers 503 `no_insurer`].
+    #[arg(long, env = "ZKCLAIM_INSURER")]
+    pub insurer: Option<u32>,
+    /// Intake requests one client may have in flight; more get 429 `client_busy`
+    /// [default: 2].
+    #[arg(long, env = "ZKCLAIM_INTAKE_IN_FLIGHT")]
+    pub intake_in_flight: Option<usize>,
+    /// Intake requests one client may make per minute, on average; more get 429
+    /// `rate_limited` [default: 30].
+    #[arg(long, env = "ZKCLAIM_INTAKE_PER_MINUTE")]
+    pub intake_per_minute: Option<u32>,
+    /// Intake requests one client may make in a row before its rate applies [default: 10].
+    #[arg(long, env = "ZKCLAIM_INTAKE_BURST")]
+    pub intake_burst: Option<u32>,
+    /// Intake requests the node runs at once, all clients together; more get 429 `busy`
+    /// [default: 16].
+    #[arg(long, env = "ZKCLAIM_INTAKE_CONCURRENCY")]
+    pub intake_concurrency: Option<usize>,
     /// Longest a proof request may wait in the queue for a worker, in ms; beyond it the
     /// answer is 503 `queue_timeout` [default: 30000].
     #[arg(long, env = "ZKCLAIM_QUEUE_WAIT_MS")]
@@ -111,19 +131,35 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
+/// How much of one kind of request one client may make: what [`super::admission`]'s
+/// buckets enforce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientLimits {
+    /// Requests in flight per client; 0: no limit.
+    pub in_flight: usize,
+    /// Requests per client and minute; 0: no limit.
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
 /// Who may ask for proofs, and how often: what [`super::admission`] enforces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProofLimits {
-    /// Proof requests in flight per client; 0: no limit.
-    pub client_proofs: usize,
-    /// Proof requests per client and minute; 0: no limit.
-    pub client_proofs_per_minute: u32,
-    pub client_proof_burst: u32,
+    pub clients: ClientLimits,
+    /// Clients are told apart by X-Forwarded-For (on the intake too).
     pub trust_forwarded_for: bool,
     /// SHA-256 of each accepted patient token; empty: no token needed.
     pub token_digests: Vec<[u8; 32]>,
     /// Leading zero bits a proof of work must have; 0: none needed.
     pub pow_bits: u32,
+}
+
+/// How much of the patients' intake the node takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntakeLimits {
+    pub clients: ClientLimits,
+    /// Intake requests running at once, all clients together.
+    pub concurrency: usize,
 }
 
 /// The SHA-256 digests of the tokens in `path`, one a line (blank lines skipped).
@@ -157,9 +193,11 @@ pub struct Config {
     pub proof_timeout: Duration,
     pub queue_wait: Duration,
     pub limits: ProofLimits,
+    pub intake: IntakeLimits,
     pub replay_window_s: u64,
     pub ledger: Option<String>,
     pub proposer: u32,
+    pub insurer: Option<u32>,
     pub max_jobs: usize,
     pub job_ttl: Duration,
     /// Exact origins, as a browser sends them in `Origin`.
@@ -198,15 +236,17 @@ impl Config {
                 flags.queue_wait_ms.or(file.queue_wait_ms).unwrap_or(30_000),
             ),
             limits: ProofLimits {
-                client_proofs: flags.client_proofs.or(file.client_proofs).unwrap_or(0),
-                client_proofs_per_minute: flags
-                    .client_proofs_per_minute
-                    .or(file.client_proofs_per_minute)
-                    .unwrap_or(0),
-                client_proof_burst: flags
-                    .client_proof_burst
-                    .or(file.client_proof_burst)
-                    .unwrap_or(5),
+                clients: ClientLimits {
+                    in_flight: flags.client_proofs.or(file.client_proofs).unwrap_or(0),
+                    per_minute: flags
+                        .client_proofs_per_minute
+                        .or(file.client_proofs_per_minute)
+                        .unwrap_or(0),
+                    burst: flags
+                        .client_proof_burst
+                        .or(file.client_proof_burst)
+                        .unwrap_or(5),
+                },
                 trust_forwarded_for: flags
                     .trust_forwarded_for
                     .or(file.trust_forwarded_for)
@@ -217,6 +257,23 @@ impl Config {
                 },
                 pow_bits: flags.proof_pow_bits.or(file.proof_pow_bits).unwrap_or(0),
             },
+            intake: IntakeLimits {
+                clients: ClientLimits {
+                    in_flight: flags
+                        .intake_in_flight
+                        .or(file.intake_in_flight)
+                        .unwrap_or(2),
+                    per_minute: flags
+                        .intake_per_minute
+                        .or(file.intake_per_minute)
+                        .unwrap_or(30),
+                    burst: flags.intake_burst.or(file.intake_burst).unwrap_or(10),
+                },
+                concurrency: flags
+                    .intake_concurrency
+                    .or(file.intake_concurrency)
+                    .unwrap_or(16),
+            },
             replay_window_s: flags
                 .replay_window_s
                 .or(file.replay_window_s)
@@ -226,6 +283,7 @@ impl Config {
                 .proposer
                 .or(file.proposer)
                 .unwrap_or(crate::consortium::REGULATOR),
+            insurer: flags.insurer.or(file.insurer),
             max_jobs: flags.max_jobs.or(file.max_jobs).unwrap_or(64),
             job_ttl: Duration::from_secs(flags.job_ttl_s.or(file.job_ttl_s).unwrap_or(600)),
             cors_origins: flags
@@ -256,8 +314,13 @@ impl Config {
         if config.limits.pow_bits > 32 {
             return Err(Error::Usage("proof_pow_bits must be at most 32".into()));
         }
-        if config.limits.client_proof_burst == 0 {
+        if config.limits.clients.burst == 0 {
             return Err(Error::Usage("client_proof_burst must be at least 1".into()));
+        }
+        if config.intake.clients.burst == 0 || config.intake.concurrency == 0 {
+            return Err(Error::Usage(
+                "intake_burst and intake_concurrency must be at least 1".into(),
+            ));
         }
         Ok(config)
     }
@@ -302,6 +365,46 @@ mod tests {
         assert_eq!((c.queue_depth, c.body_limit), (4, 65536));
         assert_eq!(c.request_timeout, Duration::from_secs(10));
         assert_eq!((c.max_jobs, c.job_ttl), (64, Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn the_insurer_and_intake_limits_come_from_the_file_and_flags() {
+        let c = Config::resolve(None, Settings::default()).unwrap();
+        assert_eq!(c.insurer, None);
+        let expected = ClientLimits {
+            in_flight: 2,
+            per_minute: 30,
+            burst: 10,
+        };
+        assert_eq!((&c.intake.clients, c.intake.concurrency), (&expected, 16));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serve.json");
+        std::fs::write(&path, r#"{"insurer": 11, "intake_burst": 3}"#).unwrap();
+        let flags = Settings {
+            intake_per_minute: Some(6),
+            intake_concurrency: Some(4),
+            ..Settings::default()
+        };
+        let c = Config::resolve(Some(&path), flags).unwrap();
+        assert_eq!(c.insurer, Some(11));
+        assert_eq!(
+            (c.intake.clients.per_minute, c.intake.clients.burst),
+            (6, 3)
+        );
+        assert_eq!(c.intake.concurrency, 4);
+        for zero in [
+            Settings {
+                intake_burst: Some(0),
+                ..Settings::default()
+            },
+            Settings {
+                intake_concurrency: Some(0),
+                ..Settings::default()
+            },
+        ] {
+            assert!(matches!(Config::resolve(None, zero), Err(Error::Usage(_))));
+        }
     }
 
     #[test]
@@ -383,7 +486,7 @@ mod tests {
         let c = Config::resolve(None, Settings::default()).unwrap();
         assert_eq!(c.queue_wait, Duration::from_secs(30));
         let off = &c.limits;
-        assert_eq!((off.client_proofs, off.client_proofs_per_minute), (0, 0));
+        assert_eq!((off.clients.in_flight, off.clients.per_minute), (0, 0));
         assert!(!off.trust_forwarded_for && off.token_digests.is_empty() && off.pow_bits == 0);
 
         let dir = tempfile::tempdir().unwrap();

@@ -35,18 +35,21 @@ pub enum ServiceError {
     /// The witness breaks a rule of the statement: the rule's name.
     #[error("{0}")]
     Unsatisfiable(String),
-    #[error("the prover queue is full; retry later")]
+    /// The prover queue, the table of proof jobs or the intake is full.
+    #[error("the node has as many of these requests as it takes at once; retry later")]
     Busy,
     /// The proof request's invoice was claimed on the ledger already: refused before proving.
     #[error("this invoice was already claimed (block {first_height}); no proof was made")]
     AlreadyClaimed { first_height: u64 },
-    /// This client has as many proof requests in flight as it may.
+    /// This client has as many requests of this kind (proofs, intake) in flight as it may.
     #[error(
-        "this client has as many proof requests in flight as it may; retry once one is answered"
+        "this client has as many of these requests in flight as it may; retry once one is \
+         answered"
     )]
     ClientBusy,
-    /// This client spent its proof request rate; the next one is allowed after this long.
-    #[error("this client's proof request rate is spent; retry after Retry-After seconds")]
+    /// This client spent its request rate of this kind; the next one is allowed after this
+    /// long.
+    #[error("this client's request rate for this route is spent; retry after Retry-After seconds")]
     RateLimited(Duration),
     /// The proof request waited in the prover queue longer than the node allows.
     #[error("the proof request waited too long for a prover; retry later")]
@@ -59,6 +62,12 @@ pub enum ServiceError {
          ask a node that proves, or prove on the patient's side"
     )]
     NoProvingKey,
+    /// A node serving no insurer (no `--insurer`) takes no patients' claims.
+    #[error(
+        "this node takes no patients' claims: it serves no insurer; send the claim to the \
+         insurer's own node"
+    )]
+    NoInsurer,
     /// Refused or failed by the ledger; nothing was written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -117,6 +126,7 @@ impl ServiceError {
             ServiceError::QueueTimeout => (StatusCode::SERVICE_UNAVAILABLE, "queue_timeout"),
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServiceError::NoProvingKey => (StatusCode::SERVICE_UNAVAILABLE, "no_proving_key"),
+            ServiceError::NoInsurer => (StatusCode::SERVICE_UNAVAILABLE, "no_insurer"),
             ServiceError::Prove(ProveError::Rule(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
@@ -192,9 +202,11 @@ impl IntoResponse for ServiceError {
         let (status, error) = self.into_parts();
         let code = error.code;
         let mut response = (status, Json(ErrorBody { error })).into_response();
-        // A verify-only node will not prove later either: no Retry-After.
+        // A verify-only node will not prove later either, nor a node without an insurer take
+        // claims: no Retry-After.
         if status == StatusCode::TOO_MANY_REQUESTS
-            || (status == StatusCode::SERVICE_UNAVAILABLE && code != "no_proving_key")
+            || (status == StatusCode::SERVICE_UNAVAILABLE
+                && !matches!(code, "no_proving_key" | "no_insurer"))
         {
             response
                 .headers_mut()

@@ -46,13 +46,16 @@ use utoipa_axum::{
     routes,
 };
 use zkclaim_insurer::Registry;
-use zkclaim_ledger::Ledger;
+use zkclaim_ledger::{Ledger, MemberKey};
 use zkclaim_verifier::ClaimVerifyingKey;
 
 pub struct AppState {
     ledger: Arc<Ledger>,
     /// The insurer registry: enrolments, and the outcomes of the claims settled here.
     registry: Arc<Registry>,
+    /// The key of the insurer this node takes patients' claims for (`--insurer N`); none:
+    /// the intake answers 503 `no_insurer`.
+    insurer: Option<Arc<MemberKey>>,
     verifying_key: ClaimVerifyingKey,
     /// None on a verify-only node (no proving key): the proof routes answer 503.
     pool: Option<pool::ProverPool>,
@@ -69,12 +72,12 @@ type Shared = Arc<AppState>;
 
 /// Serves (HTTPS when the config names a certificate) until SIGTERM or SIGINT, then stops
 /// accepting, lets in-flight requests (proofs included) finish, stops the provers and closes
-/// the ledger. Proves only when `params` hold a proving key. `listening` gets the node's URL
-/// once it listens.
+/// the ledger. Proves only when `params` hold a proving key; takes patients' claims only
+/// with an insurer's key. `listening` gets the node's URL once it listens.
 pub fn run(
     config: Config,
     params: Params,
-    (ledger, registry): (Ledger, Registry),
+    (ledger, registry, insurer): (Ledger, Registry, Option<MemberKey>),
     listening: impl FnOnce(&str),
 ) -> Result<(), Error> {
     init_tracing();
@@ -105,11 +108,16 @@ pub fn run(
     let state = Arc::new(AppState {
         ledger: Arc::new(ledger),
         registry: Arc::new(registry),
+        insurer: insurer.map(Arc::new),
         openapi: schemas::document(doc, shape),
         verifying_key: params.verifying_key,
         pool,
         jobs: jobs::Jobs::new(config.max_jobs, config.job_ttl),
-        admission: admission::Admission::new(config.limits.clone(), config.replay_window_s),
+        admission: admission::Admission::new(
+            config.limits.clone(),
+            config.intake.clone(),
+            config.replay_window_s,
+        ),
         metrics,
         config,
         draining: AtomicBool::new(false),
@@ -252,6 +260,11 @@ fn routes(config: &Config) -> OpenApiRouter<Shared> {
         .routes(timed(routes!(submit_proof_job), request))
         .routes(timed(routes!(proof_job), request))
         .routes(timed(signed(routes!(settle_claim)), request))
+        .routes(timed(signed(routes!(enroll, enrolments)), request))
+        .routes(timed(signed(routes!(revoke)), request))
+        .routes(timed(signed(routes!(insurer_claims)), request))
+        .routes(timed(routes!(intake), request))
+        .routes(timed(routes!(intake_status), request))
         .routes(timed(routes!(get_claim), request))
         .routes(timed(routes!(roots), request))
         .routes(timed(routes!(path), request))

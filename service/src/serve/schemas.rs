@@ -39,6 +39,9 @@ use zkclaim_ledger::SignedTransaction;
     tags(
         (name = "ledger", description = "Member actions on the consortium ledger, and its reads"),
         (name = "proofs", description = "Claim proofs made by the node for patients"),
+        (name = "insurer", description = "An insurer's policyholders and claims, in this node's \
+                                          registry: never on the ledger"),
+        (name = "intake", description = "Patients' claims handed to the insurer this node serves"),
         (name = "operations", description = "Liveness, readiness, metrics and this document"),
     ),
     components(schemas(ErrorBody)),
@@ -119,8 +122,11 @@ refusals! {
         `bad_signature`, `stale_timestamp`, `replayed_signature`, `unknown_member`; on the \
         proof routes of a node that requires patient tokens: `missing_token`, `bad_token`.";
     Forbidden = 403: "The member may not do this: `wrong_role`, or `signer_mismatch` (the \
-        transaction and the request are signed by different members); on the proof routes \
-        of a node that requires a proof of work: `pow_required`, `pow_replayed`.";
+        transaction and the request are signed by different members), `wrong_insurer` (an \
+        enrolment under another insurer's id); on the proof routes of a node that requires a \
+        proof of work: `pow_required`, `pow_replayed`. A claim the insurer rule refuses: \
+        `not_enrolled`, `enrolled_elsewhere`, `unknown_policy`, `enrolment_revoked`, \
+        `policy_expired` (the message says what the patient can do).";
     NotFound = 404: "Nothing here: `not_found`, `unknown_leaf`.";
     RequestTimeout = 408: "The request took longer than its time limit: `timeout`.";
     Conflict = 409: "Already on the ledger: `duplicate_commitment`, or `duplicate_claim` (at \
@@ -129,12 +135,14 @@ refusals! {
     PayloadTooLarge = 413: "The body exceeds the node's limit: `body_too_large`.";
     Unprocessable = 422: "Well-formed but against the rules: `unsatisfiable_witness` (the \
         message names the broken rule), `stale_root`, `invalid_proof`.";
-    TooManyRequests = 429: "The prover's queue or the table of proof jobs is full: `busy`; \
-        this client's limits: `client_busy`, `rate_limited`. Retry after the time given.";
+    TooManyRequests = 429: "The prover's queue, the table of proof jobs or the intake is \
+        full: `busy`; this client's limits: `client_busy`, `rate_limited`. Retry after the \
+        time given.";
     InternalError = 500: "The node failed (`storage`, `prover`); nothing was applied.";
     Unavailable = 503: "Not now: `unavailable` (shutting down), `ledger_unavailable`, \
         `closed`, `tree_full`, `queue_timeout` (retry after the time given); \
-        `no_proving_key`: this node verifies only and will not prove (no Retry-After).";
+        `no_proving_key`: this node verifies only and will not prove, `no_insurer`: this node \
+        serves no insurer and takes no patients' claims (no Retry-After).";
 }
 
 fn refusal(status: u16, description: &str) -> Response {

@@ -211,9 +211,10 @@ pub fn cluster(members: usize) -> Option<(Etcd, Consortium)> {
     installed("etcd", "etcd-server").then(|| (Etcd::start(members), Consortium::init()))
 }
 
-/// A zkclaim node on the cluster, its blocks signed by `proposer`.
+/// A zkclaim node on the cluster, its blocks signed by `proposer`, on a replica of DATA:
+/// each node has its own insurer registry, holding the enrolments DATA's held when it started.
 pub fn node(c: &Consortium, etcd: &Etcd, proposer: u32) -> Server {
-    c.serve(
+    c.serve_replica(
         &["--ledger", &etcd.url(), "--proposer", &proposer.to_string()],
         None,
     )

@@ -90,6 +90,42 @@ impl Consortium {
         MemberKey::load(&path).unwrap()
     }
 
+    /// A copy of this consortium's DATA as it is now (genesis, keys, parameters, the insurer
+    /// registry; no ledger store) on the same ledger: another organization's folder.
+    pub fn replica(&self) -> Consortium {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with("ledger.redb") {
+                    continue;
+                }
+                if entry.file_type().unwrap().is_dir() {
+                    copy(&entry.path(), &to.join(&name));
+                } else {
+                    std::fs::copy(entry.path(), to.join(&name)).unwrap();
+                }
+            }
+        }
+        let data = tempfile::tempdir().unwrap();
+        copy(self.data.path(), data.path());
+        Consortium {
+            data,
+            chain_id: self.chain_id.clone(),
+            ledger: self.ledger.clone(),
+        }
+    }
+
+    /// [`Consortium::serve`] on a [`Consortium::replica`] of DATA, which the server keeps: a
+    /// node of its own beside others on a shared ledger, its insurer registry its own.
+    pub fn serve_replica(&self, args: &[&str], log: Option<&Path>) -> Server {
+        let replica = self.replica();
+        let mut server = replica.serve(args, log);
+        server.replica = Some(replica);
+        server
+    }
+
     /// A node on 127.0.0.1, a port of its choosing; its logs go to `log` at debug level.
     pub fn serve(&self, args: &[&str], log: Option<&Path>) -> Server {
         self.start(&[&["--listen", "127.0.0.1:0"], args].concat(), &[], log)
@@ -129,6 +165,7 @@ impl Consortium {
             child,
             base,
             agent: agent(None),
+            replica: None,
         }
     }
 
@@ -146,6 +183,33 @@ impl Consortium {
         );
         assert_eq!(registered.status, 200, "{}", registered.body);
         patient
+    }
+
+    /// A new patient enrolled at insurer A through `server`, proving under the policy the
+    /// insurer issued, its invoice registered: its claims settle at insurer A.
+    pub fn enrolled_patient(&self, server: &Server) -> Patient {
+        let mut patient = self.registered_patient(server);
+        self.enroll(server, &mut patient, INSURER_A);
+        patient
+    }
+
+    /// Enrols `patient` at `insurer` through `server` under its policy's terms: the patient
+    /// then proves under the policy the insurer issued. The enrolment's answer.
+    pub fn enroll(&self, server: &Server, patient: &mut Patient, insurer: u32) -> Value {
+        let body = patient.application(insurer, None).to_string();
+        let enrolled = server.post_signed("/v1/enrolments", &body, &self.key(insurer));
+        assert_eq!(enrolled.status, 200, "{}", enrolled.body);
+        patient.policy = serde_json::from_value(enrolled.body["policy"].clone()).unwrap();
+        enrolled.body
+    }
+
+    /// Enrols `patient` at `insurer` as [`Consortium::enroll`] does, in DATA's registry
+    /// itself: while no node serves DATA.
+    pub fn enroll_offline(&self, patient: &mut Patient, insurer: u32) {
+        let path = self.data.path().join("insurer/registry.redb");
+        let registry = zkclaim_insurer::Registry::open(&path).unwrap();
+        let application = serde_json::from_value(patient.application(insurer, None)).unwrap();
+        patient.policy = registry.enroll(application, &mut OsRng).unwrap().1;
     }
 
     pub fn register_by(&self, invoice: &Invoice, hospital: u32) -> String {
@@ -168,6 +232,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub agent: ureq::Agent,
+    /// The DATA of its own it serves, if not the consortium's.
+    pub replica: Option<Consortium>,
 }
 
 /// A client; over TLS it trusts `ca` (PEM) alone.
@@ -233,12 +299,19 @@ pub struct Auth {
 
 /// A POST of `body` to `path` signed by `key` at `timestamp`, with a fresh random nonce.
 pub fn signature(key: &MemberKey, path: &str, body: &str, timestamp: u64) -> Auth {
+    signature_of(key, "POST", path, body, timestamp)
+}
+
+/// A `method` request of `body` to `path` (its query excluded) signed by `key` at `timestamp`,
+/// with a fresh random nonce; a GET signs an empty body.
+pub fn signature_of(key: &MemberKey, method: &str, path: &str, body: &str, timestamp: u64) -> Auth {
+    let path = path.split('?').next().unwrap();
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let digest = hex::encode(Sha256::digest(body.as_bytes()));
     let (member, time) = (key.member_id().to_string(), timestamp.to_string());
     let message = [
         "zkclaim/request/v1",
-        "POST",
+        method,
         path,
         &digest,
         &member,
@@ -287,21 +360,35 @@ impl Server {
 
     /// Posts with these authentication headers.
     pub fn post_as(&self, path: &str, body: &str, auth: &Auth) -> Reply {
-        reply(
-            self.agent
-                .post(&format!("{}{path}", self.base))
-                .set("content-type", "application/json")
-                .set("x-zkclaim-member", &auth.member.to_string())
-                .set("x-zkclaim-timestamp", &auth.timestamp.to_string())
-                .set("x-zkclaim-nonce", &auth.nonce)
-                .set("x-zkclaim-signature", &auth.signature)
-                .send_string(body),
-        )
+        let request = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .set("content-type", "application/json");
+        reply(authenticated(request, auth).send_string(body))
+    }
+
+    /// A GET signed by `key`, now (over an empty body and the path without its query).
+    pub fn get_signed(&self, path: &str, key: &MemberKey) -> Reply {
+        let auth = signature_of(key, "GET", path, "", now());
+        let request = self.agent.get(&format!("{}{path}", self.base));
+        reply(authenticated(request, &auth).call())
     }
 
     /// Posts signed by `key`, now: a request of its own, even for the same body.
     pub fn post_signed(&self, path: &str, body: &str, key: &MemberKey) -> Reply {
         self.post_as(path, body, &signature(key, path, body, now()))
+    }
+
+    /// The claim package the node proves for `patient` (`POST /v1/proofs`).
+    pub fn prove(&self, patient: &Patient) -> ClaimPackage {
+        let r = self.post("/v1/proofs", &patient.request());
+        assert_eq!(r.status, 200, "{}", r.body);
+        serde_json::from_value(r.body).unwrap()
+    }
+
+    /// Hands a claim package in to the node's insurer (`POST /v1/intake`, not signed).
+    pub fn intake(&self, package: &ClaimPackage) -> Reply {
+        self.post("/v1/intake", &serde_json::to_string(package).unwrap())
     }
 
     pub fn height(&self) -> u64 {
@@ -318,6 +405,15 @@ impl Server {
             .success());
         self.child.wait().unwrap()
     }
+}
+
+/// `request` with the authentication headers of `auth`.
+pub fn authenticated(request: ureq::Request, auth: &Auth) -> ureq::Request {
+    request
+        .set("x-zkclaim-member", &auth.member.to_string())
+        .set("x-zkclaim-timestamp", &auth.timestamp.to_string())
+        .set("x-zkclaim-nonce", &auth.nonce)
+        .set("x-zkclaim-signature", &auth.signature)
 }
 
 impl Drop for Server {
@@ -342,6 +438,35 @@ impl Patient {
             policy: sample::policy(&mut OsRng, INSURER_A),
             key: KeyFile::new(&sk),
         }
+    }
+
+    /// The patient's claimant tag at `insurer`, `0x…`.
+    pub fn tag(&self, insurer: u32) -> String {
+        let sk = self.key.secret_key();
+        field::format(&zkclaim_circuits::keys::claimant_tag(sk.expose(), insurer))
+    }
+
+    /// The application enrolling this patient at `insurer` under its policy's terms, until
+    /// `claims_until` if given.
+    pub fn application(&self, insurer: u32, claims_until: Option<&str>) -> Value {
+        let p = &self.policy;
+        let mut application = json!({
+            "claimant_tag": self.tag(insurer),
+            "terms": {
+                "insurer_id": insurer,
+                "period_start": zkclaim_circuits::date::format(p.period_start),
+                "period_end": zkclaim_circuits::date::format(p.period_end),
+                "deductible": p.deductible,
+                "rate_bp": p.rate_bp,
+                "cap": p.cap,
+                "category_mask": p.category_mask,
+            },
+            "payout_ref": "CN-ACCT-0001",
+        });
+        if let Some(until) = claims_until {
+            application["claims_until"] = json!(until);
+        }
+        application
     }
 
     pub fn request(&self) -> String {
