@@ -83,7 +83,7 @@ impl Client {
         answer(&self.url(path), self.agent.get(&self.url(path)).call())
     }
 
-    fn post(&self, path: &str, body: &str) -> Result<Value, Error> {
+    pub fn post(&self, path: &str, body: &str) -> Result<Value, Error> {
         let url = self.url(path);
         let sent = self
             .agent
@@ -105,6 +105,18 @@ impl Client {
             request = request.set(name, &value);
         }
         answer(&url, request.send_string(body))
+    }
+
+    /// Gets a member's view (`path` may hold a query), signed as [`auth`] checks it: the
+    /// path without its query and an empty body.
+    pub fn get_signed(&self, path: &str, key: &MemberKey) -> Result<Value, Error> {
+        let url = self.url(path);
+        let signed = path.split_once('?').map_or(path, |(path, _)| path);
+        let mut request = self.agent.get(&url);
+        for (name, value) in auth::sign(key, "GET", signed, b"") {
+            request = request.set(name, &value);
+        }
+        answer(&url, request.call())
     }
 
     /// A proof from the node. The request body holds the patient's secrets: it is wiped once

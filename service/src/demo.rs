@@ -1,12 +1,15 @@
 //! `zkclaim demo`: the whole story on an embedded ledger, with what each party saw and how
 //! long each step took.
 //!
-//! Two hospitals register a few hundred invoices; a patient proves a claim against the
-//! ledger's root; insurer A settles it; the same invoice claimed at insurer B is refused as a
-//! duplicate; a claim with a tampered amount and one against an unknown root are refused;
-//! the regulator's audit replays the chain.
+//! Two hospitals register a few hundred invoices; insurers A and B enrol the patient in
+//! their registry; the patient proves a claim against the ledger's root under A's policy and
+//! submits it to A's intake, which settles it; the same invoice claimed at insurer B is
+//! refused as a duplicate; a claim with a tampered amount, one against an unknown root and
+//! one under a policy the patient wrote are refused; the regulator's audit replays the
+//! chain.
 
 use crate::consortium::{self, DataDir, HOSPITALS, INSURERS, REGULATOR};
+use crate::serve::{actions::Settled, insurer};
 use crate::{commands::setup::load_or_setup, error::Error};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -14,6 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use zkclaim_circuits::{
     claim::ClaimWitness,
+    date::{self, Day},
     field,
     invoice::Invoice,
     keys::{self, SecretKey},
@@ -21,8 +25,8 @@ use zkclaim_circuits::{
     sample,
     tree::IncrementalTree,
 };
-use zkclaim_ledger::{Ledger, LedgerError, MemberKey, Transaction};
-use zkclaim_prover::ClaimParams;
+use zkclaim_insurer::{Application, Status, Terms};
+use zkclaim_ledger::{Ledger, MemberKey, Transaction};
 use zkclaim_verifier::ClaimPackage;
 
 /// What the 2018 plaintext system took to settle one claim.
@@ -46,9 +50,9 @@ impl Steps {
     }
 }
 
+const ENROL: &str = "insurers A and B: enrol the patient (registry, fsync)";
 const PROVE: &str = "patient: fetch path from the ledger, prove";
-const VERIFY: &str = "insurer A: check policy and tag, verify proof";
-const SETTLE: &str = "insurer A: settle on the ledger (verify + durable block)";
+const INTAKE: &str = "insurer A: intake (verify proof, insurer rule, settle in a durable block)";
 
 pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error> {
     let mut steps = Steps(Vec::new());
@@ -73,12 +77,14 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
 
     let mut rng = StdRng::from_entropy();
     let sk = SecretKey::random(&mut rng);
-    let issued_on = sample::PERIOD.0 + 300;
-    let ours = sample::invoice(&mut rng, sk.public_key(), issued_on, shape.items);
+    // The policies run around today, so that the insurer rule's claims window holds.
+    let today = zkclaim_insurer::today();
+    let period = (today - 300, today + 64);
+    let ours = sample::invoice(&mut rng, sk.public_key(), today, shape.items);
     let mut invoices: Vec<Invoice> = (1..n_invoices.max(1))
         .map(|_| {
             let other = SecretKey::random(&mut rng).public_key();
-            let day = issued_on - rng.gen_range(0..300);
+            let day = today - rng.gen_range(0..300);
             sample::invoice(&mut rng, other, day, shape.items)
         })
         .collect();
@@ -91,16 +97,29 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     )?;
     let blocks_after_registration = ledger.height();
 
-    // Each insurer holds a policy for this patient, registered with the patient's tag.
-    let policies = [
-        sample::policy(&mut rng, INSURERS[0]),
-        sample::policy(&mut rng, INSURERS[1]),
-    ];
-    let enrolled = |p: &Policy| {
-        (
-            keys::claimant_tag(sk.expose(), p.insurer_id),
-            policy::policy_hash(p),
-        )
+    // Each insurer enrols the patient under the tag the patient gives it, and hands over
+    // the policy file its registry issued.
+    let registry = dir.open_registry()?;
+    let [at_a, at_b] = steps.time(ENROL, || {
+        INSURERS.map(|id| {
+            let application = Application {
+                claimant_tag: keys::claimant_tag(sk.expose(), id),
+                terms: terms(id, period),
+                claims_until: None,
+                payout_ref: format!("demo: the patient's account at insurer {id}"),
+            };
+            insurer::enroll(&registry, id, application)
+        })
+    });
+    let (at_a, at_b) = (at_a?, at_b?);
+    // A policy the patient wrote: insurer A's file with its terms rewritten to 100%, no
+    // deductible, every category.
+    let self_made = Policy {
+        rate_bp: policy::RATE_ONE,
+        deductible: 0,
+        cap: (1 << policy::MONEY_BITS) - 1,
+        category_mask: u16::MAX,
+        ..at_a.policy.clone()
     };
 
     let commitment = ours.commitment(shape.items)?;
@@ -115,34 +134,34 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
             policy: p.clone(),
         })
     };
-    let package = steps.time(PROVE, || -> Result<ClaimPackage, Error> {
-        Ok(zkclaim_prover::prove(
-            &params,
-            witness_for(&policies[0])?,
-            &mut rng,
-        )?)
-    })?;
-    steps.time(VERIFY, || {
-        insurer_checks(&params, &ledger, enrolled(&policies[0]), &package)
-    })?;
+    let prove = |p: &Policy, rng: &mut StdRng| -> Result<ClaimPackage, Error> {
+        Ok(zkclaim_prover::prove(&params, witness_for(p)?, rng)?)
+    };
+    let package = steps.time(PROVE, || prove(&at_a.policy, &mut rng))?;
+    // The patient's claims go to the insurer's intake, which signs them with its key.
+    let intake = |key: &MemberKey, claim: ClaimPackage| {
+        insurer::intake(&ledger, &registry, key, claim).map_err(Error::from)
+    };
 
     // Refusals first, so that each shows its own reason.
     let mut tampered = package.clone();
     tampered.public_inputs.claim_amount += 100_000;
-    let tampered = settle(&ledger, &chain, &insurer_keys[0], tampered);
+    let tampered = intake(&insurer_keys[0], tampered);
     let mut local = IncrementalTree::new(shape.depth);
     local.append(commitment)?;
-    let mut foreign_root = witness_for(&policies[0])?;
+    let mut foreign_root = witness_for(&at_a.policy)?;
     foreign_root.path = local.path(0)?;
     let unknown_root = zkclaim_prover::prove(&params, foreign_root, &mut rng)?;
-    let unknown_root = settle(&ledger, &chain, &insurer_keys[0], unknown_root);
+    let unknown_root = intake(&insurer_keys[0], unknown_root);
+    let self_made_claim = prove(&self_made, &mut rng)?;
+    let self_made_amount = self_made_claim.public_inputs.claim_amount;
+    let self_made = intake(&insurer_keys[0], self_made_claim);
 
-    let receipt = steps.time(SETTLE, || {
-        settle(&ledger, &chain, &insurer_keys[0], package.clone())
-    })?;
-    let at_b = zkclaim_prover::prove(&params, witness_for(&policies[1])?, &mut rng)?;
-    insurer_checks(&params, &ledger, enrolled(&policies[1]), &at_b)?;
-    let duplicate = settle(&ledger, &chain, &insurer_keys[1], at_b.clone());
+    let settled = steps.time(INTAKE, || intake(&insurer_keys[0], package.clone()))?;
+    let at_b_claim = prove(&at_b.policy, &mut rng)?;
+    let b_tag = at_b_claim.public_inputs.claimant_tag;
+    let duplicate = intake(&insurer_keys[1], at_b_claim);
+    let report_a = registry.report(INSURERS[0], 10)?;
     // The regulator audits the store as it is on disk, with the node shut down.
     ledger.close();
     drop(ledger);
@@ -156,25 +175,33 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     println!("| party | saw |");
     println!("|---|---|");
     println!(
+        "| every party | today {} (UTC); the policies run {} to {}, claims accepted until {} |",
+        date::format(today),
+        date::format(period.0),
+        date::format(period.1),
+        date::format(at_a.enrolment.claims_until)
+    );
+    println!(
         "| hospitals | their own invoices; registered {} commitments in {} blocks |",
         invoices.len(),
         blocks_after_registration
     );
     println!(
-        "| patient | the invoice opening (hospital, date, {} items), sk, both policies |",
+        "| patient | the invoice opening (hospital, date, {} items), sk, both policy files |",
         ours.items.len()
     );
     println!(
-        "| insurer A | invoice_root {} |",
-        field::format(&p.invoice_root)
+        "| insurer A | at enrolment: the patient's tag, the terms, the payout reference; \
+         the policy's salt only in the file it handed over |"
     );
+    println!("|  | invoice_root {} |", field::format(&p.invoice_root));
     println!("|  | nullifier {} |", field::format(&p.nullifier));
     println!(
         "|  | claimant_tag {} (its enrolled policyholder) |",
         field::format(&p.claimant_tag)
     );
     println!(
-        "|  | policy_hash {} (its own policy) |",
+        "|  | policy_hash {} (the policy it issued) |",
         field::format(&p.policy_hash)
     );
     println!(
@@ -184,13 +211,27 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         package.proof.to_bytes().len()
     );
     println!(
+        "|  | its registry's report: {} settled, {} refused ({}) |",
+        report_a.settled.len(),
+        report_a.refused.len(),
+        report_a
+            .refused
+            .iter()
+            .filter_map(|o| match &o.status {
+                Status::Refused { code, .. } => Some(code.as_str()),
+                Status::Settled { .. } => None,
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
         "| insurer B | a claim with the same nullifier and its own tag {} |",
-        field::format(&at_b.public_inputs.claimant_tag)
+        field::format(&b_tag)
     );
     println!("| ledger members | {} commitments, 1 spent nullifier, 1 claim record (public inputs + proof), {} signed blocks |", report.invoices, report.blocks);
     println!("| nobody but the patient | hospital, date, line items, diagnosis |");
 
-    println!("\n## What the ledger decided\n");
+    println!("\n## What the insurers and the ledger decided\n");
     println!("| claim | result |");
     println!("|---|---|");
     println!("| tampered amount (+1000 yuan) | {} |", outcome(&tampered));
@@ -199,12 +240,18 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         outcome(&unknown_root)
     );
     println!(
-        "| the patient's claim at insurer A | settled in block {} ({}) |",
-        receipt.height,
-        hex_prefix(&receipt.block_hash)
+        "| under a policy the patient wrote (100%, no deductible: {} fen) at insurer A | {} |",
+        self_made_amount,
+        outcome(&self_made)
     );
     println!(
-        "| the same invoice at insurer B | {} |",
+        "| the patient's claim at insurer A | settled in block {} ({}…): {} fen to the enrolled account |",
+        settled.receipt.height,
+        &settled.receipt.block_hash[..16],
+        settled.claim_amount
+    );
+    println!(
+        "| the same invoice at insurer B (enrolled there too) | {} |",
         outcome(&duplicate)
     );
     println!("| audit (regulator) | {} blocks, {} invoices, {} claims: every hash, signature, root and proof checks |", report.blocks, report.invoices, report.claims);
@@ -215,7 +262,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     for (name, d) in &steps.0 {
         println!("| {name} | {:.1} ms |", d.as_secs_f64() * 1e3);
     }
-    let end_to_end = steps.get(PROVE) + steps.get(VERIFY) + steps.get(SETTLE);
+    let end_to_end = steps.get(PROVE) + steps.get(INTAKE);
     println!(
         "\nEnd to end, from the patient's request to a durable settlement: {:.0} ms, against {} s for the\n\
          2018 plaintext system ({:.1}x faster), and nothing medical left the patient's device.",
@@ -224,15 +271,31 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         PLAINTEXT_2018.as_secs_f64() / end_to_end.as_secs_f64()
     );
 
-    let expected = matches!(tampered, Err(LedgerError::InvalidProof))
-        && matches!(unknown_root, Err(LedgerError::StaleRoot))
-        && matches!(duplicate, Err(LedgerError::DuplicateClaim { first_height }) if first_height == receipt.height);
+    let duplicate_of_ours = format!("block {})", settled.receipt.height);
+    let expected = refused(&tampered, "invalid_proof", "")
+        && refused(&unknown_root, "stale_root", "")
+        && refused(&self_made, "unknown_policy", "")
+        && refused(&duplicate, "duplicate_claim", &duplicate_of_ours);
     if !expected {
         return Err(Error::Demo(
             "a refusal did not happen as it should (see the table above)".into(),
         ));
     }
     Ok(())
+}
+
+/// The typical policy's terms ([`sample::policy`]) at `insurer_id` over `period`.
+pub fn terms(insurer_id: u32, period: (Day, Day)) -> Terms {
+    let typical = sample::policy(&mut rand::rngs::OsRng, insurer_id);
+    Terms {
+        insurer_id,
+        period_start: period.0,
+        period_end: period.1,
+        deductible: typical.deductible,
+        rate_bp: typical.rate_bp,
+        cap: typical.cap,
+        category_mask: typical.category_mask,
+    }
 }
 
 /// Hospitals register concurrently, so the ledger cuts many registrations into each block.
@@ -276,46 +339,15 @@ fn register(
     result
 }
 
-/// The insurer rule: the claim's tag and policy hash are those it enrolled, the root is one
-/// the ledger accepts, and the proof verifies.
-fn insurer_checks(
-    params: &ClaimParams,
-    ledger: &Ledger,
-    (tag, policy_hash): (zkclaim_circuits::Fr, zkclaim_circuits::Fr),
-    claim: &ClaimPackage,
-) -> Result<(), Error> {
-    let p = &claim.public_inputs;
-    if p.claimant_tag != tag
-        || p.policy_hash != policy_hash
-        || !ledger.roots().contains(&p.invoice_root)
-    {
-        return Err(Error::Demo(
-            "the claim does not match the insurer's enrolment or the ledger".into(),
-        ));
-    }
-    claim.verify(&params.prepared).map_err(Error::Rejected)
-}
-
-fn settle(
-    ledger: &Ledger,
-    chain: &str,
-    insurer: &MemberKey,
-    claim: ClaimPackage,
-) -> Result<zkclaim_ledger::Receipt, LedgerError> {
-    ledger.submit(Transaction::SettleClaim { claim }.sign(chain, insurer))
-}
-
-fn outcome<T>(r: &Result<T, LedgerError>) -> String {
+fn outcome(r: &Result<Settled, Error>) -> String {
     match r {
         Ok(_) => "ACCEPTED (this is a bug)".into(),
-        Err(e) => format!("refused: {e}"),
+        Err(Error::Refused { code, message }) => format!("refused ({code}): {message}"),
+        Err(e) => format!("failed: {e}"),
     }
 }
 
-fn hex_prefix(bytes: &[u8; 32]) -> String {
-    bytes[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        + "…"
+/// Whether `r` is a refusal with this code, its message holding `says`.
+fn refused(r: &Result<Settled, Error>, code: &str, says: &str) -> bool {
+    matches!(r, Err(Error::Refused { code: c, message }) if c == code && message.contains(says))
 }

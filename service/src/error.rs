@@ -107,6 +107,16 @@ pub enum Error {
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),
+    /// The claim is valid but proved under another policy than the one `by` names.
+    #[error(
+        "claim rejected: its policy_hash is {found}, not the expected policy's {expected} \
+         ({by}): it was proved under another policy"
+    )]
+    PolicyMismatch {
+        found: String,
+        expected: String,
+        by: &'static str,
+    },
     /// The insurer's enrolment registry (DATA/insurer/registry.redb).
     #[error(transparent)]
     Registry(#[from] zkclaim_insurer::RegistryError),
@@ -136,6 +146,7 @@ impl Error {
             Error::Registry(R::Refused(_) | R::NoEnrolment { .. }) => 1,
             Error::Registry(R::Invalid(_)) => 3,
             Error::Rejected(_)
+            | Error::PolicyMismatch { .. }
             | Error::AuditFailed(_)
             | Error::Refused { .. }
             | Error::NotInTree(_)
@@ -186,6 +197,7 @@ impl Error {
             Error::Registry(zkclaim_insurer::RegistryError::Refused(refusal)) => refusal.code(),
             Error::Registry(zkclaim_insurer::RegistryError::InUse { .. }) => "registry_in_use",
             Error::Rejected(_) => "claim_rejected",
+            Error::PolicyMismatch { .. } => "policy_mismatch",
             Error::AuditFailed(_) => "audit_failed",
             Error::NotInTree(_) => "not_in_tree",
             Error::Prove(zkclaim_prover::ProveError::Rule(_)) => "rule_violated",

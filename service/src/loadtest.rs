@@ -1,7 +1,7 @@
 //! `zkclaim loadtest`: concurrent patients against a running node. For each client count it
-//! registers one invoice per patient (hospital 1), has the patients request their proofs
-//! from the node, and has insurer A settle the claims, each phase with that many concurrent
-//! clients; then it reads every settled claim back. It reports proof request latency
+//! enrols each patient at insurer A, registers one invoice per patient (hospital 1), has the
+//! patients request their proofs from the node, and has insurer A settle the claims, each
+//! phase with that many concurrent clients; then it reads every settled claim back. It reports proof request latency
 //! (queueing and any retries after 429 included) and settlement throughput.
 //!
 //! It drives nodes on this machine only (loopback addresses), so a load test never floods
@@ -12,6 +12,7 @@ use crate::{
     bench::{self, machine},
     client::Client,
     consortium::{DataDir, HOSPITALS, INSURERS},
+    demo,
     error::Error,
     output::Output,
     serve::actions::ProofRequest,
@@ -27,7 +28,12 @@ use std::{
     },
     time::{Duration, Instant},
 };
-use zkclaim_circuits::{field, keys::KeyFile, keys::SecretKey, sample};
+use zkclaim_circuits::{
+    field,
+    keys::{self, KeyFile, SecretKey},
+    sample,
+};
+use zkclaim_insurer::Application;
 use zkclaim_ledger::{MemberKey, Transaction};
 use zkclaim_verifier::ClaimPackage;
 
@@ -117,7 +123,9 @@ pub fn run(
     };
     let mut rounds = Vec::new();
     for &clients in &options.clients {
-        let patients: Vec<ProofRequest> = (0..options.patients).map(|_| patient()).collect();
+        let patients = (0..options.patients)
+            .map(|_| patient(client, &members))
+            .collect::<Result<Vec<_>, _>>()?;
         rounds.push(round(client, &members, clients, &patients)?);
     }
     if let Some(path) = &options.csv {
@@ -126,7 +134,7 @@ pub fn run(
     let flood = match options.flood {
         Some(n) => {
             // A registered invoice not yet claimed: the node refuses a claimed one unproved.
-            let patient = patient();
+            let patient = patient(client, &members)?;
             register(client, &members, &patient)?;
             Some(flood(client, &patient, n))
         }
@@ -152,14 +160,29 @@ fn loopback_only(client: &Client) -> Result<(), Error> {
     }
 }
 
-/// A new patient with an invoice from hospital 1 and a policy at insurer A.
-fn patient() -> ProofRequest {
+/// A new patient with an invoice from hospital 1 issued today, enrolled at insurer A
+/// through the node (the insurer rule settles only an enrolled policy), with the policy
+/// file it issued.
+fn patient(client: &Client, members: &Members) -> Result<ProofRequest, Error> {
     let sk = SecretKey::random(&mut OsRng);
-    ProofRequest {
-        invoice: sample::spec_invoice(&mut OsRng, sk.public_key(), HOSPITALS[0]),
-        policy: sample::policy(&mut OsRng, INSURERS[0]),
+    let today = zkclaim_insurer::today();
+    let mut invoice = sample::spec_invoice(&mut OsRng, sk.public_key(), HOSPITALS[0]);
+    invoice.issued_on = today;
+    let application = Application {
+        claimant_tag: keys::claimant_tag(sk.expose(), INSURERS[0]),
+        terms: demo::terms(INSURERS[0], (today - 180, today + 180)),
+        claims_until: None,
+        payout_ref: "loadtest".into(),
+    };
+    let body = serde_json::to_string(&application).expect("applications serialize");
+    let enrolled = client.post_signed("/v1/enrolments", &body, &members.insurer)?;
+    let policy = serde_json::from_value(enrolled["policy"].clone())
+        .map_err(|e| Error::Node(format!("the enrolment's policy file: {e}")))?;
+    Ok(ProofRequest {
+        invoice,
+        policy,
         key: KeyFile::new(&sk),
-    }
+    })
 }
 
 fn round(

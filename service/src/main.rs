@@ -41,8 +41,8 @@ struct Cli {
         env = "ZKCLAIM_DATA"
     )]
     data: PathBuf,
-    /// A node (`http://HOST:PORT` or `https://…`): invoice register, prove, claim and verify
-    /// go to it instead of the embedded ledger and parameters in DATA.
+    /// A node (`http://HOST:PORT` or `https://…`): invoice register, prove, claim, insurer
+    /// and verify go to it instead of the embedded ledger, registry and parameters in DATA.
     #[arg(long, global = true, env = "ZKCLAIM_SERVER")]
     server: Option<String>,
     /// PEM certificate(s) an https node's certificate must chain to, instead of the public
@@ -90,7 +90,12 @@ enum Command {
     },
     /// The researchers' report: setup, prove and verify across circuit shapes and threads.
     Bench(commands::bench::Args),
-    /// Insurers' claims on the ledger.
+    /// An insurer's policyholders (enrolments) and claims report.
+    Insurer {
+        #[command(subcommand)]
+        command: commands::insurer::Command,
+    },
+    /// Insurers' claims on the ledger; a patient's claim submitted to its insurer.
     Claim {
         #[command(subcommand)]
         command: commands::claim::Command,
@@ -135,6 +140,9 @@ impl Command {
         match self {
             Command::Patient { .. }
             | Command::Tree { .. }
+            | Command::Insurer {
+                command: commands::insurer::Command::PolicyHash { .. },
+            }
             | Command::Invoice {
                 command: commands::invoice::Command::Commit { .. },
             } => PRINTS,
@@ -146,7 +154,8 @@ impl Command {
             Command::Invoice { .. }
             | Command::Prove(_)
             | Command::Verify(_)
-            | Command::Claim { .. } => CLIENT,
+            | Command::Claim { .. }
+            | Command::Insurer { .. } => CLIENT,
             Command::Serve(_) | Command::Demo(_) => &["data"],
             Command::Loadtest(_) => CLIENT,
             Command::Bench(_) => &[],
@@ -233,6 +242,7 @@ fn dispatch(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Export { command } => export::exec(command, ctx),
         Command::Bench(args) => bench::exec(args),
         Command::Claim { command } => claim::exec(command, ctx),
+        Command::Insurer { command } => insurer::exec(command, ctx),
         Command::Member { command } => member::exec(command, ctx),
         Command::Consortium { command } => consortium::exec(command, ctx),
         Command::Audit(args) => audit::exec(args, ctx),

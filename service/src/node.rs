@@ -9,13 +9,14 @@ use crate::{
     serve::{actions, insurer},
 };
 use rand::rngs::OsRng;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::{
     cell::OnceCell,
     path::{Path, PathBuf},
 };
-use zkclaim_insurer::Registry;
-use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction};
+use zkclaim_circuits::{field, Fr};
+use zkclaim_insurer::{Application, Registry};
+use zkclaim_ledger::{Ledger, LedgerError, MemberKey, Role, SignedTransaction};
 use zkclaim_verifier::ClaimPackage;
 
 pub enum Node {
@@ -79,6 +80,126 @@ impl Node {
             } => {
                 let registry = embedded_registry(registry, data)?;
                 Ok(value(insurer::settle(ledger, registry, stx)?))
+            }
+        }
+    }
+
+    /// An insurer enrols a policyholder under its own id: `{"enrolment", "policy"}`.
+    pub fn enroll(&self, application: Application, key: &MemberKey) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => {
+                client.post_signed("/v1/enrolments", &to_json(&application), key)
+            }
+            Node::Embedded { .. } => {
+                let registry = self.insurer_registry(key)?;
+                Ok(value(insurer::enroll(
+                    registry,
+                    key.member_id(),
+                    application,
+                )?))
+            }
+        }
+    }
+
+    /// The insurer's enrolments, oldest first: `{"enrolments": […]}`.
+    pub fn enrolments(&self, key: &MemberKey) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.get_signed("/v1/enrolments", key),
+            Node::Embedded { .. } => {
+                let enrolments = insurer::enrolments(self.insurer_registry(key)?, key.member_id())?;
+                Ok(json!({ "enrolments": enrolments }))
+            }
+        }
+    }
+
+    /// The insurer revokes its active enrolments of `claimant_tag` (only the one of
+    /// `policy_hash` when given): `{"revoked": […]}`.
+    pub fn revoke(
+        &self,
+        claimant_tag: Fr,
+        policy_hash: Option<Fr>,
+        key: &MemberKey,
+    ) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => {
+                let mut body = json!({ "claimant_tag": field::format(&claimant_tag) });
+                if let Some(hash) = policy_hash {
+                    body["policy_hash"] = field::format(&hash).into();
+                }
+                client.post_signed("/v1/enrolments/revoke", &body.to_string(), key)
+            }
+            Node::Embedded { .. } => {
+                let registry = self.insurer_registry(key)?;
+                let revoked =
+                    insurer::revoke(registry, key.member_id(), claimant_tag, policy_hash)?;
+                Ok(json!({ "revoked": revoked }))
+            }
+        }
+    }
+
+    /// The insurer's report: its `limit` latest settled and refused claims, totals per day.
+    pub fn insurer_claims(&self, limit: usize, key: &MemberKey) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => {
+                client.get_signed(&format!("/v1/insurer/claims?limit={limit}"), key)
+            }
+            Node::Embedded { .. } => {
+                let registry = self.insurer_registry(key)?;
+                Ok(value(insurer::report(registry, key.member_id(), limit)?))
+            }
+        }
+    }
+
+    /// DATA's registry, for the insurer `key` is: as a node, which authenticates a request
+    /// by its signature, the key must be an insurer's of the genesis.
+    fn insurer_registry(&self, key: &MemberKey) -> Result<&Registry, Error> {
+        let Node::Embedded {
+            ledger,
+            registry,
+            data,
+            ..
+        } = self
+        else {
+            unreachable!("the embedded mode only")
+        };
+        let id = key.member_id();
+        let refused = |code: &str, message: String| Error::Refused {
+            code: code.to_owned(),
+            message,
+        };
+        match ledger.genesis().members.iter().find(|m| m.id == id) {
+            None => return Err(LedgerError::UnknownMember(id).into()),
+            Some(m) if m.public_key != key.public_key() => {
+                let message = format!("this key is not member {id}'s in the genesis");
+                return Err(refused("bad_signature", message));
+            }
+            Some(m) if m.role != Role::Insurer => {
+                let message = format!(
+                    "member {id} has the {} role; this action needs the insurer role",
+                    m.role
+                );
+                return Err(refused("wrong_role", message));
+            }
+            Some(_) => {}
+        }
+        embedded_registry(registry, data)
+    }
+
+    /// A claim's status at an insurer, settled or refused: at the node's own insurer (its
+    /// intake), or without a node at `insurer` in DATA's registry.
+    pub fn claim_status(&self, nullifier: &str, insurer: Option<u32>) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.get(&format!("/v1/intake/{nullifier}")),
+            Node::Embedded { registry, data, .. } => {
+                let insurer = insurer.ok_or_else(|| {
+                    Error::Usage(
+                        "claim status needs --server URL (the insurer's node) or --insurer N \
+                         (DATA's registry)"
+                            .into(),
+                    )
+                })?;
+                let registry = embedded_registry(registry, data)?;
+                Ok(value(insurer::status(registry, insurer, nullifier)?))
             }
         }
     }

@@ -340,9 +340,13 @@ fn demo_runs_the_whole_story_and_the_audit_passes() {
     let dir = Dir::new("demo");
     let out = succeeded(zkclaim(&dir, &["demo", "--invoices", "40"]));
     for expected in [
-        "refused: invalid proof",
-        "refused: the claim's invoice root is not among the ledger's recent roots",
-        "refused: this invoice was already claimed (block",
+        "| every party | today ",
+        "refused (invalid_proof): invalid proof",
+        "refused (stale_root): the claim's invoice root is not among the ledger's recent roots",
+        "refused (unknown_policy): the claim's policy is not one insurer 10 issued",
+        "| the patient's claim at insurer A | settled in block",
+        "refused (duplicate_claim): this invoice was already claimed (block",
+        "1 settled, 2 refused (unknown_policy, stale_root)",
         "| audit (regulator) |",
         "End to end",
     ] {

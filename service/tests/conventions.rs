@@ -100,6 +100,17 @@ fn a_global_flag_a_command_does_not_use_is_a_usage_error() {
             "zkclaim invoice commit",
         ),
         (
+            vec![
+                "--data",
+                "elsewhere",
+                "insurer",
+                "policy-hash",
+                "policy.json",
+            ],
+            "--data",
+            "zkclaim insurer policy-hash",
+        ),
+        (
             vec!["audit", "--server", "http://127.0.0.1:1"],
             "--server",
             "zkclaim audit",

@@ -1,6 +1,6 @@
 //! `zkclaim loadtest`: concurrent patients against a node.
 
-use crate::{client, commands::Context, error::Error, loadtest};
+use crate::{commands::Context, error::Error, loadtest};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -22,20 +22,11 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
-    let server = ctx
-        .server
-        .as_deref()
-        .ok_or_else(|| Error::Usage("loadtest needs --server URL: the node to drive".into()))?;
     let options = loadtest::Options {
         clients: args.clients.into_iter().map(usize::from).collect(),
         patients: args.patients.into(),
         flood: args.flood.map(usize::from),
         csv: args.csv,
     };
-    loadtest::run(
-        &client::Client::new(server, ctx.ca_cert.as_deref())?,
-        &ctx.data,
-        &options,
-        ctx.output,
-    )
+    loadtest::run(&ctx.client("loadtest")?, &ctx.data, &options, ctx.output)
 }

@@ -7,6 +7,7 @@ pub mod claim;
 pub mod consortium;
 pub mod demo;
 pub mod export;
+pub mod insurer;
 pub mod invoice;
 pub mod loadtest;
 pub mod member;
@@ -17,8 +18,9 @@ pub mod setup;
 pub mod tree;
 pub mod verify;
 
-use crate::{consortium::DataDir, error::Error, files, node::Node, output::Output};
+use crate::{client::Client, consortium::DataDir, error::Error, files, node::Node, output::Output};
 use std::path::{Path, PathBuf};
+use zkclaim_circuits::{field, Fr};
 use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
 
 /// What every command may use: the global flags.
@@ -36,6 +38,14 @@ impl Context {
         params.unwrap_or_else(|| self.data.params())
     }
 
+    /// A client of the node at `--server`, which `what` needs.
+    pub fn client(&self, what: &str) -> Result<Client, Error> {
+        let server = self.server.as_deref().ok_or_else(|| {
+            Error::Usage(format!("{what} needs --server URL: the node to send it to"))
+        })?;
+        Client::new(server, self.ca_cert.as_deref())
+    }
+
     /// The node at `--server`, or the embedded ledger of DATA (or `chain`'s etcd cluster)
     /// with the parameters in `params`.
     pub fn node(&self, params: &Path, chain: Chain) -> Result<Node, Error> {
@@ -46,6 +56,16 @@ impl Context {
             (params, chain.ledger.as_deref()),
         )
     }
+}
+
+/// For a clap argument that is a field element, `0x` and 64 hex digits.
+pub fn parse_field(text: &str) -> Result<Fr, String> {
+    field::parse(text).map_err(|e| e.to_string())
+}
+
+/// A string of a node's answer, for text output: `?` if it is not one.
+pub fn shown(value: &serde_json::Value) -> &str {
+    value.as_str().unwrap_or("?")
 }
 
 /// Where a command without `--server` finds the chain.
@@ -70,7 +90,8 @@ pub struct Signer {
 }
 
 impl Signer {
-    fn key(&self, data: &DataDir) -> Result<MemberKey, Error> {
+    /// The member's key: `--member-key FILE`, or member N's in DATA.
+    pub fn key(&self, data: &DataDir) -> Result<MemberKey, Error> {
         match (&self.member_key, self.member) {
             (Some(path), _) => Ok(MemberKey::from_json(&files::read_text(path)?)?),
             (None, Some(member)) => data.load_key(member),

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::{
     field,
-    keys::{KeyFile, SecretKey},
+    keys::{self, KeyFile, SecretKey},
 };
 
 #[derive(clap::Subcommand)]
@@ -17,6 +17,16 @@ pub enum Command {
         /// file, the public key is printed as {"pk", "out"}.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Print the patient's claimant tag at an insurer: what the patient gives the insurer
+    /// to enrol, and what its claims there show.
+    Tag {
+        /// The patient's key file, {"sk": …} (`-`: standard input).
+        #[arg(long)]
+        key: PathBuf,
+        /// The insurer's member id.
+        #[arg(long)]
+        insurer: u32,
     },
 }
 
@@ -36,6 +46,13 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                 }
                 None => files::write(None, &key),
             }
+        }
+        Command::Tag { key, insurer } => {
+            let key: KeyFile = files::read(&key)?;
+            let tag = field::format(&keys::claimant_tag(key.secret_key().expose(), insurer));
+            ctx.output
+                .result(json!({"claimant_tag": tag, "insurer": insurer}), &tag);
+            Ok(())
         }
     }
 }
