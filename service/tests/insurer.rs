@@ -110,6 +110,10 @@ fn enroll(
         "--out",
         &out,
     ];
+    // The 2026 periods here would otherwise stop settling in April 2027.
+    if !extra.contains(&"--claims-until") {
+        args.extend(["--claims-until", CLAIMS_UNTIL]);
+    }
     args.extend(extra);
     let enrolled = answer(c.zkclaim(&args));
     assert_eq!(enrolled["out"], out);
@@ -183,7 +187,7 @@ fn claim_settle_refuses_what_the_insurer_did_not_issue() {
     let period = ("2026-01-01", "2026-12-31");
     let enrolment = enroll(&c, &work, (INSURER_A, &tag), period, &[], "policy.json");
     assert_eq!(enrolment["claimant_tag"], tag);
-    assert_eq!(enrolment["claims_until"], "2027-03-31");
+    assert_eq!(enrolment["claims_until"], CLAIMS_UNTIL);
     let policy = work.path("policy.json");
     let hash = succeeded(plain(&["insurer", "policy-hash", &policy]));
     assert_eq!(enrolment["policy_hash"], hash.trim());
@@ -531,6 +535,8 @@ fn claim_submit_settles_at_the_insurers_intake() {
         "8191",
         "--payout-ref",
         "account 1",
+        "--claims-until",
+        CLAIMS_UNTIL,
         "--out",
         &policy,
     ]));
