@@ -351,20 +351,23 @@ fn insurer_enrolments_round_trip_in_datas_registry() {
                 "category_mask": 8}),
     );
     let out = work.path("renewal.json");
-    let text = succeeded(c.zkclaim(&[
-        "insurer",
-        "enroll",
-        "--member",
-        "10",
-        "--tag",
-        &tag,
-        "--terms",
-        &terms,
-        "--payout-ref",
-        "account 7",
-        "--out",
-        &out,
-    ]));
+    let renew = || {
+        c.zkclaim(&[
+            "insurer",
+            "enroll",
+            "--member",
+            "10",
+            "--tag",
+            &tag,
+            "--terms",
+            &terms,
+            "--payout-ref",
+            "account 7",
+            "--out",
+            &out,
+        ])
+    };
+    let text = succeeded(renew());
     assert!(text.contains("policy file written to"), "{text}");
     assert!(
         !text.contains("account 7"),
@@ -380,20 +383,7 @@ fn insurer_enrolments_round_trip_in_datas_registry() {
     }
 
     // Never over an existing policy file, and nothing enrolled then.
-    let again = c.zkclaim(&[
-        "insurer",
-        "enroll",
-        "--member",
-        "10",
-        "--tag",
-        &tag,
-        "--terms",
-        &terms,
-        "--payout-ref",
-        "account 7",
-        "--out",
-        &out,
-    ]);
+    let again = renew();
     assert_eq!(again.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&again.stderr).contains("never replaced"));
     // Under its own id only, by an insurer only.
