@@ -1,0 +1,274 @@
+//! The ledger's routes: hospitals register invoices, insurers settle claims, anyone reads
+//! claims, roots, paths, blocks, the genesis and the verifying key.
+
+use super::*;
+
+/// Register an invoice commitment (hospital)
+///
+/// The body is the hospital's member-signed `register_invoice` transaction; the answer comes
+/// once its block is durable.
+#[utoipa::path(
+    post,
+    path = "/v1/invoices",
+    operation_id = "registerInvoice",
+    tag = "ledger",
+    request_body = SignedRegisterInvoice,
+    responses(
+        (status = 200, description = "Registered", body = Registered),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, InternalError, Unavailable,
+    ),
+)]
+pub async fn register_invoice(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Answer<Registered> {
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital).await?;
+    let answer = blocking(&state, |ledger| actions::register_invoice(ledger, stx)).await?;
+    state.metrics.invoices.inc();
+    Ok(Json(answer))
+}
+
+/// Settle a claim (insurer)
+///
+/// The body is the insurer's member-signed `settle_claim` transaction. The proof must verify,
+/// and the insurer rule hold: the claim's claimant tag and policy hash are enrolled at the
+/// signing insurer in this node's registry, not revoked and not past the policy's last claim
+/// day (403 with the reason otherwise). The ledger then checks the invoice root is recent
+/// and spends the nullifier; the answer comes once the block is durable.
+#[utoipa::path(
+    post,
+    path = "/v1/claims",
+    operation_id = "settleClaim",
+    tag = "ledger",
+    request_body = SignedSettleClaim,
+    responses(
+        (status = 200, description = "Settled", body = Settled),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
+        InternalError, Unavailable,
+    ),
+)]
+pub async fn settle_claim(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Answer<Settled> {
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Insurer).await?;
+    let registry = state.registry.clone();
+    let answer = blocking(&state, move |ledger| {
+        insurer::settle(ledger, &registry, stx)
+    })
+    .await?;
+    state.metrics.settlements.inc();
+    Ok(Json(answer))
+}
+
+/// A settled claim
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{nullifier}",
+    operation_id = "getClaim",
+    tag = "ledger",
+    params(("nullifier" = Field, Path, description = "The claim's nullifier")),
+    responses(
+        (status = 200, description = "The claim and where it was settled", body = SettledClaim),
+        BadRequest, NotFound,
+    ),
+)]
+pub async fn get_claim(
+    State(state): State<Shared>,
+    Param(nullifier): Param,
+) -> Answer<SettledClaim> {
+    actions::claim(&state.ledger, &nullifier).map(Json)
+}
+
+/// The invoice roots a claim may prove against.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Roots {
+    pub height: u64,
+    pub invoice_count: u64,
+    /// The current root.
+    #[schema(value_type = Field)]
+    pub root: String,
+    /// The last K distinct roots, oldest first.
+    #[schema(value_type = Vec<Field>)]
+    pub roots: Vec<String>,
+}
+
+/// The recent invoice roots
+#[utoipa::path(
+    get,
+    path = "/v1/roots",
+    operation_id = "getRoots",
+    tag = "ledger",
+    responses((status = 200, description = "The roots", body = Roots)),
+)]
+pub async fn roots(State(state): State<Shared>) -> Json<Roots> {
+    let ledger = &state.ledger;
+    Json(Roots {
+        height: ledger.height(),
+        invoice_count: ledger.invoice_count(),
+        root: field::format(&ledger.root()),
+        roots: ledger.roots().iter().map(field::format).collect(),
+    })
+}
+
+/// An invoice's Merkle path in the current tree.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PathAnswer {
+    #[schema(value_type = Field)]
+    pub root: String,
+    pub path: MerklePath,
+}
+
+/// An invoice's Merkle path
+#[utoipa::path(
+    get,
+    path = "/v1/paths/{leaf_index}",
+    operation_id = "getMerklePath",
+    tag = "ledger",
+    params(("leaf_index" = u64, Path, description = "The invoice's leaf index")),
+    responses(
+        (status = 200, description = "The path and the root it leads to", body = PathAnswer),
+        BadRequest, NotFound,
+    ),
+)]
+pub async fn path(State(state): State<Shared>, Param(index): Param) -> Answer<PathAnswer> {
+    let path = state.ledger.merkle_path(number("leaf_index", &index)?)?;
+    Ok(Json(PathAnswer {
+        root: field::format(&state.ledger.root()),
+        path,
+    }))
+}
+
+/// A block: its header and its transactions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockAnswer {
+    pub height: u64,
+    /// The header's hash (without its signature): the next block's `prev_hash`.
+    #[schema(value_type = Digest)]
+    pub hash: String,
+    #[schema(value_type = Digest)]
+    pub prev_hash: String,
+    #[schema(value_type = Digest)]
+    pub tx_root: String,
+    /// The invoice root after this block's transactions.
+    #[schema(value_type = Field)]
+    pub invoice_root: String,
+    pub time_ms: u64,
+    pub proposer: u32,
+    /// The proposer's Ed25519 signature of the header.
+    #[schema(value_type = Hex)]
+    pub signature: String,
+    pub transactions: Vec<BlockTransaction>,
+}
+
+/// A transaction in a block: its id and the member-signed transaction itself.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockTransaction {
+    #[schema(value_type = Digest)]
+    pub id: String,
+    pub transaction: SignedTransaction,
+}
+
+/// A block
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    operation_id = "getBlock",
+    tag = "ledger",
+    params(("height" = u64, Path, description = "The block's height, from 1")),
+    responses(
+        (status = 200, description = "The block with its transactions", body = BlockAnswer),
+        BadRequest, NotFound, InternalError, Unavailable,
+    ),
+)]
+pub async fn block(State(state): State<Shared>, Param(height): Param) -> Answer<BlockAnswer> {
+    let height = number("height", &height)?;
+    let block = blocking(&state, move |ledger| Ok(ledger.block(height)?))
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("no block at this height".into()))?;
+    let chain_id = &state.ledger.genesis().chain_id;
+    let h = &block.header;
+    Ok(Json(BlockAnswer {
+        height: h.height,
+        hash: hex::encode(h.hash()),
+        prev_hash: hex::encode(h.prev_hash),
+        tx_root: hex::encode(h.tx_root),
+        invoice_root: field::format(&h.invoice_root),
+        time_ms: h.time_ms,
+        proposer: h.proposer,
+        signature: hex::encode(h.signature),
+        transactions: block
+            .transactions
+            .into_iter()
+            .map(|transaction| BlockTransaction {
+                id: hex::encode(transaction.id(chain_id)),
+                transaction,
+            })
+            .collect(),
+    }))
+}
+
+/// The consortium's founding document and its digest.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GenesisAnswer {
+    /// As every node holds it (`consortium/genesis.json`): public keys, roles, the pinned
+    /// circuit.
+    pub genesis: Genesis,
+    /// The genesis digest, block 1's `prev_hash`.
+    #[schema(value_type = Digest)]
+    pub digest: String,
+}
+
+/// The consortium's genesis
+///
+/// Members' ids, names, roles and public keys, the chain id, the verifying key's digest, the
+/// circuit's shape and K, the window of recent roots; no secret.
+#[utoipa::path(
+    get,
+    path = "/v1/genesis",
+    operation_id = "getGenesis",
+    tag = "ledger",
+    responses((status = 200, description = "The genesis", body = GenesisAnswer)),
+)]
+pub async fn genesis(State(state): State<Shared>) -> Json<GenesisAnswer> {
+    let genesis = state.ledger.genesis();
+    Json(GenesisAnswer {
+        digest: hex::encode(genesis.digest()),
+        genesis: genesis.clone(),
+    })
+}
+
+/// The claim circuit's verifying key.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerifyingKeyAnswer {
+    /// The compressed verifying key.
+    #[schema(value_type = Hex)]
+    pub key: String,
+    /// SHA-256 of `key`, as pinned in the genesis.
+    #[schema(value_type = Digest)]
+    pub digest: String,
+    pub shape: Shape,
+}
+
+/// The claim circuit's verifying key
+#[utoipa::path(
+    get,
+    path = "/v1/verifying-key",
+    operation_id = "getVerifyingKey",
+    tag = "ledger",
+    responses((status = 200, description = "The key, its digest and the circuit's shape", body = VerifyingKeyAnswer)),
+)]
+pub async fn verifying_key(State(state): State<Shared>) -> Json<VerifyingKeyAnswer> {
+    let key = &state.verifying_key;
+    Json(VerifyingKeyAnswer {
+        key: hex::encode(key.to_bytes()),
+        digest: hex::encode(key.digest()),
+        shape: state.ledger.genesis().shape,
+    })
+}
