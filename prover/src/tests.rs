@@ -356,7 +356,7 @@ fn tampered(
 ) -> Result<ClaimParams, ParamsError> {
     let mut pk = params().proving_key.as_ark().clone();
     edit(&mut pk);
-    ClaimParams::from_proving_key(Shape::default(), pk)
+    ClaimParams::from_proving_key(Shape::default(), pk, true)
 }
 
 #[test]
