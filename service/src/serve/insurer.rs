@@ -79,7 +79,10 @@ pub fn settle(
         ));
     };
     // Who may settle (a member, an insurer, its signature) and a proof that verifies,
-    // before anything is recorded for it.
+    // before anything is recorded for it. The ledger verifies the proof again (it trusts no
+    // caller), a millisecond more; checking the rule first and verifying only on a refusal
+    // would let a made-up package with someone's public tag and policy hash and a stale
+    // root be recorded unverified, since the ledger refuses a stale root before verifying.
     ledger.precheck(&stx)?;
     let insurer = stx.signer;
     let public = claim.public_inputs;
