@@ -182,6 +182,8 @@ impl Error {
                 | ParamsError::Mismatch(_)
                 | ParamsError::Inconsistent(_)
                 | ParamsError::NotPinned { .. }
+                | ParamsError::Zkey(_)
+                | ParamsError::NotTheCircuit { .. }
                 | ParamsError::Exists(_),
             )
             | Error::Ledger(L::File { .. } | L::InvalidKey(_) | L::InvalidGenesis(_)) => 3,
