@@ -394,6 +394,73 @@ mod tests {
         assert_eq!(g2(&bytes, "Q").unwrap(), h);
     }
 
+    /// The coefficients `snarkjs groth16 setup` writes for an `.r1cs` (its `processConstraints`):
+    /// constraint by constraint the A then the B terms, then `A[m + s][s] = 1` for the
+    /// constant and each public input.
+    fn snarkjs_coefficients(r1cs: &[u8]) -> ZkeyCircuit {
+        let sections = circom::sections(r1cs, b"r1cs").unwrap();
+        let (header, constraints) = (sections[0].1, sections[1].1);
+        let [n_vars, _, n_public, _] = [36, 40, 44, 48].map(|at| u32_at(header, at));
+        let m = u32_at(header, 60);
+        let (mut at, mut coefficients) = (0, vec![]);
+        for row in 0..m {
+            for matrix in 0..3 {
+                let terms = u32_at(constraints, at);
+                at += 4;
+                for _ in 0..terms {
+                    let value = Fr::from_le_bytes_mod_order(&constraints[at + 4..at + 4 + N8]);
+                    if matrix < 2 {
+                        coefficients.push((matrix, row, u32_at(constraints, at), value));
+                    }
+                    at += 4 + N8;
+                }
+            }
+        }
+        coefficients.extend((0..=n_public).map(|s| (0, m + s, s, Fr::one())));
+        ZkeyCircuit {
+            n_vars: n_vars as usize,
+            n_public: n_public as usize,
+            domain_size: ((m + n_public + 1) as usize).next_power_of_two(),
+            coefficients,
+        }
+    }
+
+    #[test]
+    fn the_circuit_check_takes_snarkjss_coefficients_of_the_exported_r1cs_and_no_others() {
+        use zkclaim_circuits::claim::Shape;
+        let m = ClaimMatrices::build(Shape { items: 2, depth: 4 }).unwrap();
+        let mut circuit = snarkjs_coefficients(&circom::r1cs(&m));
+        circuit.check(&m).unwrap();
+        circuit.coefficients[100].3 += Fr::one();
+        let changed = circuit.check(&m).unwrap_err().to_string();
+        assert!(
+            changed.starts_with("the zkey's coefficient #100 is "),
+            "{changed}"
+        );
+        circuit.coefficients[100].3 -= Fr::one();
+        let last = circuit.coefficients.pop().unwrap();
+        assert!(matches!(
+            circuit.check(&m),
+            Err(ZkeyError::Coefficient { found, .. }) if found == "missing"
+        ));
+        circuit.coefficients.extend([last, last]);
+        assert!(matches!(
+            circuit.check(&m),
+            Err(ZkeyError::Count {
+                what: "coefficients",
+                ..
+            })
+        ));
+        let other = ClaimMatrices::build(Shape { items: 2, depth: 5 }).unwrap();
+        assert!(matches!(
+            snarkjs_coefficients(&circom::r1cs(&m)).check(&other),
+            Err(ZkeyError::Count {
+                what: "variables",
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn a_container_that_is_not_a_whole_zkey_is_refused() {
         let zkey = circom::container(b"zkey", 1, &[(1, &1u32.to_le_bytes())]);
