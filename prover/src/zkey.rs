@@ -64,7 +64,7 @@ pub enum ZkeyError {
     },
 }
 
-/// One non-zero entry of the A or B matrix: `(matrix: 0 A, 1 B, constraint, signal, value)`.
+/// One entry of the A or B matrix: `(matrix: 0 A, 1 B, constraint, signal, value)`.
 pub type Coefficient = (u32, u32, u32, Fr);
 
 /// A Groth16 proving key from a `.zkey`.
@@ -184,9 +184,7 @@ impl Zkey {
             contributions,
         })
     }
-}
 
-impl Zkey {
     /// The hash of the circuit's key before any contribution, as snarkjs prints it.
     pub fn circuit_hash(&self) -> &[u8] {
         &self.contributions[..64]
@@ -208,7 +206,7 @@ pub struct ZkeyCircuit {
 }
 
 impl ZkeyCircuit {
-    /// Whether the key is the circuit of `m`'s: its counts, its domain (snarkjs's: the
+    /// That the key is of the circuit of `m`: its counts, its domain (snarkjs's: the
     /// smallest power of two above the constraints and the public inputs' extra ones) and
     /// every coefficient, in the order `snarkjs groth16 setup` writes them from the `.r1cs`
     /// that [`circom::r1cs`] makes: constraint by constraint the A then the B terms, then
