@@ -47,8 +47,6 @@ pub enum ParamsError {
     /// from it would not verify, or would not hide the witness.
     #[error("the proving key is inconsistent with its verifying key: {0}")]
     Inconsistent(&'static str),
-    #[error(transparent)]
-    Zkey(#[from] ZkeyError),
     /// A zkey made for another circuit (or another shape of this one).
     #[error("the zkey is not of the claim circuit of shape {shape:?}: {source}")]
     NotTheCircuit { shape: Shape, source: ZkeyError },

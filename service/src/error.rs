@@ -182,7 +182,6 @@ impl Error {
                 | ParamsError::Mismatch(_)
                 | ParamsError::Inconsistent(_)
                 | ParamsError::NotPinned { .. }
-                | ParamsError::Zkey(_)
                 | ParamsError::NotTheCircuit { .. }
                 | ParamsError::Exists(_),
             )

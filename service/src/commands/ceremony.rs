@@ -4,7 +4,7 @@ use crate::{commands::Context, error::Error, files};
 use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::claim::Shape;
-use zkclaim_prover::{zkey::Zkey, ClaimParams, ParamsError};
+use zkclaim_prover::{zkey::Zkey, ClaimParams};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -45,7 +45,10 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                 path: zkey.clone(),
                 source,
             })?;
-            let key = Zkey::read(&bytes).map_err(ParamsError::from)?;
+            let key = Zkey::read(&bytes).map_err(|e| Error::BadFile {
+                path: zkey.clone(),
+                reason: e.to_string(),
+            })?;
             let (circuit_hash, contributions) =
                 (hex::encode(key.circuit_hash()), key.contribution_count());
             let imported = ClaimParams::from_zkey(shape, key)?;
