@@ -7,6 +7,7 @@
 //! bytes, little-endian, in standard (not Montgomery) form. Wires are numbered as arkworks
 //! numbers variables, which is circom's order: wire 0 is the constant 1, then the public
 //! inputs in statement order (`PublicInputs::to_field_elements`), then the witness.
+//! snarkjs's proving keys (`.zkey`, [`crate::zkey`]) are such containers too.
 
 use crate::{matrices::ClaimMatrices, ProveError};
 use ark_bn254::Fr;
@@ -20,7 +21,7 @@ use zkclaim_circuits::{
 /// Bytes of a field element.
 const N8: u32 = 32;
 
-fn container(magic: &[u8; 4], version: u32, sections: &[(u32, &[u8])]) -> Vec<u8> {
+pub(crate) fn container(magic: &[u8; 4], version: u32, sections: &[(u32, &[u8])]) -> Vec<u8> {
     let size: usize = sections.iter().map(|(_, s)| 12 + s.len()).sum();
     let mut out = Vec::with_capacity(12 + size);
     out.extend_from_slice(magic);
@@ -32,6 +33,49 @@ fn container(magic: &[u8; 4], version: u32, sections: &[(u32, &[u8])]) -> Vec<u8
         out.extend_from_slice(bytes);
     }
     out
+}
+
+/// A malformed iden3 binary container.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("not a {expected} file: it begins with \"{found}\"")]
+    Magic { expected: String, found: String },
+    #[error("the file ends inside {0}")]
+    Truncated(String),
+    #[error("{0} bytes follow the last section")]
+    Trailing(usize),
+}
+
+/// The sections `(type, bytes)` of a container with this magic, in file order.
+pub(crate) fn sections<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 4],
+) -> Result<Vec<(u32, &'a [u8])>, ContainerError> {
+    let truncated = |what: &str| ContainerError::Truncated(what.to_owned());
+    let head = bytes.get(..12).ok_or_else(|| truncated("the header"))?;
+    if &head[..4] != magic {
+        return Err(ContainerError::Magic {
+            expected: String::from_utf8_lossy(magic).into_owned(),
+            found: head[..4].escape_ascii().to_string(),
+        });
+    }
+    let count = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+    let mut rest = &bytes[12..];
+    let mut out = Vec::new();
+    for i in 0..count {
+        let what = || truncated(&format!("section #{i}"));
+        let (head, body) = rest.split_at_checked(12).ok_or_else(what)?;
+        let kind = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+        let size = u64::from_le_bytes(head[4..].try_into().expect("8 bytes"));
+        let size = usize::try_from(size).map_err(|_| what())?;
+        let (section, tail) = body.split_at_checked(size).ok_or_else(what)?;
+        out.push((kind, section));
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(ContainerError::Trailing(rest.len()));
+    }
+    Ok(out)
 }
 
 fn element(out: &mut Vec<u8>, x: &Fr) {

@@ -4,16 +4,18 @@
 //! bases that are the point at infinity (about 30% of the B queries: variables that never
 //! appear in B) are dropped from the MSMs once, when the key is loaded; and the five MSMs and
 //! the QAP witness map run as independent rayon tasks, so cores stay busy through the serial
-//! tails of each.
+//! tails of each. The witness map is arkworks' or circom's, as the key's H query needs
+//! ([`Qap`]).
 
+use crate::Qap;
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::PrimeField;
+use ark_ff::{FftField, PrimeField, Zero};
 use ark_groth16::{
     r1cs_to_qap::{LibsnarkReduction, R1CSToQAP},
     Proof, ProvingKey,
 };
-use ark_poly::GeneralEvaluationDomain;
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain, Radix2EvaluationDomain};
 use ark_relations::gr1cs::{Matrix, SynthesisError};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
@@ -76,6 +78,7 @@ impl SparseQueries {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn create_proof(
     pk: &ProvingKey<Bn254>,
+    qap: Qap,
     sparse: &SparseQueries,
     abc: &[Matrix<Fr>],
     num_instance: usize,
@@ -92,12 +95,15 @@ pub(crate) fn create_proof(
         || -> Result<_, SynthesisError> {
             let (h, l) = rayon::join(
                 || -> Result<G1Projective, SynthesisError> {
-                    let h = Zeroizing::new(LibsnarkReduction::witness_map_from_matrices::<
-                        Fr,
-                        GeneralEvaluationDomain<Fr>,
-                    >(
-                        abc, num_instance, num_constraints, z
-                    )?);
+                    let h = Zeroizing::new(match qap {
+                        Qap::Libsnark => {
+                            LibsnarkReduction::witness_map_from_matrices::<
+                                Fr,
+                                GeneralEvaluationDomain<Fr>,
+                            >(abc, num_instance, num_constraints, z)?
+                        }
+                        Qap::Circom => circom_witness_map(abc, num_instance, num_constraints, z)?,
+                    });
                     let hb: Zeroizing<Vec<BigInt>> =
                         Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
                     Ok(G1Projective::msm_bigint(&pk.h_query, &hb))
@@ -124,4 +130,53 @@ pub(crate) fn create_proof(
         b: g2_b.into_affine(),
         c: g_c.into_affine(),
     })
+}
+
+/// circom's witness map (snarkjs's `groth16 prove`, rapidsnark): over the domain of the
+/// `n = 2^k ≥ m + 1 + inputs` points, `a` holds `⟨A_i, z⟩` and then, as snarkjs appends a
+/// constraint `z_i · 0 = 0` for the constant and each public input, `z_i`; `b` holds
+/// `⟨B_i, z⟩`; `c = a∘b` (equal to `⟨C_i, z⟩` for a satisfying `z`). Each is interpolated and
+/// evaluated on the coset `g·⟨ω⟩`, `g` the primitive 2n-th root of unity (the odd powers of
+/// it); the result is `a·b − c` there, the scalars of the key's `n` H points.
+pub(crate) fn circom_witness_map(
+    abc: &[Matrix<Fr>],
+    num_instance: usize,
+    num_constraints: usize,
+    z: &[Fr],
+) -> Result<Vec<Fr>, SynthesisError> {
+    let domain = Radix2EvaluationDomain::<Fr>::new(num_constraints + num_instance)
+        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+    let n = domain.size();
+    let coset = Fr::get_root_of_unity(2 * n as u64)
+        .and_then(|g| domain.get_coset(g))
+        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+    let rows = |matrix: &Matrix<Fr>| -> Zeroizing<Vec<Fr>> {
+        let mut values = Zeroizing::new(vec![Fr::zero(); n]);
+        values[..num_constraints]
+            .par_iter_mut()
+            .zip(matrix)
+            .for_each(|(v, row)| *v = row.iter().map(|(c, i)| *c * z[*i]).sum());
+        values
+    };
+    let (mut a, mut b) = rayon::join(|| rows(&abc[0]), || rows(&abc[1]));
+    a[num_constraints..num_constraints + num_instance].copy_from_slice(&z[..num_instance]);
+    let mut c = Zeroizing::new(
+        a.par_iter()
+            .zip(b.par_iter())
+            .map(|(a, b)| *a * b)
+            .collect(),
+    );
+    let to_coset = |v: &mut Vec<Fr>| {
+        domain.ifft_in_place(v);
+        coset.fft_in_place(v);
+    };
+    rayon::join(
+        || to_coset(&mut a),
+        || rayon::join(|| to_coset(&mut b), || to_coset(&mut c)),
+    );
+    Ok(a.par_iter()
+        .zip(b.par_iter())
+        .zip(c.par_iter())
+        .map(|((a, b), c)| *a * b - c)
+        .collect())
 }

@@ -8,9 +8,10 @@ mod groth16;
 mod matrices;
 mod params;
 mod prove;
+pub mod zkey;
 
 pub use matrices::ClaimMatrices;
-pub use params::{ClaimParams, ClaimProvingKey, ParamsError};
+pub use params::{ClaimParams, ClaimProvingKey, ParamsError, Qap};
 pub use prove::{prove, ProveError};
 
 #[cfg(test)]

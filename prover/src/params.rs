@@ -1,6 +1,11 @@
-//! Claim-circuit parameters: generation (single-party, development only), files, loading.
+//! Claim-circuit parameters: generation (single-party, development only), import of a
+//! snarkjs ceremony's key, files, loading.
 
-use crate::{groth16::SparseQueries, matrices::ClaimMatrices};
+use crate::{
+    groth16::SparseQueries,
+    matrices::ClaimMatrices,
+    zkey::{Zkey, ZkeyError},
+};
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
@@ -8,6 +13,7 @@ use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
 use ark_snark::SNARK;
 use ark_std::rand::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
@@ -41,11 +47,44 @@ pub enum ParamsError {
     /// from it would not verify, or would not hide the witness.
     #[error("the proving key is inconsistent with its verifying key: {0}")]
     Inconsistent(&'static str),
+    /// A zkey made for another circuit (or another shape of this one).
+    #[error("the zkey is not of the claim circuit of shape {shape:?}: {source}")]
+    NotTheCircuit { shape: Shape, source: ZkeyError },
     #[error("key generation failed: {0}")]
     Setup(String),
     /// Saving never replaces parameters: a lost proving key cannot be recovered.
     #[error("parameter file {0} already exists")]
     Exists(String),
+}
+
+/// How a proving key's H query encodes the quotient `(A·B − C)/Z`, and so which witness map
+/// a proof with it needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Qap {
+    /// arkworks' (`LibsnarkReduction`): the quotient's coefficients, `n − 1` points. The
+    /// keys of `ClaimParams::setup`.
+    #[default]
+    Libsnark,
+    /// circom's (snarkjs, rapidsnark): `A·B − C` evaluated on the coset of odd powers of the
+    /// 2n-th root of unity, `n` points. The keys of a snarkjs ceremony.
+    Circom,
+}
+
+impl Qap {
+    fn is_libsnark(&self) -> bool {
+        *self == Qap::Libsnark
+    }
+}
+
+/// `shape.json`: the shape, and the key's QAP convention when it is not the default (so
+/// development parameters' files are as they were).
+#[derive(Serialize, Deserialize)]
+struct ShapeFile {
+    #[serde(flatten)]
+    shape: Shape,
+    #[serde(default, skip_serializing_if = "Qap::is_libsnark")]
+    qap: Qap,
 }
 
 /// The Groth16 proving key of the claim circuit, with its queries compacted for the prover.
@@ -84,6 +123,8 @@ impl core::fmt::Debug for ClaimProvingKey {
 #[derive(Debug, Clone)]
 pub struct ClaimParams {
     pub shape: Shape,
+    /// The proving key's QAP convention.
+    pub qap: Qap,
     /// The circuit's constraint matrices, built once when the parameters are loaded.
     pub matrices: std::sync::Arc<ClaimMatrices>,
     pub proving_key: ClaimProvingKey,
@@ -98,16 +139,31 @@ impl ClaimParams {
         let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(ClaimCircuit::blank(shape), rng)
             .map_err(|e| ParamsError::Setup(e.to_string()))?;
         // Made here, just now: nothing to check it against that it could fail.
-        Self::from_proving_key(shape, pk, false)
+        Self::from_proving_key(shape, Qap::Libsnark, pk, false, |_| Ok(()))
     }
 
-    /// Parameters around `pk`, which must embed a valid verifying key and fit the circuit;
-    /// with `check_key`, also pass [`check_consistency`] against that key (run beside the
-    /// construction of the matrices: about 80 ms of a 2-core machine for the default shape).
+    /// Parameters around a snarkjs ceremony's key ([`Zkey::read`]), which must be of the
+    /// claim circuit of `shape` ([`crate::zkey::ZkeyCircuit::check`]) and pass
+    /// [`check_consistency`].
+    pub fn from_zkey(shape: Shape, zkey: Zkey) -> Result<Self, ParamsError> {
+        let Zkey { key, circuit, .. } = zkey;
+        Self::from_proving_key(shape, Qap::Circom, key, true, |m| {
+            circuit
+                .check(m)
+                .map_err(|source| ParamsError::NotTheCircuit { shape, source })
+        })
+    }
+
+    /// Parameters around `pk`, which must embed a valid verifying key and fit the circuit
+    /// (and `fits` its matrices); with `check_key`, also pass [`check_consistency`] against
+    /// that key (run beside the construction of the matrices: about 80 ms of a 2-core
+    /// machine for the default shape).
     pub(crate) fn from_proving_key(
         shape: Shape,
+        qap: Qap,
         pk: ProvingKey<Bn254>,
         check_key: bool,
+        fits: impl FnOnce(&ClaimMatrices) -> Result<(), ParamsError> + Send,
     ) -> Result<Self, ParamsError> {
         let verifying_key = ClaimVerifyingKey::from_bytes(&encode(&pk.vk, Compress::Yes))?;
         // The compressed form keeps x and the sign of y only; the prover computes with the
@@ -119,7 +175,12 @@ impl ClaimParams {
         }
         let prepared = verifying_key.prepare();
         let (matrices, consistent) = rayon::join(
-            || ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string())),
+            || {
+                let matrices =
+                    ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string()))?;
+                fits(&matrices)?;
+                Ok::<_, ParamsError>(matrices)
+            },
             || match check_key {
                 true => check_consistency(&pk),
                 false => Ok(()),
@@ -141,6 +202,7 @@ impl ClaimParams {
         }
         Ok(Self {
             shape,
+            qap,
             matrices: std::sync::Arc::new(matrices),
             proving_key: ClaimProvingKey {
                 sparse: SparseQueries::new(&pk),
@@ -170,7 +232,11 @@ impl ClaimParams {
             (VERIFYING_KEY_FILE, self.verifying_key.to_bytes()),
             (
                 SHAPE_FILE,
-                serde_json::to_vec_pretty(&self.shape).expect("shape serializes"),
+                serde_json::to_vec_pretty(&ShapeFile {
+                    shape: self.shape,
+                    qap: self.qap,
+                })
+                .expect("shape serializes"),
             ),
         ] {
             let path = dir.join(name);
@@ -194,7 +260,7 @@ impl ClaimParams {
     /// pinned key is not checked again against its verifying key: the tools that pin one
     /// (`consortium init` and `genesis`) load it, and so check it, first.
     pub fn load_pinned(dir: &Path, pin: Option<[u8; 32]>) -> Result<Self, ParamsError> {
-        let shape = Self::load_shape(dir)?;
+        let ShapeFile { shape, qap } = load_shape_file(dir)?;
         let verifying_key = Self::load_verifying_key(dir)?;
         let path = dir.join(PROVING_KEY_FILE);
         let bytes = read(&path)?;
@@ -215,7 +281,7 @@ impl ClaimParams {
                     reason: e.to_string(),
                 }
             })?;
-        let params = Self::from_proving_key(shape, pk, pin.is_none())?;
+        let params = Self::from_proving_key(shape, qap, pk, pin.is_none(), |_| Ok(()))?;
         if params.verifying_key != verifying_key {
             return Err(ParamsError::Mismatch(dir.display().to_string()));
         }
@@ -232,11 +298,7 @@ impl ClaimParams {
 
     /// The circuit shape of saved parameters (`shape.json`).
     pub fn load_shape(dir: &Path) -> Result<Shape, ParamsError> {
-        let path = dir.join(SHAPE_FILE);
-        serde_json::from_slice(&read(&path)?).map_err(|e| ParamsError::Corrupt {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        Ok(load_shape_file(dir)?.shape)
     }
 
     /// The files [`ClaimParams::save`] writes into `dir`: the proving key, the verifying key
@@ -302,6 +364,14 @@ fn check_consistency(pk: &ProvingKey<Bn254>) -> Result<(), ParamsError> {
         ));
     }
     Ok(())
+}
+
+fn load_shape_file(dir: &Path) -> Result<ShapeFile, ParamsError> {
+    let path = dir.join(SHAPE_FILE);
+    serde_json::from_slice(&read(&path)?).map_err(|e| ParamsError::Corrupt {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ParamsError> {

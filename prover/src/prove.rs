@@ -55,6 +55,7 @@ pub fn prove<R: RngCore + CryptoRng>(
     let pk = &params.proving_key;
     let proof = create_proof(
         &pk.key,
+        params.qap,
         &pk.sparse,
         &m.abc,
         m.num_instance,

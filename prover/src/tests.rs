@@ -1,6 +1,6 @@
 //! Proofs end to end: valid claims verify; anything changed does not.
 
-use crate::{prove, ClaimParams, ParamsError, ProveError};
+use crate::{prove, ClaimParams, ParamsError, ProveError, Qap};
 use ark_bn254::{Bn254, Fr};
 use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
@@ -356,7 +356,7 @@ fn tampered(
 ) -> Result<ClaimParams, ParamsError> {
     let mut pk = params().proving_key.as_ark().clone();
     edit(&mut pk);
-    ClaimParams::from_proving_key(Shape::default(), pk, true)
+    ClaimParams::from_proving_key(Shape::default(), Qap::Libsnark, pk, true, |_| Ok(()))
 }
 
 #[test]
@@ -416,19 +416,7 @@ fn no_proof_that_fails_verification_is_returned() {
 
 /// The sections of an iden3 binary container with this magic.
 fn sections<'a>(bytes: &'a [u8], magic: &[u8; 4]) -> Vec<(u32, &'a [u8])> {
-    assert_eq!(&bytes[..4], magic);
-    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
-    let count = u32_at(8) as usize;
-    let mut at = 12;
-    let mut out = Vec::new();
-    for _ in 0..count {
-        let kind = u32_at(at);
-        let size = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
-        out.push((kind, &bytes[at + 12..at + 12 + size]));
-        at += 12 + size;
-    }
-    assert_eq!(at, bytes.len(), "trailing bytes");
-    out
+    crate::circom::sections(bytes, magic).unwrap()
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
@@ -543,4 +531,46 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("zkclaim-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// circom's witness map and arkworks' describe the same quotient `q = (A·B − C)/Z` when the
+/// assignment satisfies the circuit: circom's values are `Z·q` on the coset `g·⟨ω⟩`
+/// (`Z(g·ωⁱ) = gⁿ − 1 = −2`), arkworks' are `q`'s coefficients. With one witness value
+/// changed there is no such quotient, and they differ.
+#[test]
+fn circoms_witness_map_is_the_quotient_on_the_odd_powers_of_the_2n_th_root_of_unity() {
+    use ark_ff::FftField;
+    use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+    use ark_poly::{EvaluationDomain, GeneralEvaluationDomain, Radix2EvaluationDomain};
+    let m = &params().matrices;
+    let circuit = zkclaim_circuits::gadget::claim::ClaimCircuit::new(
+        Shape::default(),
+        witness(&mut StdRng::seed_from_u64(3)),
+    );
+    let mut z = m.assignment(circuit.unwrap()).unwrap();
+    let agree =
+        |z: &[Fr]| {
+            let circom =
+                crate::groth16::circom_witness_map(&m.abc, m.num_instance, m.num_constraints, z)
+                    .unwrap();
+            let mut q = LibsnarkReduction::witness_map_from_matrices::<
+                Fr,
+                GeneralEvaluationDomain<Fr>,
+            >(&m.abc, m.num_instance, m.num_constraints, z)
+            .unwrap();
+            let n = circom.len();
+            assert_eq!(n, (m.num_constraints + m.num_instance).next_power_of_two());
+            let g = Fr::get_root_of_unity(2 * n as u64).unwrap();
+            let coset = Radix2EvaluationDomain::<Fr>::new(n)
+                .unwrap()
+                .get_coset(g)
+                .unwrap();
+            coset.fft_in_place(&mut q);
+            let minus_two = -Fr::from(2u64);
+            circom == q.iter().map(|q| minus_two * q).collect::<Vec<_>>()
+        };
+    assert!(agree(&z));
+    let last = z.len() - 1;
+    z[last] += Fr::from(1u64);
+    assert!(!agree(&z));
 }

@@ -182,6 +182,7 @@ impl Error {
                 | ParamsError::Mismatch(_)
                 | ParamsError::Inconsistent(_)
                 | ParamsError::NotPinned { .. }
+                | ParamsError::NotTheCircuit { .. }
                 | ParamsError::Exists(_),
             )
             | Error::Ledger(L::File { .. } | L::InvalidKey(_) | L::InvalidGenesis(_)) => 3,

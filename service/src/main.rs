@@ -62,6 +62,11 @@ enum Command {
     /// Generate single-party development parameters (whoever runs this can forge proofs);
     /// never over existing ones without --force.
     Setup(commands::setup::Args),
+    /// Production parameters from a multi-party ceremony.
+    Ceremony {
+        #[command(subcommand)]
+        command: commands::ceremony::Command,
+    },
     /// Patient keys.
     Patient {
         #[command(subcommand)]
@@ -147,6 +152,7 @@ impl Command {
                 command: commands::invoice::Command::Commit { .. },
             } => PRINTS,
             Command::Setup(_)
+            | Command::Ceremony { .. }
             | Command::Export { .. }
             | Command::Consortium { .. }
             | Command::Member { .. }
@@ -234,6 +240,7 @@ fn dispatch(command: Command, ctx: &Context) -> Result<(), Error> {
     use commands::*;
     match command {
         Command::Setup(args) => setup::exec(args, ctx),
+        Command::Ceremony { command } => ceremony::exec(command, ctx),
         Command::Patient { command } => patient::exec(command, ctx),
         Command::Invoice { command } => invoice::exec(command, ctx),
         Command::Tree { command } => tree::exec(command, ctx),

@@ -5,31 +5,6 @@ mod common;
 
 use common::*;
 
-/// `node snarkjs-cli ARGS…` in `dir`: its exit status and everything it printed.
-fn snarkjs(dir: &Path, args: &[&str]) -> (bool, String) {
-    let cli = npm_install("snarkjs", "snarkjs@0.7.6", "snarkjs/build/cli.cjs")
-        .unwrap_or_else(|e| panic!("{e}: needed to test snarkjs interoperability"));
-    let out = Command::new("node")
-        .arg(cli)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
-fn zkclaim(dir: &Path, args: &[&str]) -> Output {
-    // In the environment: `tree add` reads no DATA, and a flag it does not use is refused.
-    Command::new(BIN)
-        .env("ZKCLAIM_DATA", dir.join("data"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
 /// The number snarkjs's `r1cs info` prints after `# of NAME: `.
 fn count(info: &str, name: &str) -> u64 {
     let label = format!("# of {name}: ");

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod ceremony;
 pub mod claim;
 pub mod consortium;
 pub mod demo;

@@ -18,25 +18,9 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let dir = ctx.params_dir(args.params);
-    let existing: Vec<PathBuf> = ClaimParams::files(&dir)
-        .into_iter()
-        .filter(|f| f.exists())
-        .collect();
-    if !existing.is_empty() {
-        if !args.force {
-            let names: Vec<_> = existing
-                .iter()
-                .filter_map(|f| f.file_name()?.to_str())
-                .collect();
-            return Err(Error::ParamsExist {
-                dir,
-                files: names.join(", "),
-            });
-        }
-        for file in &existing {
-            let backup = files::keep_backup(file)?;
-            eprintln!("kept {} as {}", file.display(), backup.display());
-        }
+    for file in &existing(&dir, args.force)? {
+        let backup = files::keep_backup(file)?;
+        eprintln!("kept {} as {}", file.display(), backup.display());
     }
     if ctx.data.genesis().exists() && dir == ctx.data.params() {
         eprintln!(
@@ -51,6 +35,25 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         format_args!("parameters written to {}", dir.display()),
     );
     Ok(())
+}
+
+/// The parameter files already in `dir`: an error naming them unless `force`.
+pub fn existing(dir: &Path, force: bool) -> Result<Vec<PathBuf>, Error> {
+    let existing: Vec<PathBuf> = ClaimParams::files(dir)
+        .into_iter()
+        .filter(|f| f.exists())
+        .collect();
+    if !existing.is_empty() && !force {
+        let names: Vec<_> = existing
+            .iter()
+            .filter_map(|f| f.file_name()?.to_str())
+            .collect();
+        return Err(Error::ParamsExist {
+            dir: dir.to_owned(),
+            files: names.join(", "),
+        });
+    }
+    Ok(existing)
 }
 
 const FORGERY_WARNING: &str = "\
