@@ -1,6 +1,10 @@
 //! `zkclaim ceremony`: production parameters from a multi-party ceremony's key.
 
-use crate::{commands::Context, error::Error, files};
+use crate::{
+    commands::{Context, ShapeArgs},
+    error::Error,
+    files,
+};
 use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::claim::Shape;
@@ -18,12 +22,9 @@ pub enum Command {
         /// Where the parameters go [default: DATA/params].
         #[arg(long)]
         params: Option<PathBuf>,
-        /// Invoice line items of the circuit [default: the default shape's].
-        #[arg(long)]
-        items: Option<usize>,
-        /// Invoice tree depth of the circuit [default: the default shape's].
-        #[arg(long)]
-        depth: Option<usize>,
+        /// The circuit's shape [default: the default shape].
+        #[command(flatten)]
+        shape: ShapeArgs,
     },
 }
 
@@ -32,15 +33,11 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Import {
             zkey,
             params,
-            items,
-            depth,
+            shape,
         } => {
             let dir = ctx.params_dir(params);
             super::setup::existing(&dir, false)?;
-            let shape = Shape {
-                items: items.unwrap_or(Shape::default().items),
-                depth: depth.unwrap_or(Shape::default().depth),
-            };
+            let shape = shape.over(Shape::default());
             let bytes = std::fs::read(&zkey).map_err(|source| Error::Io {
                 path: zkey.clone(),
                 source,

@@ -1,7 +1,11 @@
 //! `zkclaim export`: a claim and the verifying key in another verifier's formats, and the
 //! circuit in circom's.
 
-use crate::{commands::Context, error::Error, files};
+use crate::{
+    commands::{Context, ShapeArgs},
+    error::Error,
+    files,
+};
 use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::claim::Shape;
@@ -46,12 +50,8 @@ pub enum Command {
         /// the default shape]; --items and --depth choose another.
         #[arg(long)]
         params: Option<PathBuf>,
-        /// Invoice line items of the circuit.
-        #[arg(long)]
-        items: Option<usize>,
-        /// Invoice tree depth of the circuit.
-        #[arg(long)]
-        depth: Option<usize>,
+        #[command(flatten)]
+        shape: ShapeArgs,
         /// The file to write.
         #[arg(long, value_parser = files::not_stdio)]
         out: PathBuf,
@@ -84,12 +84,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                 .result(json!({"calldata": calldata}), format_args!("{calldata}"));
             Ok(())
         }
-        Command::R1cs {
-            params,
-            items,
-            depth,
-            out,
-        } => {
+        Command::R1cs { params, shape, out } => {
             let dir = ctx.params_dir(params);
             let [.., shape_file] = ClaimParams::files(&dir);
             let base = if shape_file.exists() {
@@ -97,10 +92,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             } else {
                 Shape::default()
             };
-            let shape = Shape {
-                items: items.unwrap_or(base.items),
-                depth: depth.unwrap_or(base.depth),
-            };
+            let shape = shape.over(base);
             let matrices = ClaimMatrices::build(shape).map_err(ProveError::from)?;
             std::fs::write(&out, circom::r1cs(&matrices)).map_err(|source| Error::Io {
                 path: out.clone(),

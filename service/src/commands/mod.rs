@@ -21,6 +21,7 @@ pub mod verify;
 
 use crate::{client::Client, consortium::DataDir, error::Error, files, node::Node, output::Output};
 use std::path::{Path, PathBuf};
+use zkclaim_circuits::claim::Shape;
 use zkclaim_circuits::{field, Fr};
 use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
 
@@ -67,6 +68,27 @@ pub fn parse_field(text: &str) -> Result<Fr, String> {
 /// A string of a node's answer, for text output: `?` if it is not one.
 pub fn shown(value: &serde_json::Value) -> &str {
     value.as_str().unwrap_or("?")
+}
+
+/// `--items`, `--depth`: the claim circuit's shape, where a command takes one.
+#[derive(clap::Args)]
+pub struct ShapeArgs {
+    /// Invoice line items of the circuit.
+    #[arg(long)]
+    items: Option<usize>,
+    /// Invoice tree depth of the circuit.
+    #[arg(long)]
+    depth: Option<usize>,
+}
+
+impl ShapeArgs {
+    /// `base` with the flags given.
+    pub fn over(&self, base: Shape) -> Shape {
+        Shape {
+            items: self.items.unwrap_or(base.items),
+            depth: self.depth.unwrap_or(base.depth),
+        }
+    }
 }
 
 /// Where a command without `--server` finds the chain.
