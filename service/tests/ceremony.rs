@@ -111,31 +111,8 @@ fn a_snarkjs_ceremonys_key_proves_claims_that_zkclaim_and_snarkjs_verify() {
     assert_eq!(again.status.code(), Some(3), "{again:?}");
 
     let patient = Patient::new();
-    let [invoice, key, policy] = patient.write(work);
-    let commitment = patient.invoice.commitment(2).unwrap();
-    let leaf = field::format(&commitment);
-    succeeded(zkclaim(
-        work,
-        &["tree", "add", "--tree", "tree.json", &leaf],
-    ));
-    succeeded(zkclaim(
-        work,
-        &[
-            "prove",
-            "--params",
-            "params",
-            "--invoice",
-            invoice.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--tree",
-            "tree.json",
-            "--out",
-            "claim.json",
-        ],
-    ));
+    let prove = patient.prove_tree_command(work, 2, &["--params", "params"]);
+    succeeded(zkclaim(work, &strs(&prove)));
 
     let digest = imported["verifying_key_digest"].as_str().unwrap();
     let verify = |claim: &str| {

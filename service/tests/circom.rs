@@ -56,37 +56,9 @@ fn snarkjs_checks_a_claims_witness_against_the_r1cs_and_refuses_one_value_change
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let patient = Patient::new();
-    let [invoice, key, policy] = patient.write(work);
-    let commitment = patient.invoice.commitment(8).unwrap();
-    succeeded(zkclaim(
-        work,
-        &[
-            "tree",
-            "add",
-            "--tree",
-            "tree.json",
-            &field::format(&commitment),
-        ],
-    ));
     let prove = |wtns: &str| {
-        zkclaim(
-            work,
-            &[
-                "prove",
-                "--invoice",
-                invoice.to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-                "--policy",
-                policy.to_str().unwrap(),
-                "--tree",
-                "tree.json",
-                "--out",
-                "claim.json",
-                "--wtns",
-                wtns,
-            ],
-        )
+        let args = patient.prove_tree_command(work, 8, &["--wtns", wtns]);
+        zkclaim(work, &strs(&args))
     };
     succeeded(prove("claim.wtns"));
     #[cfg(unix)]

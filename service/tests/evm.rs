@@ -7,15 +7,9 @@ mod common;
 
 use common::*;
 
-fn zkclaim(dir: &Path, args: &[&str]) -> String {
-    succeeded(
-        Command::new(BIN)
-            .env("ZKCLAIM_DATA", dir.join("data"))
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    )
+/// stdout of `zkclaim ARGS…` in `dir`, which must succeed.
+fn run(dir: &Path, args: &[&str]) -> String {
+    succeeded(zkclaim(dir, args))
 }
 
 #[test]
@@ -23,28 +17,9 @@ fn the_solidity_verifier_accepts_a_claim_and_refuses_it_tampered_or_non_canonica
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let patient = Patient::new();
-    let [invoice, key, policy] = patient.write(work);
-    let commitment = field::format(&patient.invoice.commitment(8).unwrap());
-    zkclaim(work, &["tree", "add", "--tree", "tree.json", &commitment]);
-    let paths = [&invoice, &key, &policy].map(|p| p.to_str().unwrap());
-    zkclaim(
-        work,
-        &[
-            "prove",
-            "--invoice",
-            paths[0],
-            "--key",
-            paths[1],
-            "--policy",
-            paths[2],
-            "--tree",
-            "tree.json",
-            "--out",
-            "claim.json",
-        ],
-    );
-    zkclaim(work, &["export", "solidity", "--out", "ClaimVerifier.sol"]);
-    let answer: Value = serde_json::from_str(&zkclaim(
+    run(work, &strs(&patient.prove_tree_command(work, 8, &[])));
+    run(work, &["export", "solidity", "--out", "ClaimVerifier.sol"]);
+    let answer: Value = serde_json::from_str(&run(
         work,
         &["--json", "export", "calldata", "--claim", "claim.json"],
     ))

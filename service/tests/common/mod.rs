@@ -487,6 +487,18 @@ impl Patient {
         })
     }
 
+    /// [`Patient::prove_command`] against a stand-alone tree `dir/tree.json` that holds the
+    /// invoice alone (its commitment for a circuit of `items` items), then `extra`.
+    pub fn prove_tree_command(&self, dir: &Path, items: usize, extra: &[&str]) -> Vec<String> {
+        let leaf = field::format(&self.invoice.commitment(items).unwrap());
+        let tree = dir.join("tree.json");
+        std::fs::write(&tree, json!({ "leaves": [leaf] }).to_string()).unwrap();
+        let mut args = self.prove_command(dir);
+        args.extend(["--tree".to_owned(), tree.display().to_string()]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+
     /// Writes the patient's files into `dir` ([`Patient::write`]): the `prove` command that
     /// names them, its claim going to `dir/claim.json`.
     pub fn prove_command(&self, dir: &Path) -> Vec<String> {
@@ -577,6 +589,11 @@ pub fn zkclaim(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .unwrap()
+}
+
+/// The `&str`s of `args`, as the command helpers take them.
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// stdout of a command that must succeed.
