@@ -186,6 +186,35 @@ fn a_snarkjs_ceremonys_key_proves_claims_that_zkclaim_and_snarkjs_verify() {
     );
     assert!(!ok && text.contains("Invalid proof"), "{text}");
 
+    // And on an EVM chain, with the contract made for the imported key: accepted, and
+    // refused for the amount plus one.
+    succeeded(zkclaim(
+        work,
+        &[
+            "export",
+            "solidity",
+            "--params",
+            "params",
+            "--out",
+            "ClaimVerifier.sol",
+        ],
+    ));
+    let answer: Value = serde_json::from_str(&succeeded(zkclaim(
+        work,
+        &["--json", "export", "calldata", "--claim", "claim.json"],
+    )))
+    .unwrap();
+    let run = evm_verify(
+        &work.join("ClaimVerifier.sol"),
+        answer["calldata"].as_str().unwrap(),
+    );
+    assert_eq!(run["valid"]["returned"], json!(evm_word(true)), "{run}");
+    assert_eq!(
+        run["tampered_amount"]["returned"],
+        json!(evm_word(false)),
+        "{run}"
+    );
+
     // A zkey of another shape's circuit, or not a whole zkey, is refused.
     refused(
         work,

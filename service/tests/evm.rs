@@ -26,46 +26,25 @@ fn the_solidity_verifier_accepts_a_claim_and_refuses_it_tampered_or_non_canonica
     .unwrap();
     let calldata = answer["calldata"].as_str().unwrap();
 
-    let installed: Vec<PathBuf> = [
-        "solc@0.8.28",
-        "@ethereumjs/evm@10.1.3",
-        "@ethereumjs/util@10.1.3",
-    ]
-    .iter()
-    .map(|package| {
-        let name = package.rsplit_once('@').unwrap().0;
-        npm_install("evm", package, &format!("{name}/package.json"))
-            .unwrap_or_else(|e| panic!("{e}: needed to test the EVM verifier"))
-    })
-    .collect();
-    // PREFIX/node_modules/solc/package.json: the prefix all three went to.
-    let prefix = installed[0].ancestors().nth(3).unwrap();
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm/verify.mjs");
-    let out = Command::new("node")
-        .arg(harness)
-        .arg(prefix)
-        .arg(work.join("ClaimVerifier.sol"))
-        .arg(calldata)
-        .output()
-        .unwrap();
-    let text = succeeded(out);
-    let run: Value = serde_json::from_str(&text).unwrap();
-    eprintln!("{text}");
+    let run = evm_verify(&work.join("ClaimVerifier.sol"), calldata);
+    eprintln!("{run}");
 
     assert_eq!(
         run["selector"].as_str().unwrap(),
         &calldata[2..10],
         "the calldata's selector is solc's"
     );
-    let word = |b: bool| format!("0x{:064x}", u8::from(b));
-    let call = |name: &str| &run[name];
-    assert_eq!(call("valid")["reverted"], json!(false));
-    assert_eq!(call("valid")["returned"], json!(word(true)));
+    assert_eq!(run["valid"]["reverted"], json!(false));
+    assert_eq!(run["valid"]["returned"], json!(evm_word(true)));
     for refused in ["tampered_amount", "nullifier_plus_r"] {
-        assert_eq!(call(refused)["returned"], json!(word(false)), "{refused}");
+        assert_eq!(
+            run[refused]["returned"],
+            json!(evm_word(false)),
+            "{refused}"
+        );
     }
     // A verification is two hundred thousand gas or so: four pairings and five scalar
     // multiplications; report it, and catch a contract that skipped the pairing.
-    let gas = call("valid")["gas"].as_u64().unwrap();
+    let gas = run["valid"]["gas"].as_u64().unwrap();
     assert!(gas > 181_000, "{gas} is less than the pairing alone costs");
 }

@@ -591,6 +591,40 @@ pub fn zkclaim(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `tests/evm/verify.mjs` on the verifier contract `source` and a claim's calldata: solc
+/// (npm `solc`) compiles it, `@ethereumjs/evm` runs it with the calldata, the calldata with
+/// the claim amount plus one, and with the nullifier plus r; its JSON report.
+pub fn evm_verify(source: &Path, calldata: &str) -> Value {
+    let installed: Vec<PathBuf> = [
+        "solc@0.8.28",
+        "@ethereumjs/evm@10.1.3",
+        "@ethereumjs/util@10.1.3",
+    ]
+    .iter()
+    .map(|package| {
+        let name = package.rsplit_once('@').unwrap().0;
+        npm_install("evm", package, &format!("{name}/package.json"))
+            .unwrap_or_else(|e| panic!("{e}: needed to test the EVM verifier"))
+    })
+    .collect();
+    // PREFIX/node_modules/solc/package.json: the prefix all three went to.
+    let prefix = installed[0].ancestors().nth(3).unwrap();
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm/verify.mjs");
+    let out = Command::new("node")
+        .arg(harness)
+        .arg(prefix)
+        .arg(source)
+        .arg(calldata)
+        .output()
+        .unwrap();
+    serde_json::from_str(&succeeded(out)).unwrap()
+}
+
+/// The 32-byte word a contract returns for a bool, as `0x` and hex.
+pub fn evm_word(b: bool) -> String {
+    format!("0x{:064x}", u8::from(b))
+}
+
 /// The `&str`s of `args`, as the command helpers take them.
 pub fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
