@@ -3,11 +3,13 @@
 //! The prover refuses a witness that breaks the statement, naming the broken rule, because
 //! `ark_groth16` would otherwise return an invalid proof without complaint in release builds.
 
+pub mod ceremony;
 pub mod circom;
 mod groth16;
 mod matrices;
 mod params;
 mod prove;
+pub mod ptau;
 pub mod zkey;
 
 pub use matrices::ClaimMatrices;

@@ -13,14 +13,14 @@
 use crate::{circom, matrices::ClaimMatrices};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
-use ark_ff::{BigInt, One, PrimeField};
+use ark_ff::{BigInt, BigInteger, One, PrimeField};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use rayon::prelude::*;
 
 /// Bytes of a field element, of a G1 point, of a G2 point.
-const N8: usize = 32;
-const G1_SIZE: usize = 2 * N8;
-const G2_SIZE: usize = 4 * N8;
+pub(crate) const N8: usize = 32;
+pub(crate) const G1_SIZE: usize = 2 * N8;
+pub(crate) const G2_SIZE: usize = 4 * N8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZkeyError {
@@ -271,12 +271,12 @@ fn sized(section: u32, bytes: &[u8], expected: usize) -> Result<(), ZkeyError> {
     }
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
 /// 32 little-endian bytes as an integer.
-fn limbs(bytes: &[u8]) -> BigInt<4> {
+pub(crate) fn limbs(bytes: &[u8]) -> BigInt<4> {
     BigInt(core::array::from_fn(|i| {
         u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"))
     }))
@@ -293,7 +293,7 @@ fn fq(bytes: &[u8], what: &str) -> Result<Fq, ZkeyError> {
 
 /// A G1 point: `x, y`; all zero is the identity. (G1 has cofactor 1: on the curve is in
 /// the subgroup.)
-fn g1(bytes: &[u8], what: &str) -> Result<G1Affine, ZkeyError> {
+pub(crate) fn g1(bytes: &[u8], what: &str) -> Result<G1Affine, ZkeyError> {
     if bytes.iter().all(|b| *b == 0) {
         return Ok(G1Affine::zero());
     }
@@ -305,7 +305,7 @@ fn g1(bytes: &[u8], what: &str) -> Result<G1Affine, ZkeyError> {
 }
 
 /// A G2 point: `x.c0, x.c1, y.c0, y.c1`; all zero is the identity.
-fn g2(bytes: &[u8], what: &str) -> Result<G2Affine, ZkeyError> {
+pub(crate) fn g2(bytes: &[u8], what: &str) -> Result<G2Affine, ZkeyError> {
     if bytes.iter().all(|b| *b == 0) {
         return Ok(G2Affine::zero());
     }
@@ -315,6 +315,53 @@ fn g2(bytes: &[u8], what: &str) -> Result<G2Affine, ZkeyError> {
         true => Ok(p),
         false => Err(ZkeyError::NotOnCurve(what.to_owned())),
     }
+}
+
+/// A G1 point as [`g1`] reads it: `x, y` little-endian in Montgomery form; the identity
+/// all zero.
+pub(crate) fn g1_lem(p: &G1Affine) -> [u8; G1_SIZE] {
+    let mut out = [0; G1_SIZE];
+    if let Some((x, y)) = p.xy() {
+        out[..N8].copy_from_slice(&x.0.to_bytes_le());
+        out[N8..].copy_from_slice(&y.0.to_bytes_le());
+    }
+    out
+}
+
+/// A G2 point as [`g2`] reads it: `x.c0, x.c1, y.c0, y.c1`; the identity all zero.
+pub(crate) fn g2_lem(p: &G2Affine) -> [u8; G2_SIZE] {
+    let mut out = [0; G2_SIZE];
+    if let Some((x, y)) = p.xy() {
+        for (i, c) in [x.c0, x.c1, y.c0, y.c1].iter().enumerate() {
+            out[i * N8..(i + 1) * N8].copy_from_slice(&c.0.to_bytes_le());
+        }
+    }
+    out
+}
+
+/// A G1 point in snarkjs's "uncompressed" form, which its hashes (the circuit hash, the
+/// contributions' transcripts) take: `x, y` big-endian in standard form; the identity all
+/// zero.
+pub(crate) fn g1_uncompressed(p: &G1Affine) -> [u8; G1_SIZE] {
+    let mut out = [0; G1_SIZE];
+    if let Some((x, y)) = p.xy() {
+        out[..N8].copy_from_slice(&x.into_bigint().to_bytes_be());
+        out[N8..].copy_from_slice(&y.into_bigint().to_bytes_be());
+    }
+    out
+}
+
+/// A G2 point in snarkjs's uncompressed form: each coordinate's 64 bytes reversed as one
+/// number, so `x.c1, x.c0, y.c1, y.c0`, each big-endian in standard form; the identity all
+/// zero.
+pub(crate) fn g2_uncompressed(p: &G2Affine) -> [u8; G2_SIZE] {
+    let mut out = [0; G2_SIZE];
+    if let Some((x, y)) = p.xy() {
+        for (i, c) in [x.c1, x.c0, y.c1, y.c0].iter().enumerate() {
+            out[i * N8..(i + 1) * N8].copy_from_slice(&c.into_bigint().to_bytes_be());
+        }
+    }
+    out
 }
 
 /// Section 4: a count, then `(matrix, constraint, signal: u32, value)`. snarkjs stores each
