@@ -14,6 +14,7 @@ pub mod poseidon;
 pub mod sample;
 #[cfg(feature = "openapi")]
 pub mod schema;
+pub mod settled;
 pub mod tree;
 
 #[cfg(feature = "r1cs")]

@@ -79,6 +79,12 @@ pub fn packed(item: &ItemVar) -> FpVar<Fr> {
     &item.amount + &item.category * Fr::from(1u64 << AMOUNT_BITS)
 }
 
+/// `Σ amount_i` (linear: no constraints; the amounts' ranges are the caller's, as in
+/// [`ItemVar::validate`]).
+pub fn total(items: &[ItemVar]) -> FpVar<Fr> {
+    items.iter().map(|it| &it.amount).sum()
+}
+
 pub fn items_hash(items: &[ItemVar]) -> Result<FpVar<Fr>, SynthesisError> {
     let values: Vec<FpVar<Fr>> = items
         .iter()
@@ -159,6 +165,12 @@ mod tests {
                     mode,
                     &packed(&v.items[0]),
                     native::packed(&inv.items[0]),
+                );
+                assert_agrees(
+                    &cs,
+                    mode,
+                    &total(&v.items),
+                    Fr::from(native::total(&inv.items)),
                 );
             }
         }
