@@ -4,6 +4,7 @@
 //! modules mirror these paths with in-circuit twins of the same names.
 
 pub mod claim;
+pub mod continuation;
 pub mod date;
 pub mod field;
 pub mod invoice;

@@ -3,6 +3,7 @@
 //! the two agree for constant, public-input and witness allocations.
 
 pub mod claim;
+pub mod continuation;
 pub mod invoice;
 pub mod keys;
 pub mod nullifier;
