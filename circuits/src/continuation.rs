@@ -177,21 +177,24 @@ impl ContinuationWitness {
     }
 
     /// The witness of the next rank once this claim (`public`, its public inputs) settled with
-    /// its leaf at `settled_path`, under the next payer's `policy`.
+    /// its leaf at `settled_path`, under the next payer's `policy`. After rank 3 the witness
+    /// is of rank 4, which [`Self::public_inputs`] refuses.
     pub fn next(
         &self,
         public: &ContinuationPublicInputs,
         policy: Policy,
         settled_path: MerklePath,
     ) -> Self {
-        let mut earlier = self.earlier.clone();
+        // Allocated at its final size: growing would free an unwiped copy.
+        let mut earlier = Vec::with_capacity(self.earlier.len() + 1);
+        earlier.extend_from_slice(&self.earlier);
         earlier.push(public.policy_hash);
         let mut claim = self.claim.clone();
         claim.policy = policy;
         Self {
             claim,
-            rank: self.rank + 1,
-            paid_before: self.paid_before + public.claim_amount,
+            rank: self.rank.saturating_add(1),
+            paid_before: self.paid_before.saturating_add(public.claim_amount),
             earlier,
             settled_path,
         }
@@ -233,14 +236,8 @@ impl ContinuationWitness {
         if let Some(rank) = self.earlier.iter().position(|h| *h == primary.policy_hash) {
             return Err(V::PolicyAlreadyPaid { rank });
         }
-        // 4. What is left of the invoice's total.
-        let total = invoice::total(
-            &self
-                .claim
-                .invoice
-                .padded_items(shape.items)
-                .map_err(RuleViolation::from)?,
-        );
+        // 4. What is left of the invoice's total (its items were validated above).
+        let total = invoice::total(&self.claim.invoice.items);
         let remaining = total
             .checked_sub(self.paid_before)
             .ok_or(V::PaidBeforeAboveTotal {
@@ -331,6 +328,7 @@ mod tests {
         let mut w = sample::continuation(&mut StdRng::seed_from_u64(1), SHAPE, 2, 2);
         assert_eq!(format!("{w:?}"), "ContinuationWitness(<redacted>)");
         assert!(w.paid_before > 0 && w.settled_path.index > 0);
+        assert_eq!(w.earlier.capacity(), 2, "allocated once, at its final size");
         wiped_on_drop(&w);
         w.zeroize();
         let zero = Fr::from(0u64);
