@@ -239,6 +239,11 @@ fn honest_continuation_satisfies_and_pins_the_constraint_count() {
         cs.num_instance_variables(),
         1 + ContinuationPublicInputs::COUNT
     );
+    // The inputs are allocated in the order of the one serializer.
+    assert_eq!(
+        cs.instance_assignment().unwrap()[1..],
+        c.public.to_field_elements()
+    );
     // Key generation's blank circuit has the same structure.
     let blank = ConstraintSystem::<Fr>::new_ref();
     ContinuationCircuit::blank(c.shape)

@@ -229,6 +229,19 @@ mod tests {
     }
 
     #[test]
+    fn total_is_free_and_binds_every_amount() {
+        let inv = sample(8);
+        let cs = cs();
+        let v = InvoiceVar::new_witness(cs.clone(), || Ok(inv.clone())).unwrap();
+        let t = total(&v.items);
+        assert_eq!(cs.num_constraints(), 0, "a linear sum");
+        let one_more =
+            FpVar::new_input(cs.clone(), || Ok(Fr::from(native::total(&inv.items) + 1))).unwrap();
+        t.enforce_equal(&one_more).unwrap();
+        assert!(!cs.is_satisfied().unwrap());
+    }
+
+    #[test]
     fn pins_commitment_constraint_count() {
         let cs = cs();
         let v = InvoiceVar::new_witness(cs.clone(), || Ok(sample(8))).unwrap();
