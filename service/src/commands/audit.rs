@@ -20,18 +20,17 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         .verifying_key(&ctx.params_dir(args.params))?
         .prepare();
     let report = consortium::audit(&ctx.data, &key, args.ledger.as_deref())?;
+    let genesis = ctx.data.load_genesis()?;
     let mut text = format!(
-        "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks",
-        report.blocks, report.invoices, report.claims
+        "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks\n{}",
+        report.blocks,
+        report.invoices,
+        report.claims,
+        consortium::parameters_origin(&genesis)
     );
     // Rejected slots are the proposers' failures, not the chain's: every node skipped them.
-    let genesis = if report.rejected.is_empty() {
-        None
-    } else {
-        Some(ctx.data.load_genesis()?)
-    };
     let mut rejected = vec![];
-    if let Some(genesis) = &genesis {
+    if !report.rejected.is_empty() {
         text += &format!(
             "\n{} rejected blocks, skipped by every node:",
             report.rejected.len()
@@ -61,6 +60,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         "invoices": report.invoices,
         "claims": report.claims,
         "rejected": rejected,
+        "ceremony": genesis.ceremony,
     });
     ctx.output.result(value, text);
     Ok(())
