@@ -370,5 +370,11 @@ fn consortium_init_refuses_to_overwrite_and_audit_reports_an_empty_chain() {
     let again = zkclaim(&dir, &["consortium", "init"]);
     assert_eq!(again.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    assert!(succeeded(zkclaim(&dir, &["audit"])).contains("audit passed: 0 blocks"));
+    let audit = succeeded(zkclaim(&dir, &["audit"]));
+    assert!(audit.contains("audit passed: 0 blocks"), "{audit}");
+    // Development parameters are named as such.
+    assert!(
+        audit.contains("DEVELOPMENT parameters: the genesis records no ceremony"),
+        "{audit}"
+    );
 }
