@@ -254,9 +254,11 @@ impl Genesis {
         }
         if let Some(ceremony) = &self.ceremony {
             if ceremony.contributions.is_empty() {
-                return bad("the ceremony has no contribution: its key is the circuit's \
+                return bad(
+                    "the ceremony has no contribution: its key is the circuit's \
                             initial key, which anyone can forge proofs with"
-                    .into());
+                        .into(),
+                );
             }
             if self.proving_key_digest.is_none() {
                 return bad("a ceremony is recorded but no proving_key_digest pins its key".into());

@@ -39,6 +39,11 @@ pub enum LedgerError {
         role: Role,
         needed: Role,
     },
+    #[error(
+        "the claim is made under insurer {insurer_id}'s policy: only that insurer may settle \
+         it (submit the claim there), not member {signer}"
+    )]
+    WrongInsurer { signer: u32, insurer_id: u32 },
     #[error("the claim's invoice root is not among the ledger's recent roots")]
     StaleRoot,
     #[error("this invoice was already claimed (block {first_height})")]

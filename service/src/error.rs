@@ -155,6 +155,7 @@ impl Error {
                 L::UnknownMember(_)
                 | L::BadSignature
                 | L::WrongRole { .. }
+                | L::WrongInsurer { .. }
                 | L::StaleRoot
                 | L::DuplicateClaim { .. }
                 | L::InvalidProof
