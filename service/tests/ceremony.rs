@@ -241,3 +241,74 @@ fn a_snarkjs_ceremonys_key_proves_claims_that_zkclaim_and_snarkjs_verify() {
     std::fs::write(work.join("moved.zkey"), &moved).unwrap();
     refused(work, "moved.zkey", &SHAPE, "alpha1 is not a point");
 }
+
+/// `zkclaim ceremony new` refused, with exit status 3 and a message that says `says`,
+/// writing nothing.
+fn new_refused(work: &Path, args: &[&str], says: &str) {
+    let out = zkclaim(work, &[&["ceremony", "new"][..], args].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(says), "{stderr:?} should say {says:?}");
+}
+
+#[test]
+fn zkclaim_makes_the_initial_key_that_snarkjs_groth16_setup_makes_byte_for_byte() {
+    let ptau = phase1();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let ptau = ptau.to_str().unwrap();
+    succeeded(zkclaim(
+        work,
+        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
+    ));
+    let (ok, text) = snarkjs(
+        work,
+        &["groth16", "setup", "claim.r1cs", ptau, "snarkjs_0000.zkey"],
+    );
+    assert!(ok, "{text}");
+    let new = shaped(&[
+        "--json",
+        "ceremony",
+        "new",
+        "--ptau",
+        ptau,
+        "--out",
+        "claim_0000.zkey",
+    ]);
+    let made: Value = serde_json::from_str(&succeeded(zkclaim(work, &new))).unwrap();
+
+    let ours = std::fs::read(work.join("claim_0000.zkey")).unwrap();
+    let theirs = std::fs::read(work.join("snarkjs_0000.zkey")).unwrap();
+    let first_difference = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+    assert_eq!(
+        (ours.len(), first_difference),
+        (theirs.len(), None),
+        "zkclaim's key (length, first differing byte) is not snarkjs's"
+    );
+    let hash = section_offset(&theirs, 10);
+    assert_eq!(made["circuit_hash"], hex::encode(&theirs[hash..hash + 64]));
+    assert_eq!(made["domain_size"], 4096);
+    assert_eq!(made["constraints"], 3385);
+
+    // Never over an existing file.
+    new_refused(work, &new[3..], "claim_0000.zkey: already exists");
+    assert_eq!(std::fs::read(work.join("claim_0000.zkey")).unwrap(), ours);
+    // The default shape's domain is 2^14.
+    new_refused(
+        work,
+        &["--ptau", ptau, "--out", "default.zkey"],
+        "the phase-1 file has 2^12 powers; this circuit's domain needs 2^14: use a file of \
+         power 14 or more",
+    );
+    assert!(!work.join("default.zkey").exists());
+    // A phase 1 not prepared for phase 2.
+    let (ok, text) = snarkjs(work, &["powersoftau", "new", "bn128", "8", "raw.ptau"]);
+    assert!(ok, "{text}");
+    new_refused(
+        work,
+        &shaped(&["--ptau", "raw.ptau", "--out", "raw.zkey"]),
+        "raw.ptau: the ptau is not prepared for phase 2 (run `snarkjs powersoftau prepare \
+         phase2`)",
+    );
+    assert!(!work.join("raw.zkey").exists());
+}
