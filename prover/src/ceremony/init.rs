@@ -31,7 +31,7 @@ use crate::{
 use ark_bn254::{Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{
     scalar_mul::glv::GLVConfig,
-    short_weierstrass::{Affine, Projective, SWCurveConfig},
+    short_weierstrass::{Affine, Projective},
     AdditiveGroup, AffineRepr, CurveGroup,
 };
 use ark_ff::{BigInteger, FftField, Field, One, PrimeField, Zero};
@@ -125,9 +125,12 @@ pub fn initial_zkey(m: &ClaimMatrices, ptau: &Ptau) -> Result<InitialKey, InitEr
     }
 
     let [tau, alpha_tau, beta_tau] = [LagrangeG1::Tau, LagrangeG1::AlphaTau, LagrangeG1::BetaTau]
-        .map(|basis| ptau.lagrange_g1(basis, domain_size, 0, 1));
+        .map(|basis| {
+            ptau.lagrange_g1(basis, domain_size, 0, 1)
+                .map(|p| table(&p))
+        });
     let (tau, alpha_tau, beta_tau) = (tau?, alpha_tau?, beta_tau?);
-    let tau_g2 = ptau.lagrange_g2(domain_size)?;
+    let tau_g2 = table(&ptau.lagrange_g2(domain_size)?);
 
     let a_points = G1Projective::normalize_batch(
         &a.par_iter()
@@ -226,60 +229,80 @@ pub fn initial_zkey(m: &ClaimMatrices, ptau: &Ptau) -> Result<InitialKey, InitEr
     })
 }
 
-/// The wNAF window of [`sum`]: odd digits below 2^(W−1) in magnitude, so 4 odd multiples
-/// of each base.
-const W: usize = 4;
+/// The wNAF window of [`sum`]: odd digits below 2^(W−1) in magnitude.
+const W: usize = 5;
+/// The odd multiples a [`Table`] holds of each point: P, 3P, …, (2^(W−1) − 1)·P.
+const ODD: usize = 1 << (W - 2);
+
+/// For each Lagrange point P of a basis: P's odd multiples and their images under the GLV
+/// endomorphism, affine (for mixed additions). Each point is in the terms of a few dozen
+/// variables; its multiples are computed once for all of them.
+type Table<P> = Vec<(Multiples<P>, Multiples<P>)>;
+
+/// P, 3P, …, (2^(W−1) − 1)·P.
+type Multiples<P> = [Affine<P>; ODD];
+
+fn table<P: GLVConfig>(bases: &[Affine<P>]) -> Table<P> {
+    let odd: Vec<Projective<P>> = bases
+        .par_iter()
+        .flat_map_iter(|base| {
+            let base = base.into_group();
+            let double = base.double();
+            std::iter::successors(Some(base), move |p| Some(*p + double)).take(ODD)
+        })
+        .collect();
+    Projective::normalize_batch(&odd)
+        .par_chunks(ODD)
+        .map(|multiples| {
+            let odd: Multiples<P> = core::array::from_fn(|i| multiples[i]);
+            (odd, odd.map(|p| P::endomorphism_affine(&p)))
+        })
+        .collect()
+}
 
 /// `Σ c·bases[row]` over a variable's terms, all at once (Straus): one chain of doublings,
-/// each term adding its odd multiples along the wNAF of its coefficient. The claim circuit's
-/// A and B are mostly Poseidon's wide linear combinations, dozens of full-size coefficients
-/// a variable; a coefficient is split in two halves of 128 bits by the curve's GLV
-/// endomorphism, which halves the doublings. Coefficients 1 are one addition; those below
-/// 2^64 (the bits' powers of two) are not split.
-fn sum<P: GLVConfig<ScalarField = Fr>>(terms: &[Term], bases: &[Affine<P>]) -> Projective<P> {
+/// each term adding its point's odd multiples along the wNAF of its coefficient. The claim
+/// circuit's A and B are mostly Poseidon's wide linear combinations, dozens of full-size
+/// coefficients a variable; a coefficient is split in two halves of 128 bits by the
+/// curve's GLV endomorphism, which halves the doublings. Coefficients 1 are one addition;
+/// those below 2^64 (the bits' powers of two) are not split.
+fn sum<P: GLVConfig<ScalarField = Fr>>(terms: &[Term], table: &Table<P>) -> Projective<P> {
     let mut direct = Projective::<P>::zero();
-    // (odd multiples P, 3P, 5P, 7P of a base, times the wNAF digits, least significant first)
-    let mut chains: Vec<([Projective<P>; 4], Vec<i64>)> = Vec::with_capacity(2 * terms.len());
+    // (the odd multiples, whether they are added as they are, the wNAF digits from the
+    // least significant)
+    let mut chains: Vec<(&Multiples<P>, bool, Vec<i64>)> = Vec::new();
     let wnaf = |x: Fr| x.into_bigint().find_wnaf(W).expect("a window in 2..64");
     for &(row, value) in terms {
-        let base = bases[row].into_group();
+        let (odd, endo) = &table[row];
         if value.is_one() {
-            direct += base;
-            continue;
+            direct += odd[0];
+        } else if value.into_bigint().0[1..].iter().all(|l| *l == 0) {
+            chains.push((odd, true, wnaf(value)));
+        } else {
+            let ((positive1, k1), (positive2, k2)) = P::scalar_decomposition(value);
+            chains.push((odd, positive1, wnaf(k1)));
+            chains.push((endo, positive2, wnaf(k2)));
         }
-        let odd = odd_multiples(base);
-        if value.into_bigint().0[1..].iter().all(|l| *l == 0) {
-            chains.push((odd, wnaf(value)));
-            continue;
-        }
-        let ((positive1, k1), (positive2, k2)) = P::scalar_decomposition(value);
-        let sign = |p: Projective<P>, positive: bool| if positive { p } else { -p };
-        chains.push((odd.map(|p| sign(p, positive1)), wnaf(k1)));
-        chains.push((odd.map(|p| sign(P::endomorphism(&p), positive2)), wnaf(k2)));
     }
-    let length = chains.iter().map(|(_, d)| d.len()).max().unwrap_or(0);
+    let length = chains.iter().map(|(_, _, d)| d.len()).max().unwrap_or(0);
     let mut acc = Projective::<P>::zero();
     for i in (0..length).rev() {
         acc.double_in_place();
-        for (odd, digits) in &chains {
+        for (odd, positive, digits) in &chains {
             match digits.get(i) {
-                Some(&d) if d > 0 => acc += odd[(d / 2) as usize],
-                Some(&d) if d < 0 => acc -= odd[(-d / 2) as usize],
+                Some(&d) if d != 0 => {
+                    let p = odd[(d.unsigned_abs() / 2) as usize];
+                    if (d > 0) == *positive {
+                        acc += p;
+                    } else {
+                        acc -= p;
+                    }
+                }
                 _ => {}
             }
         }
     }
     acc + direct
-}
-
-/// `[p, 3p, 5p, 7p]`.
-fn odd_multiples<P: SWCurveConfig>(p: Projective<P>) -> [Projective<P>; 4] {
-    let double = p.double();
-    let mut odd = [p; 4];
-    for i in 1..4 {
-        odd[i] = odd[i - 1] + double;
-    }
-    odd
 }
 
 /// Points as a section holds them (LEM), after hashing them with their count.
