@@ -69,6 +69,7 @@ fn main() {
             .collect(),
         verifying_key_digest: params.verifying_key.digest(),
         proving_key_digest: None,
+        ceremony: None,
         shape: SHAPE,
         root_window: 128,
         block_window_ms: 0,

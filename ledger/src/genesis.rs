@@ -80,6 +80,10 @@ pub struct Genesis {
         with = "optional_hex_bytes"
     )]
     pub proving_key_digest: Option<[u8; 32]>,
+    /// The phase-2 ceremony the parameters came from, as `zkclaim ceremony verify` found
+    /// it; absent for single-party development parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<Ceremony>,
     pub shape: Shape,
     /// K: a claim may prove against any of the last K distinct invoice roots (one per block
     /// that registered invoices). It must cover the time from fetching a Merkle path to
@@ -94,6 +98,56 @@ pub struct Genesis {
     pub block_window_ms: u64,
 }
 
+/// A verified phase-2 ceremony's transcript, in snarkjs's terms, so that anyone holding the
+/// ceremony's final `.zkey` (and the phase-1 file) can check that the pinned keys came from
+/// it and who contributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Ceremony {
+    /// snarkjs's circuit hash: BLAKE2b-512 of the initial key, which the circuit and the
+    /// phase-1 file determine.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{128}$"))]
+    #[serde(with = "hex_bytes")]
+    pub circuit_hash: [u8; 64],
+    /// BLAKE2b-512 of the circuit hash then each contribution's public key and transcript
+    /// in order: what a next contribution would build on.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{128}$"))]
+    #[serde(with = "hex_bytes")]
+    pub transcript_hash: [u8; 64],
+    /// In order; the last one is normally the random beacon.
+    pub contributions: Vec<Contribution>,
+}
+
+/// One phase-2 contribution: the name its contributor gave and the hash it published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Contribution {
+    pub name: String,
+    /// BLAKE2b-512 of the contribution's public key and transcript (snarkjs's
+    /// "contribution hash").
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{128}$"))]
+    #[serde(with = "hex_bytes")]
+    pub hash: [u8; 64],
+    /// When the contribution is a random beacon: its public input, so that anyone can
+    /// recompute its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacon: Option<Beacon>,
+}
+
+/// A beacon contribution's public input: its key is derived from `hash` by 2^iterations_exp
+/// rounds of SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Beacon {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^([0-9a-fA-F]{2})+$"))]
+    #[serde(with = "hex::serde")]
+    pub hash: Vec<u8>,
+    pub iterations_exp: u8,
+}
+
 fn default_root_window() -> u32 {
     128
 }
@@ -106,8 +160,11 @@ impl Genesis {
     /// SHA-256 of the canonical encoding: `"zkclaim/genesis/v1"`, chain_id (length-prefixed),
     /// member count (u32), each member in listed order (id u32, name length-prefixed, role
     /// byte 1/2/3, public key), the verifying-key digest, shape (items u64, depth u64),
-    /// root_window (u32) and, when pinned, the byte 1 and the proving-key digest (nothing when
-    /// not, so a genesis without it keeps its digest). It is the parent hash of block 1.
+    /// root_window (u32), when pinned the byte 1 and the proving-key digest, and when
+    /// recorded the byte 2 and the ceremony (circuit hash, transcript hash, contribution
+    /// count u32, each contribution's name (length-prefixed) and hash, then 0, or 1 for a
+    /// beacon with its iteration exponent and hash (length-prefixed)). What is absent adds
+    /// nothing, so older genesis files keep their digests. It is the parent hash of block 1.
     /// `block_window_ms` is left out: it is each node's batching knob and does not change
     /// which chains are valid.
     pub fn digest(&self) -> [u8; 32] {
@@ -130,6 +187,24 @@ impl Genesis {
         if let Some(digest) = &self.proving_key_digest {
             out.push(1);
             out.extend_from_slice(digest);
+        }
+        if let Some(ceremony) = &self.ceremony {
+            out.push(2);
+            out.extend_from_slice(&ceremony.circuit_hash);
+            out.extend_from_slice(&ceremony.transcript_hash);
+            put_u32(&mut out, ceremony.contributions.len() as u32);
+            for c in &ceremony.contributions {
+                put_bytes(&mut out, c.name.as_bytes());
+                out.extend_from_slice(&c.hash);
+                match &c.beacon {
+                    None => out.push(0),
+                    Some(beacon) => {
+                        out.push(1);
+                        out.push(beacon.iterations_exp);
+                        put_bytes(&mut out, &beacon.hash);
+                    }
+                }
+            }
         }
         Sha256::digest(out).into()
     }
@@ -176,6 +251,16 @@ impl Genesis {
         }
         if self.root_window == 0 {
             return bad("root_window must be at least 1".into());
+        }
+        if let Some(ceremony) = &self.ceremony {
+            if ceremony.contributions.is_empty() {
+                return bad("the ceremony has no contribution: its key is the circuit's \
+                            initial key, which anyone can forge proofs with"
+                    .into());
+            }
+            if self.proving_key_digest.is_none() {
+                return bad("a ceremony is recorded but no proving_key_digest pins its key".into());
+            }
         }
         let mut members = HashMap::new();
         for m in &self.members {
@@ -350,6 +435,25 @@ mod tests {
                 .collect(),
             verifying_key_digest: [7; 32],
             proving_key_digest: Some([8; 32]),
+            ceremony: Some(Ceremony {
+                circuit_hash: [9; 64],
+                transcript_hash: [10; 64],
+                contributions: vec![
+                    Contribution {
+                        name: "Renji Hospital".into(),
+                        hash: [11; 64],
+                        beacon: None,
+                    },
+                    Contribution {
+                        name: "beacon".into(),
+                        hash: [12; 64],
+                        beacon: Some(Beacon {
+                            hash: vec![13; 32],
+                            iterations_exp: 10,
+                        }),
+                    },
+                ],
+            }),
             shape: Shape { items: 2, depth: 8 },
             root_window: 128,
             block_window_ms: 5,
@@ -367,29 +471,52 @@ mod tests {
         obj.remove("root_window");
         obj.remove("block_window_ms");
         obj.remove("proving_key_digest");
+        obj.remove("ceremony");
         let back: Genesis = serde_json::from_value(v).unwrap();
         assert_eq!((back.root_window, back.block_window_ms), (128, 0));
-        assert_eq!(back.proving_key_digest, None);
-        // Unpinned, the field is not written at all: older genesis files keep their bytes.
-        assert!(!serde_json::to_string(&back)
-            .unwrap()
-            .contains("proving_key_digest"));
+        assert_eq!((back.proving_key_digest, &back.ceremony), (None, &None));
+        // Unpinned, the fields are not written at all: older genesis files keep their bytes.
+        let json = serde_json::to_string(&back).unwrap();
+        assert!(
+            !json.contains("proving_key_digest") && !json.contains("ceremony"),
+            "{json}"
+        );
+        let beacon = &g.ceremony.as_ref().unwrap().contributions[1];
+        assert_eq!(
+            serde_json::to_value(beacon).unwrap()["beacon"],
+            serde_json::json!({"hash": "0d".repeat(32), "iterations_exp": 10})
+        );
     }
 
     #[test]
     fn digest_covers_every_consensus_field_but_not_the_batching_window() {
         let g = genesis();
-        let edits: [fn(&mut Genesis); 10] = [
-            |g| g.chain_id.push('x'),
-            |g| g.members[0].id = 9,
-            |g| g.members[1].name.push('x'),
-            |g| g.members[2].role = Role::Insurer,
-            |g| g.members[0].public_key = g.members[1].public_key,
-            |g| g.verifying_key_digest[0] ^= 1,
-            |g| g.shape.depth += 1,
-            |g| g.root_window += 1,
-            |g| g.proving_key_digest.as_mut().unwrap()[0] ^= 1,
-            |g| g.proving_key_digest = None,
+        fn ceremony(g: &mut Genesis) -> &mut Ceremony {
+            g.ceremony.as_mut().unwrap()
+        }
+        fn beacon(g: &mut Genesis) -> &mut Beacon {
+            ceremony(g).contributions[1].beacon.as_mut().unwrap()
+        }
+        let edits: [&dyn Fn(&mut Genesis); 19] = [
+            &|g| g.chain_id.push('x'),
+            &|g| g.members[0].id = 9,
+            &|g| g.members[1].name.push('x'),
+            &|g| g.members[2].role = Role::Insurer,
+            &|g| g.members[0].public_key = g.members[1].public_key,
+            &|g| g.verifying_key_digest[0] ^= 1,
+            &|g| g.shape.depth += 1,
+            &|g| g.root_window += 1,
+            &|g| g.proving_key_digest.as_mut().unwrap()[0] ^= 1,
+            &|g| g.proving_key_digest = None,
+            &|g| ceremony(g).circuit_hash[0] ^= 1,
+            &|g| ceremony(g).transcript_hash[63] ^= 1,
+            &|g| ceremony(g).contributions[0].name.push('x'),
+            &|g| ceremony(g).contributions[0].hash[0] ^= 1,
+            &|g| ceremony(g).contributions.swap(0, 1),
+            &|g| drop(ceremony(g).contributions.pop()),
+            &|g| beacon(g).iterations_exp += 1,
+            &|g| beacon(g).hash.push(0),
+            &|g| g.ceremony = None,
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut changed = g.clone();
@@ -417,12 +544,14 @@ mod tests {
     #[test]
     fn consortium_refuses_duplicate_ids_keys_and_bad_shapes() {
         assert!(genesis().check().is_ok());
-        let edits: [fn(&mut Genesis); 5] = [
+        let edits: [fn(&mut Genesis); 7] = [
             |g| g.members[1].id = g.members[0].id,
             |g| g.members[1].public_key = g.members[0].public_key,
             |g| g.shape.depth = 0,
             |g| g.root_window = 0,
             |g| g.chain_id.clear(),
+            |g| g.ceremony.as_mut().unwrap().contributions.clear(),
+            |g| g.proving_key_digest = None,
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut g = genesis();

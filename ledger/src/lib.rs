@@ -20,7 +20,7 @@ pub use audit::{audit, AuditError, AuditReport};
 pub use block::{tx_root, Block, BlockHeader};
 pub use encoding::DecodeError;
 pub use etcd::{trusting, EtcdStore};
-pub use genesis::{Genesis, Member, MemberKey, Role};
+pub use genesis::{Beacon, Ceremony, Contribution, Genesis, Member, MemberKey, Role};
 pub use ledger::{Ledger, Receipt};
 pub use state::{ClaimRecord, Rejection};
 pub use store::{blocks, BlockStore, MemoryStore, RedbStore, RequestId};

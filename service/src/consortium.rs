@@ -138,6 +138,7 @@ impl DataDir {
             members,
             verifying_key_digest: params.verifying_key.digest(),
             proving_key_digest: Some(params.proving_key.digest()),
+            ceremony: None,
             shape: params.shape,
             root_window: 128,
             block_window_ms: 0,
@@ -290,6 +291,29 @@ impl Params {
     pub fn into_prover(self) -> Result<ClaimParams, Error> {
         self.prover
             .ok_or(Error::NoProvingKey(self.proving_key_file))
+    }
+}
+
+/// Where the genesis's parameters came from, in a line for operators: the ceremony and who
+/// contributed, or a plain warning that they are a single-party development setup.
+pub fn parameters_origin(genesis: &Genesis) -> String {
+    match &genesis.ceremony {
+        Some(ceremony) => {
+            let names: Vec<&str> = ceremony
+                .contributions
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            format!(
+                "parameters from a phase-2 ceremony of {} contributions ({}), transcript hash {}",
+                names.len(),
+                names.join(", "),
+                hex::encode(ceremony.transcript_hash)
+            )
+        }
+        None => "DEVELOPMENT parameters: the genesis records no ceremony; whoever made them \
+                 (a single-party setup) can forge claims, so they are not for production"
+            .into(),
     }
 }
 

@@ -68,6 +68,7 @@ pub fn genesis_for(
             .collect(),
         verifying_key_digest,
         proving_key_digest: None,
+        ceremony: None,
         shape: SHAPE,
         root_window,
         block_window_ms,

@@ -124,6 +124,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         members,
         verifying_key_digest,
         proving_key_digest,
+        ceremony: None,
         shape,
         root_window: args.root_window,
         block_window_ms: 0,

@@ -188,6 +188,12 @@ async fn serve(
     // On stdout, one line: scripts and tests that bind port 0 read the address from it.
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, tls = tls.is_some(), "listening");
+    let genesis = state.ledger.genesis();
+    let origin = crate::consortium::parameters_origin(genesis);
+    match genesis.ceremony {
+        Some(_) => tracing::info!("{origin}"),
+        None => tracing::warn!("{origin}"),
+    }
     let handle = axum_server::Handle::new();
     tokio::spawn({
         let handle = handle.clone();
