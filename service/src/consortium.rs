@@ -102,10 +102,15 @@ impl DataDir {
     }
 
     /// Writes a development consortium: two hospitals, two insurers and a regulator, each
-    /// with a fresh key in this one folder, pinned to these circuit parameters. A real
+    /// with a fresh key in this one folder, pinned to these circuit parameters (and
+    /// recording the ceremony they came from, if they did). A real
     /// consortium's members make their own keys (`member keygen`) and the genesis is
     /// assembled from their public parts (`consortium genesis`).
-    pub fn init(&self, params: &ClaimParams) -> Result<Genesis, Error> {
+    pub fn init(
+        &self,
+        params: &ClaimParams,
+        ceremony: Option<zkclaim_ledger::Ceremony>,
+    ) -> Result<Genesis, Error> {
         let genesis_path = self.genesis();
         if genesis_path.exists() {
             return Err(Error::Exists(genesis_path));
@@ -138,7 +143,7 @@ impl DataDir {
             members,
             verifying_key_digest: params.verifying_key.digest(),
             proving_key_digest: Some(params.proving_key.digest()),
-            ceremony: None,
+            ceremony,
             shape: params.shape,
             root_window: 128,
             block_window_ms: 0,

@@ -69,7 +69,9 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
             source,
         })?;
     }
-    let genesis = steps.time("consortium: genesis and member keys", || dir.init(&params))?;
+    let genesis = steps.time("consortium: genesis and member keys", || {
+        dir.init(&params, None)
+    })?;
     let ledger = dir.open_ledger(&params.prepared, None, REGULATOR)?;
     let chain = genesis.chain_id.clone();
     let hospital_keys = [dir.load_key(HOSPITALS[0])?, dir.load_key(HOSPITALS[1])?];

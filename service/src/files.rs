@@ -92,11 +92,21 @@ pub fn write_secret<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
 
 /// Writes `bytes` to a new file only its owner can read; never replaces a file.
 pub fn write_secret_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_new(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to a new file; never replaces a file.
+pub fn write_new_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_new(path, bytes, 0o644)
+}
+
+/// A new file of `bytes`, with Unix permissions `mode`.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     let io = |source| Error::Io {
         path: path.into(),
         source,

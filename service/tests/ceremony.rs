@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 
-/// The shape the ceremony is run for: small, so that snarkjs is quick (3,385 constraints, a
+/// The shape the ceremony is run for: small, so that snarkjs is quick (3,386 constraints, a
 /// domain of 2^12).
 const SHAPE: [&str; 4] = ["--items", "2", "--depth", "4"];
 
@@ -427,6 +427,18 @@ fn zkclaim_and_snarkjs_take_turns_on_one_ceremony_and_each_verifies_the_others()
     );
     let transcript = report["transcript_hash"].as_str().unwrap();
     assert_eq!(transcript.len(), 128);
+    // From the circuit and phase 1, as `snarkjs zkey verify` does: the same report.
+    let whole = shaped(&[
+        "--json",
+        "ceremony",
+        "verify",
+        "--ptau",
+        ptau,
+        "--zkey",
+        "final.zkey",
+    ]);
+    let whole: Value = serde_json::from_str(&succeeded(zkclaim(work, &whole))).unwrap();
+    assert_eq!(whole, report);
     // The same key from 3.zkey's ceremony, one contribution shorter: another transcript.
     let verify = [
         "--json", "ceremony", "verify", "--init", "0.zkey", "--zkey", "3.zkey",
@@ -515,4 +527,187 @@ fn zkclaim_and_snarkjs_take_turns_on_one_ceremony_and_each_verifies_the_others()
         "its circuit hash is not the initial key's",
         "INVALID:  Different circuit parameters",
     );
+    // And from phase 1 for another shape of the circuit.
+    let other = [
+        "ceremony",
+        "verify",
+        "--ptau",
+        ptau,
+        "--zkey",
+        "final.zkey",
+        "--items",
+        "2",
+        "--depth",
+        "5",
+    ];
+    let out = zkclaim(work, &other);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the claim circuit of items 2, depth 5")
+            && stderr.contains("its circuit hash is not the initial key's"),
+        "{stderr}"
+    );
+
+    // The consortium takes the ceremony's output: a tampered transcript is refused with
+    // nothing written; the verified one is recorded in the genesis, which pins its keys
+    // (imported into DATA's parameters), and the audit names the contributors.
+    let init = |zkey: &str| {
+        zkclaim(
+            work,
+            &shaped(&[
+                "--json",
+                "consortium",
+                "init",
+                "--ceremony",
+                zkey,
+                "--ptau",
+                ptau,
+            ]),
+        )
+    };
+    let out = init("pok.zkey");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("proof of knowledge does not hold"));
+    assert!(!work.join("data/genesis.json").exists());
+    assert!(!work.join("data/params").exists());
+    succeeded(init("final.zkey"));
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(work.join("data/genesis.json")).unwrap()).unwrap();
+    assert_eq!(genesis["ceremony"]["transcript_hash"], transcript);
+    assert_eq!(genesis["ceremony"]["circuit_hash"], circuit_hash);
+    let recorded: Vec<(&str, &str)> = genesis["ceremony"]["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["hash"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("acme", acme.as_str()),
+            ("bob", &bob),
+            ("carol", &carol),
+            ("beacon", &beacon)
+        ]
+    );
+    assert_eq!(
+        genesis["ceremony"]["contributions"][3]["beacon"],
+        json!({"hash": beacon_hash, "iterations_exp": 10})
+    );
+    let imported: Value =
+        serde_json::from_str(&succeeded(zkclaim(work, &["--json", "audit"]))).unwrap();
+    assert_eq!(imported["ceremony"], genesis["ceremony"]);
+    let audit = succeeded(zkclaim(work, &["audit"]));
+    assert!(
+        audit.contains(
+            "parameters from a phase-2 ceremony of 4 contributions (acme, bob, carol, beacon)"
+        ) && audit.contains("proving key: the pinned one"),
+        "{audit}"
+    );
+    // `consortium genesis` records the same ceremony from the members' public parts.
+    std::fs::write(
+        work.join("members.json"),
+        serde_json::to_vec(&genesis["members"]).unwrap(),
+    )
+    .unwrap();
+    let assembled: Value = serde_json::from_str(&succeeded(zkclaim(
+        work,
+        &shaped(&[
+            "--json",
+            "consortium",
+            "genesis",
+            "--chain-id",
+            "ceremony-test",
+            "--members",
+            "members.json",
+            "--ceremony",
+            "final.zkey",
+            "--ptau",
+            ptau,
+            "--out",
+            "genesis.json",
+        ]),
+    )))
+    .unwrap();
+    assert_eq!(assembled["ceremony"], genesis["ceremony"]);
+    assert_eq!(
+        assembled["verifying_key_digest"],
+        genesis["verifying_key_digest"]
+    );
+    assert_eq!(
+        assembled["proving_key_digest"],
+        genesis["proving_key_digest"]
+    );
+}
+
+/// `zkclaim ceremony new` refused, with exit status 3 and a message that says `says`,
+/// writing nothing.
+fn new_refused(work: &Path, args: &[&str], says: &str) {
+    let out = zkclaim(work, &[&["ceremony", "new"][..], args].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(says), "{stderr:?} should say {says:?}");
+}
+
+#[test]
+fn zkclaim_makes_the_initial_key_that_snarkjs_groth16_setup_makes_byte_for_byte() {
+    let ptau = phase1();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let ptau = ptau.to_str().unwrap();
+    succeeded(zkclaim(
+        work,
+        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
+    ));
+    let (ok, text) = snarkjs(
+        work,
+        &["groth16", "setup", "claim.r1cs", ptau, "snarkjs_0000.zkey"],
+    );
+    assert!(ok, "{text}");
+    let new = shaped(&[
+        "--json",
+        "ceremony",
+        "new",
+        "--ptau",
+        ptau,
+        "--out",
+        "claim_0000.zkey",
+    ]);
+    let made: Value = serde_json::from_str(&succeeded(zkclaim(work, &new))).unwrap();
+
+    let ours = std::fs::read(work.join("claim_0000.zkey")).unwrap();
+    let theirs = std::fs::read(work.join("snarkjs_0000.zkey")).unwrap();
+    let first_difference = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+    assert_eq!(
+        (ours.len(), first_difference),
+        (theirs.len(), None),
+        "zkclaim's key (length, first differing byte) is not snarkjs's"
+    );
+    let hash = section_offset(&theirs, 10);
+    assert_eq!(made["circuit_hash"], hex::encode(&theirs[hash..hash + 64]));
+    assert_eq!(made["domain_size"], 4096);
+    assert_eq!(made["constraints"], 3386);
+
+    // Never over an existing file.
+    new_refused(work, &new[3..], "claim_0000.zkey: already exists");
+    assert_eq!(std::fs::read(work.join("claim_0000.zkey")).unwrap(), ours);
+    // The default shape's domain is 2^14.
+    new_refused(
+        work,
+        &["--ptau", ptau, "--out", "default.zkey"],
+        "the phase-1 file has 2^12 powers; this circuit's domain needs 2^14: use a file of \
+         power 14 or more",
+    );
+    assert!(!work.join("default.zkey").exists());
+    // A phase 1 not prepared for phase 2.
+    let (ok, text) = snarkjs(work, &["powersoftau", "new", "bn128", "8", "raw.ptau"]);
+    assert!(ok, "{text}");
+    new_refused(
+        work,
+        &shaped(&["--ptau", "raw.ptau", "--out", "raw.zkey"]),
+        "raw.ptau: the ptau is not prepared for phase 2 (run `snarkjs powersoftau prepare \
+         phase2`)",
+    );
+    assert!(!work.join("raw.zkey").exists());
 }

@@ -1,4 +1,5 @@
-//! `zkclaim ceremony`: production parameters from a multi-party ceremony's key.
+//! `zkclaim ceremony`: a multi-party phase 2 in snarkjs's formats, from its initial key to
+//! production parameters from its last.
 
 use crate::{
     commands::{Context, ShapeArgs},
@@ -9,9 +10,13 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
 use zkclaim_prover::{
-    ceremony::mpc::{self, Contributed, MpcError, TranscriptReport},
+    ceremony::{
+        init::{initial_zkey, InitialKey},
+        mpc::{self, Contributed, MpcError, TranscriptReport},
+    },
+    ptau::Ptau,
     zkey::Zkey,
-    ClaimParams,
+    ClaimMatrices, ClaimParams, ProveError,
 };
 
 #[derive(clap::Subcommand)]
@@ -26,6 +31,22 @@ pub enum Command {
         /// Where the parameters go [default: DATA/params].
         #[arg(long)]
         params: Option<PathBuf>,
+        /// The circuit's shape [default: the default shape].
+        #[command(flatten)]
+        shape: ShapeArgs,
+    },
+    /// The ceremony's initial key (contribution 0) for the claim circuit, from a phase-1
+    /// file: byte for byte the `.zkey` of `snarkjs groth16 setup` on `zkclaim export r1cs`'s
+    /// circuit and that file, so that snarkjs and zkclaim contribute to and verify the same
+    /// transcript. Never over an existing file. Prints the circuit hash.
+    New {
+        /// The phase-1 file (`.ptau`), prepared for phase 2 (`snarkjs powersoftau prepare
+        /// phase2`), of a power at least the circuit's domain's.
+        #[arg(long, value_parser = files::not_stdio)]
+        ptau: PathBuf,
+        /// The initial key to write, e.g. claim_0000.zkey.
+        #[arg(long, value_parser = files::not_stdio)]
+        out: PathBuf,
         /// The circuit's shape [default: the default shape].
         #[command(flatten)]
         shape: ShapeArgs,
@@ -64,17 +85,26 @@ pub enum Command {
         #[arg(long, default_value = "")]
         name: String,
     },
-    /// Checks a ceremony's key against its initial key (as `snarkjs zkey verify` does,
-    /// without the phase-1 file): every contribution's proof and the key that results.
-    /// Lists the contributions with their hashes, the circuit hash and the transcript
-    /// hash that the genesis pins; exit status 1 if the ceremony does not hold.
+    /// Checks a ceremony's whole transcript, as `snarkjs zkey verify` does: with --ptau,
+    /// that the key is of the claim circuit of the shape and of that phase-1 file (its
+    /// initial key made again); then every contribution's proof of knowledge and hash
+    /// chain, beacons recomputed, and the key that results. Lists the contributions with
+    /// their hashes, the circuit hash and the transcript hash that the genesis pins; exit
+    /// status 1 if the ceremony does not hold.
     Verify {
         /// The key after the last contribution.
         #[arg(long, value_parser = files::not_stdio)]
         zkey: PathBuf,
-        /// The ceremony's initial key (`snarkjs groth16 setup`'s).
-        #[arg(long, value_parser = files::not_stdio)]
-        init: PathBuf,
+        /// The phase-1 file the ceremony started from (prepared for phase 2).
+        #[arg(long, value_parser = files::not_stdio, required_unless_present = "init")]
+        ptau: Option<PathBuf>,
+        /// Instead of --ptau: the ceremony's initial key, as `ceremony new` or `snarkjs
+        /// groth16 setup` made it, trusted to be of this circuit and phase 1.
+        #[arg(long, value_parser = files::not_stdio, conflicts_with = "ptau")]
+        init: Option<PathBuf>,
+        /// The circuit's shape, with --ptau [default: the default shape].
+        #[command(flatten)]
+        shape: ShapeArgs,
     },
 }
 
@@ -84,40 +114,8 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             zkey,
             params,
             shape,
-        } => {
-            let dir = ctx.params_dir(params);
-            super::setup::existing(&dir, false)?;
-            let shape = shape.over(Shape::default());
-            let bytes = std::fs::read(&zkey).map_err(|source| Error::Io {
-                path: zkey.clone(),
-                source,
-            })?;
-            let key = Zkey::read(&bytes).map_err(|e| Error::BadFile {
-                path: zkey.clone(),
-                reason: e.to_string(),
-            })?;
-            let (circuit_hash, contributions) =
-                (hex::encode(key.circuit_hash()), key.contribution_count());
-            let imported = ClaimParams::from_zkey(shape, key)?;
-            imported.save(&dir)?;
-            ctx.output.result(
-                json!({
-                    "params": dir,
-                    "shape": shape,
-                    "circuit_hash": circuit_hash,
-                    "contributions": contributions,
-                    "verifying_key_digest": hex::encode(imported.verifying_key.digest()),
-                }),
-                format_args!(
-                    "imported {} ({contributions} contributions; items {}, depth {}) into {}",
-                    zkey.display(),
-                    shape.items,
-                    shape.depth,
-                    dir.display()
-                ),
-            );
-            Ok(())
-        }
+        } => import(ctx, zkey, params, shape),
+        Command::New { ptau, out, shape } => new(ctx, ptau, out, shape),
         Command::Contribute { zkey, out, name } => contribute(ctx, &zkey, &out, &name),
         Command::Beacon {
             zkey,
@@ -126,8 +124,52 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             iterations,
             name,
         } => beacon(ctx, &zkey, &out, &hash, iterations, &name),
-        Command::Verify { zkey, init } => verify(ctx, &zkey, &init),
+        Command::Verify {
+            zkey,
+            init,
+            ptau,
+            shape,
+        } => verify(ctx, &zkey, init.as_deref(), ptau.as_deref(), shape),
     }
+}
+
+fn import(
+    ctx: &Context,
+    zkey: PathBuf,
+    params: Option<PathBuf>,
+    shape: ShapeArgs,
+) -> Result<(), Error> {
+    let dir = ctx.params_dir(params);
+    super::setup::existing(&dir, false)?;
+    let shape = shape.over(Shape::default());
+    let bytes = std::fs::read(&zkey).map_err(|source| Error::Io {
+        path: zkey.clone(),
+        source,
+    })?;
+    let key = Zkey::read(&bytes).map_err(|e| Error::BadFile {
+        path: zkey.clone(),
+        reason: e.to_string(),
+    })?;
+    let (circuit_hash, contributions) = (hex::encode(key.circuit_hash()), key.contribution_count());
+    let imported = ClaimParams::from_zkey(shape, key)?;
+    imported.save(&dir)?;
+    ctx.output.result(
+        json!({
+            "params": dir,
+            "shape": shape,
+            "circuit_hash": circuit_hash,
+            "contributions": contributions,
+            "verifying_key_digest": hex::encode(imported.verifying_key.digest()),
+        }),
+        format_args!(
+            "imported {} ({contributions} contributions; items {}, depth {}) into {}",
+            zkey.display(),
+            shape.items,
+            shape.depth,
+            dir.display()
+        ),
+    );
+    Ok(())
 }
 
 fn contribute(ctx: &Context, zkey: &Path, out: &Path, name: &str) -> Result<(), Error> {
@@ -153,19 +195,28 @@ fn beacon(
     written(ctx, zkey, out, contributed)
 }
 
-fn verify(ctx: &Context, zkey: &Path, init: &Path) -> Result<(), Error> {
-    let [bytes, initial] = [zkey, init].map(|path| {
-        std::fs::read(path).map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })
-    });
-    let report = mpc::verify_from_init(&initial?, &bytes?).map_err(|source| {
-        ceremony_error(
-            format_args!("{} (initial key {})", zkey.display(), init.display()),
-            source,
-        )
-    })?;
+fn verify(
+    ctx: &Context,
+    zkey: &Path,
+    init: Option<&Path>,
+    ptau: Option<&Path>,
+    shape: ShapeArgs,
+) -> Result<(), Error> {
+    let (report, _) = match (init, ptau) {
+        (Some(init), _) => {
+            let initial = read(init)?;
+            let bytes = read(zkey)?;
+            let report = mpc::verify_from_init(&initial, &bytes).map_err(|source| {
+                ceremony_error(
+                    format_args!("{} (initial key {})", zkey.display(), init.display()),
+                    source,
+                )
+            })?;
+            (report, bytes)
+        }
+        (None, Some(ptau)) => verified(zkey, ptau, shape.over(Shape::default()))?,
+        (None, None) => return Err(Error::Usage("give --ptau (or --init)".into())),
+    };
     ctx.output.result(
         report_json(&report),
         format_args!("{}\n{} holds", report_text(&report), zkey.display()),
@@ -173,18 +224,107 @@ fn verify(ctx: &Context, zkey: &Path, init: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// The key `zkey`, once sure that `out` does not exist.
-fn read_new(zkey: &Path, out: &Path) -> Result<Vec<u8>, Error> {
-    if out.exists() {
-        return Err(Error::Io {
-            path: out.into(),
-            source: std::io::ErrorKind::AlreadyExists.into(),
-        });
-    }
-    std::fs::read(zkey).map_err(|source| Error::Io {
+/// The ceremony whose last key is `zkey`, verified from its beginning: the claim circuit of
+/// `shape` and the phase-1 file `ptau` make its initial key, which the transcript must
+/// follow. Its report and the key's bytes.
+pub fn verified(
+    zkey: &Path,
+    ptau: &Path,
+    shape: Shape,
+) -> Result<(TranscriptReport, Vec<u8>), Error> {
+    let (initial, _) = initial_key(ptau, shape)?;
+    let bytes = read(zkey)?;
+    let report = mpc::verify_from_init(&initial.bytes, &bytes).map_err(|source| {
+        ceremony_error(
+            format_args!(
+                "{} (the claim circuit of items {}, depth {}, from {})",
+                zkey.display(),
+                shape.items,
+                shape.depth,
+                ptau.display()
+            ),
+            source,
+        )
+    })?;
+    Ok((report, bytes))
+}
+
+/// A consortium's parameters from its ceremony: the transcript ending in `zkey` verified
+/// from the claim circuit of `shape` and the phase-1 file `ptau` ([`verified`]), then the
+/// key imported (checked as `ceremony import` checks it). What the genesis records of the
+/// ceremony, and the parameters whose digests it pins.
+pub fn parameters(
+    zkey: &Path,
+    ptau: &Path,
+    shape: Shape,
+) -> Result<(zkclaim_ledger::Ceremony, ClaimParams), Error> {
+    let (report, bytes) = verified(zkey, ptau, shape)?;
+    let key = Zkey::read(&bytes).map_err(|e| Error::BadFile {
         path: zkey.into(),
+        reason: e.to_string(),
+    })?;
+    let params = ClaimParams::from_zkey(shape, key)?;
+    Ok((record(&report), params))
+}
+
+/// What the genesis records of a verified transcript.
+fn record(report: &TranscriptReport) -> zkclaim_ledger::Ceremony {
+    zkclaim_ledger::Ceremony {
+        circuit_hash: report.circuit_hash,
+        transcript_hash: report.transcript_hash,
+        contributions: report
+            .contributions
+            .iter()
+            .map(|c| zkclaim_ledger::Contribution {
+                name: c.name.clone().unwrap_or_default(),
+                hash: c.hash,
+                beacon: c.beacon.as_ref().map(|b| zkclaim_ledger::Beacon {
+                    hash: b.hash.clone(),
+                    iterations_exp: b.iterations_exp,
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// The initial key of the claim circuit of `shape` from the phase-1 file `ptau`, and the
+/// circuit's constraint count.
+fn initial_key(ptau: &Path, shape: Shape) -> Result<(InitialKey, usize), Error> {
+    let matrices = ClaimMatrices::build(shape).map_err(ProveError::from)?;
+    let bytes = read(ptau)?;
+    let bad_ptau = |reason: String| Error::BadFile {
+        path: ptau.into(),
+        reason,
+    };
+    let phase1 = Ptau::read(&bytes).map_err(|e| bad_ptau(e.to_string()))?;
+    let key = initial_zkey(&matrices, &phase1).map_err(|e| bad_ptau(e.to_string()))?;
+    Ok((key, matrices.num_constraints()))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.into(),
         source,
     })
+}
+
+/// The key `zkey`, once sure that `out` does not exist.
+fn read_new(zkey: &Path, out: &Path) -> Result<Vec<u8>, Error> {
+    fresh(out)?;
+    read(zkey)
+}
+
+/// Refuses an `out` that exists before any work; the file is then created only if it
+/// still does not exist ([`files::write_new_bytes`]).
+fn fresh(out: &Path) -> Result<(), Error> {
+    match out.exists() {
+        true => Err(Error::BadFile {
+            path: out.into(),
+            reason: "already exists: a ceremony's key is never replaced; choose another name"
+                .into(),
+        }),
+        false => Ok(()),
+    }
 }
 
 fn ceremony_error(context: impl std::fmt::Display, source: MpcError) -> Error {
@@ -196,17 +336,7 @@ fn ceremony_error(context: impl std::fmt::Display, source: MpcError) -> Error {
 
 /// Writes the new key to `out` (a new file) and prints its contribution hash.
 fn written(ctx: &Context, zkey: &Path, out: &Path, contributed: Contributed) -> Result<(), Error> {
-    use std::io::Write;
-    let io = |source| Error::Io {
-        path: out.into(),
-        source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(io)?;
-    file.write_all(&contributed.zkey).map_err(io)?;
+    files::write_new_bytes(out, &contributed.zkey)?;
     ctx.output.result(
         json!({
             "zkey": out,
@@ -274,4 +404,31 @@ fn report_text(report: &TranscriptReport) -> String {
         "transcript hash (the genesis pins it):\n{}",
         words(&report.transcript_hash)
     )
+}
+
+fn new(ctx: &Context, ptau: PathBuf, out: PathBuf, shape: ShapeArgs) -> Result<(), Error> {
+    fresh(&out)?;
+    let shape = shape.over(Shape::default());
+    let (key, constraints) = initial_key(&ptau, shape)?;
+    files::write_new_bytes(&out, &key.bytes)?;
+    let circuit_hash = hex::encode(key.circuit_hash);
+    ctx.output.result(
+        json!({
+            "out": out,
+            "shape": shape,
+            "circuit_hash": circuit_hash,
+            "domain_size": key.domain_size,
+            "constraints": constraints,
+        }),
+        format_args!(
+            "wrote {} (items {}, depth {}: {} constraints, a domain of 2^{}), circuit hash {}",
+            out.display(),
+            shape.items,
+            shape.depth,
+            constraints,
+            key.domain_size.trailing_zeros(),
+            circuit_hash
+        ),
+    );
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! `zkclaim consortium`: the consortium's genesis.
 
 use crate::{
-    commands::{setup::load_or_setup, Context},
-    consortium::{self, parse_digest},
+    commands::{setup::load_or_setup, Context, ShapeArgs},
+    consortium::{self, parse_digest, DataDir},
     error::Error,
     files,
 };
@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
-use zkclaim_ledger::{Genesis, Member};
+use zkclaim_ledger::{Ceremony, Genesis, Member};
 use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Subcommand)]
@@ -20,16 +20,37 @@ pub enum Command {
     /// first use). A real consortium uses `member keygen` at each organization and
     /// `consortium genesis`.
     Init {
-        /// The parameters the genesis pins [default: DATA/params].
+        /// The parameters the genesis pins [default: DATA/params]. With --ceremony, the
+        /// ceremony's key is imported there (or must be what is there).
         #[arg(long)]
         params: Option<PathBuf>,
+        #[command(flatten)]
+        ceremony: CeremonyArgs,
+        /// With --ceremony: the circuit's shape [default: the default shape].
+        #[command(flatten)]
+        shape: ShapeArgs,
     },
     /// Assemble a consortium's genesis from its members' public parts (as `member keygen`
     /// prints them) and the verifying key it pins. No secret is read.
     Genesis(GenesisArgs),
 }
 
+/// A phase-2 ceremony's output, verified from the circuit and phase 1 before the genesis
+/// records it and pins its keys.
 #[derive(clap::Args)]
+pub struct CeremonyArgs {
+    /// The ceremony's final key (`.zkey`, after the beacon): its whole transcript is
+    /// verified (as `ceremony verify --ptau` does), then the genesis pins its verifying and
+    /// proving keys and records the transcript hash and every contribution.
+    #[arg(long, requires = "ptau", value_parser = files::not_stdio)]
+    ceremony: Option<PathBuf>,
+    /// The phase-1 file the ceremony started from.
+    #[arg(long, requires = "ceremony", value_parser = files::not_stdio)]
+    ptau: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("shape_source").args(["vk_digest", "ceremony"]))]
 pub struct GenesisArgs {
     /// The chain's name; every transaction signs it.
     #[arg(long)]
@@ -40,20 +61,22 @@ pub struct GenesisArgs {
     members: Vec<PathBuf>,
     /// The parameters whose verifying key the genesis pins (claim.vk and shape.json
     /// suffice; with claim.pk beside them, its SHA-256 is pinned too) [default: DATA/params].
-    #[arg(long, conflicts_with = "vk_digest")]
+    #[arg(long, conflicts_with_all = ["vk_digest", "ceremony"])]
     params: Option<PathBuf>,
+    #[command(flatten)]
+    ceremony: CeremonyArgs,
     /// The verifying key's digest (64 hex digits), instead of reading claim.vk.
-    #[arg(long, value_parser = parse_digest)]
+    #[arg(long, value_parser = parse_digest, conflicts_with = "ceremony")]
     vk_digest: Option<[u8; 32]>,
     /// The proving key file's SHA-256 (64 hex digits) to pin, where --params has no claim.pk
     /// (or with --vk-digest): nodes and patients then prove only with that key.
-    #[arg(long, value_parser = parse_digest)]
+    #[arg(long, value_parser = parse_digest, conflicts_with = "ceremony")]
     pk_digest: Option<[u8; 32]>,
-    /// With --vk-digest: the circuit's invoice items [default: 8].
-    #[arg(long, requires = "vk_digest")]
+    /// With --vk-digest or --ceremony: the circuit's invoice items [default: 8].
+    #[arg(long, requires = "shape_source")]
     items: Option<usize>,
-    /// With --vk-digest: the invoice tree's depth [default: 32].
-    #[arg(long, requires = "vk_digest")]
+    /// With --vk-digest or --ceremony: the invoice tree's depth [default: 32].
+    #[arg(long, requires = "shape_source")]
     depth: Option<usize>,
     /// K: how many recent invoice roots a claim may prove against.
     #[arg(long, default_value_t = 128)]
@@ -65,9 +88,26 @@ pub struct GenesisArgs {
 
 pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
-        Command::Init { params } => {
-            let params = load_or_setup(&ctx.data, &ctx.params_dir(params))?;
-            let genesis = ctx.data.init(&params)?;
+        Command::Init {
+            params,
+            ceremony,
+            shape,
+        } => {
+            if shape.given() && ceremony.ceremony.is_none() {
+                return Err(Error::Usage(
+                    "--items and --depth go with --ceremony: development parameters have the \
+                     default shape"
+                        .into(),
+                ));
+            }
+            let dir = ctx.params_dir(params);
+            let (params, ceremony) = match ceremony.verified(shape.over(Shape::default()))? {
+                Some((record, imported)) => {
+                    (ceremony_params(&ctx.data, &dir, imported)?, Some(record))
+                }
+                None => (load_or_setup(&ctx.data, &dir)?, None),
+            };
+            let genesis = ctx.data.init(&params, ceremony)?;
             ctx.output.result(
                 json!({
                     "chain_id": genesis.chain_id,
@@ -93,15 +133,59 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
     }
 }
 
+impl CeremonyArgs {
+    /// With --ceremony: what the genesis records of it and its parameters (for the claim
+    /// circuit of `shape`), once its transcript is verified.
+    fn verified(&self, shape: Shape) -> Result<Option<(Ceremony, ClaimParams)>, Error> {
+        match (&self.ceremony, &self.ptau) {
+            (Some(zkey), Some(ptau)) => Ok(Some(super::ceremony::parameters(zkey, ptau, shape)?)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The ceremony's parameters in `dir`: imported there when it has none, else `dir`'s must
+/// be exactly those (the same verifying and proving keys).
+fn ceremony_params(
+    data: &DataDir,
+    dir: &Path,
+    imported: ClaimParams,
+) -> Result<ClaimParams, Error> {
+    if !ClaimParams::files(dir).iter().any(|f| f.exists()) {
+        imported.save(dir)?;
+        return Ok(imported);
+    }
+    let found = data.load_params(dir)?.into_prover()?;
+    if found.verifying_key.digest() != imported.verifying_key.digest()
+        || found.proving_key.digest() != imported.proving_key.digest()
+    {
+        return Err(Error::BadFile {
+            path: dir.into(),
+            reason: "holds parameters other than the ceremony's key: use an empty --params \
+                     folder, where the key is imported"
+                .into(),
+        });
+    }
+    Ok(found)
+}
+
 fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
+    let default = Shape::default();
+    let shape = Shape {
+        items: args.items.unwrap_or(default.items),
+        depth: args.depth.unwrap_or(default.depth),
+    };
+    let mut ceremony = None;
     let (verifying_key_digest, proving_key_digest, shape) = match args.vk_digest {
-        Some(digest) => {
-            let default = Shape::default();
-            let shape = Shape {
-                items: args.items.unwrap_or(default.items),
-                depth: args.depth.unwrap_or(default.depth),
-            };
-            (digest, args.pk_digest, shape)
+        Some(digest) => (digest, args.pk_digest, shape),
+        None if args.ceremony.ceremony.is_some() => {
+            let (record, params) = args.ceremony.verified(shape)?.expect("--ceremony given");
+            ceremony = Some(record);
+            (
+                params.verifying_key.digest(),
+                Some(params.proving_key.digest()),
+                shape,
+            )
         }
         None => {
             let dir = ctx.params_dir(args.params);
@@ -124,7 +208,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         members,
         verifying_key_digest,
         proving_key_digest,
-        ceremony: None,
+        ceremony,
         shape,
         root_window: args.root_window,
         block_window_ms: 0,
@@ -151,6 +235,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
             "members": genesis.members,
             "verifying_key_digest": vk_digest,
             "proving_key_digest": genesis.proving_key_digest.map(hex::encode),
+            "ceremony": genesis.ceremony,
             "file_sha256": file_sha256,
         }),
         format_args!(

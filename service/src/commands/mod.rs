@@ -82,6 +82,11 @@ pub struct ShapeArgs {
 }
 
 impl ShapeArgs {
+    /// Whether either flag was given.
+    pub fn given(&self) -> bool {
+        self.items.is_some() || self.depth.is_some()
+    }
+
     /// `base` with the flags given.
     pub fn over(&self, base: Shape) -> Shape {
         Shape {
