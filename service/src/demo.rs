@@ -130,7 +130,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         Ok(ClaimWitness {
             sk: sk.clone(),
             invoice: ours.clone(),
-            path: ledger.merkle_path(index)?,
+            path: ledger.leaf_path(index)?.path,
             policy: p.clone(),
         })
     };

@@ -121,6 +121,7 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
 
     let expected: BTreeSet<(&str, &str)> = [
         ("post", "/v1/invoices"),
+        ("post", "/v1/invoices/void"),
         ("post", "/v1/proofs"),
         ("post", "/v1/proofs/jobs"),
         ("get", "/v1/proofs/jobs/{id}"),

@@ -71,6 +71,8 @@ pub fn genesis_for(
         ceremony: None,
         shape: SHAPE,
         root_window,
+        root_max_age_ms: zkclaim_ledger::DEFAULT_ROOT_MAX_AGE_MS,
+        hospital_root_quota: None,
         block_window_ms,
     }
 }
@@ -144,7 +146,7 @@ impl Patient {
         let witness = ClaimWitness {
             sk: self.sk.clone(),
             invoice: self.invoice.clone(),
-            path: ledger.merkle_path(index).unwrap(),
+            path: ledger.leaf_path(index).unwrap().path,
             policy: sample::policy(rng, insurer),
         };
         let claim = prove(params(), witness, rng).unwrap();

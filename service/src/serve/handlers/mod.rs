@@ -11,7 +11,7 @@
 //! that never echo a value, member authentication and the blocking pools.
 
 use super::{
-    actions::{self, ProofRequest, Registered, Settled, SettledClaim},
+    actions::{self, ProofRequest, Registered, Settled, SettledClaim, Voided},
     admission::{Peer, Slot},
     auth,
     error::ServiceError,
@@ -20,9 +20,9 @@ use super::{
     jobs::{Accepted, JobStatus},
     pool::ProverPool,
     schemas::{
-        BadRequest, Conflict, Digest, Forbidden, Hex, InternalError, NotFound, PayloadTooLarge,
-        SignedRegisterInvoice, SignedSettleClaim, TooManyRequests, Unauthorized, Unavailable,
-        Unprocessable,
+        BadRequest, Conflict, Digest, Forbidden, Gone, Hex, InternalError, NotFound,
+        PayloadTooLarge, SignedRegisterInvoice, SignedSettleClaim, SignedVoidInvoice,
+        TooManyRequests, Unauthorized, Unavailable, Unprocessable,
     },
     Shared,
 };
