@@ -141,6 +141,12 @@ pub fn packed(item: &Item) -> Fr {
     Fr::from(item.amount) + Fr::from(1u64 << AMOUNT_BITS) * Fr::from(item.category)
 }
 
+/// `total = Σ amount_i` over every item, covered or not (fen): what a continuation claim's
+/// payers may pay together at most. Below 2^44 for validated items (N <= 16).
+pub fn total(items: &[Item]) -> u64 {
+    items.iter().map(|it| it.amount).sum()
+}
+
 /// The hash of all item slots `(detail_0, packed_0, …)`. Up to 8 items it is one Poseidon
 /// of the 2N values (16 inputs for the default N = 8); longer lists chain:
 /// `h = Poseidon(first 16)`, then `h = Poseidon(h, next up to 15)` until all are absorbed.
@@ -229,6 +235,18 @@ mod tests {
             amount: (1 << 40) - 1,
         };
         assert_eq!(packed(&it), Fr::from((16u64 << 40) - 1));
+    }
+
+    #[test]
+    fn total_counts_every_item() {
+        let mut v = sample();
+        v.items.push(Item {
+            detail: Fr::from(12u64),
+            category: 15,
+            amount: (1 << 40) - 1,
+        });
+        assert_eq!(total(&v.padded_items(8).unwrap()), 9_700 + (1 << 40) - 1);
+        assert_eq!(total(&[]), 0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! modules mirror these paths with in-circuit twins of the same names.
 
 pub mod claim;
+pub mod continuation;
 pub mod date;
 pub mod field;
 pub mod invoice;
@@ -14,6 +15,7 @@ pub mod poseidon;
 pub mod sample;
 #[cfg(feature = "openapi")]
 pub mod schema;
+pub mod settled;
 pub mod tree;
 
 #[cfg(feature = "r1cs")]

@@ -29,6 +29,12 @@ pub enum Tag {
     Claimant = 3,
     Invoice = 4,
     Policy = 6,
+    /// Settled-tree leaves (continuation claims, statement v2).
+    Settled = 7,
+    /// The blinding `rho_k` of a settled leaf.
+    Rho = 8,
+    /// The running commitment to the policies that paid on an invoice.
+    Payers = 9,
 }
 
 impl Tag {

@@ -3,10 +3,12 @@
 
 use crate::{
     claim::{ClaimWitness, Shape},
+    continuation::ContinuationWitness,
     date::Day,
     invoice::{detail_digest, Invoice, Item},
     keys::SecretKey,
     policy::Policy,
+    settled,
     tree::IncrementalTree,
 };
 use ark_bn254::Fr;
@@ -113,6 +115,40 @@ pub fn claim<R: RngCore + CryptoRng>(rng: &mut R, shape: Shape, others: usize) -
     }
 }
 
+/// A valid continuation claim of `rank` (1..=3): [`claim`]'s invoice, claimed first under
+/// [`policy`] at insurer 2 and then at insurers 3, 4, … in turn, each claim's settled leaf
+/// appended to a settled tree of `shape.depth` after `others` other claims' leaves; the next
+/// payer (insurer `2 + rank`) holds the same typical policy.
+pub fn continuation<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    shape: Shape,
+    rank: u8,
+    others: usize,
+) -> ContinuationWitness {
+    let primary = claim(rng, shape, others);
+    let public = primary
+        .public_inputs(shape)
+        .expect("sample claims are valid");
+    let mut settled = IncrementalTree::new(shape.depth);
+    for _ in 0..others {
+        settled.append(Fr::rand(rng)).expect("the tree has room");
+    }
+    let mut settle = |leaf: Fr| {
+        let index = settled.append(leaf).expect("the tree has room");
+        settled.path(index).expect("the leaf was appended")
+    };
+    let path = settle(settled::primary_leaf(&public));
+    let mut w = ContinuationWitness::after_primary(&primary, &public, policy(rng, 3), path);
+    for next_insurer in (4..).take(usize::from(rank.saturating_sub(1))) {
+        let public = w
+            .public_inputs(shape)
+            .expect("sample continuations are valid");
+        let path = settle(public.settled_leaf);
+        w = w.next(&public, policy(rng, next_insurer), path);
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +175,21 @@ mod tests {
             let w = claim(&mut rng, shape, 5);
             let public = w.public_inputs(shape).expect("a valid claim");
             assert_eq!(w.check(shape, &public), Ok(()));
+        }
+    }
+
+    #[test]
+    fn sample_continuations_satisfy_the_statement() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let shape = Shape { items: 4, depth: 8 };
+        for rank in 1..=crate::continuation::MAX_RANK {
+            let w = continuation(&mut rng, shape, rank, 3);
+            assert_eq!((w.rank, w.earlier.len()), (rank, usize::from(rank)));
+            let public = w.public_inputs(shape).expect("a valid continuation");
+            assert_eq!(w.check(shape, &public), Ok(()));
+            assert_eq!(public.insurer_id, 2 + u32::from(rank));
+            let total = crate::invoice::total(&w.claim.invoice.items);
+            assert!(w.paid_before + public.claim_amount <= total);
         }
     }
 }

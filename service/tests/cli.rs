@@ -383,4 +383,15 @@ fn consortium_init_refuses_to_overwrite_and_audit_reports_an_empty_chain() {
         audit.contains("DEVELOPMENT parameters: the genesis records no ceremony"),
         "{audit}"
     );
+    assert!(audit.contains("proving key: the pinned one"), "{audit}");
+    // A proving key other than the pinned one fails the audit.
+    let pk = dir.path("data/params/claim.pk");
+    let mut bytes = std::fs::read(&pk).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&pk, bytes).unwrap();
+    let audit = zkclaim(&dir, &["audit"]);
+    let stderr = String::from_utf8_lossy(&audit.stderr);
+    assert_eq!(audit.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("claim.pk"), "{stderr}");
 }

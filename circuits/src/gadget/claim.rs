@@ -1,7 +1,11 @@
 //! The claim circuit: the whole statement of `docs/protocol.md` in R1CS.
 
 use super::{
-    invoice::InvoiceVar, keys, nullifier, policy, policy::PolicyVar, tree, tree::MerklePathVar,
+    invoice::InvoiceVar,
+    keys, nullifier, policy,
+    policy::{PayoutVar, PolicyVar},
+    tree,
+    tree::MerklePathVar,
 };
 use crate::claim::{ClaimWitness, PublicInputs, RuleViolation, Shape};
 use crate::invoice::{Invoice, Item};
@@ -123,23 +127,43 @@ impl ClaimCircuit {
     }
 }
 
-impl ConstraintSynthesizer<Fr> for ClaimCircuit {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let w = &self.witness;
-        if w.invoice.items.len() != self.shape.items || w.path.siblings.len() != self.shape.depth {
-            return Err(SynthesisError::Unsatisfiable);
-        }
-        let public = PublicInputsVar::new_input(cs.clone(), || Ok(self.public))?;
-        let sk = FpVar::new_witness(cs.clone(), || Ok(*w.sk.expose()))?;
-        let invoice = InvoiceVar::new_witness(cs.clone(), || Ok(&w.invoice))?;
-        let path = MerklePathVar::new_witness(cs.clone(), || Ok(&w.path))?;
-        let pol = PolicyVar::new_witness(cs.clone(), || Ok(&w.policy))?;
-        let quotient = FpVar::new_witness(cs.clone(), || Ok(Fr::from(self.advice.quotient)))?;
-        let remainder = FpVar::new_witness(cs.clone(), || Ok(Fr::from(self.advice.remainder)))?;
+/// The primary statement's witness in the circuit: the key, the invoice opening and its path,
+/// the policy opening and the payout's division advice, allocated in this order. The
+/// continuation circuit opens the same values and enforces the same rules through it.
+pub struct ClaimWitnessVar {
+    pub sk: FpVar<Fr>,
+    pub invoice: InvoiceVar,
+    pub path: MerklePathVar,
+    pub policy: PolicyVar,
+    pub quotient: FpVar<Fr>,
+    pub remainder: FpVar<Fr>,
+}
 
-        // 1. The invoice is issued to this patient's key.
-        invoice.patient_pk.enforce_equal(&keys::public_key(&sk)?)?;
-        // 2. Its commitment is a leaf of the tree with the public root.
+impl ClaimWitnessVar {
+    /// Allocates `w` (whose invoice the caller padded to the circuit's items) and `advice` as
+    /// witnesses.
+    pub fn new_witness(
+        cs: ConstraintSystemRef<Fr>,
+        w: &ClaimWitness,
+        advice: &Payout,
+    ) -> Result<Self, SynthesisError> {
+        Ok(Self {
+            sk: FpVar::new_witness(cs.clone(), || Ok(*w.sk.expose()))?,
+            invoice: InvoiceVar::new_witness(cs.clone(), || Ok(&w.invoice))?,
+            path: MerklePathVar::new_witness(cs.clone(), || Ok(&w.path))?,
+            policy: PolicyVar::new_witness(cs.clone(), || Ok(&w.policy))?,
+            quotient: FpVar::new_witness(cs.clone(), || Ok(Fr::from(advice.quotient)))?,
+            remainder: FpVar::new_witness(cs, || Ok(Fr::from(advice.remainder)))?,
+        })
+    }
+
+    /// Rules 1 and 2: the invoice is issued to this key, and its commitment is a leaf of the
+    /// tree with root `invoice_root`.
+    pub fn enforce_invoice(&self, invoice_root: &FpVar<Fr>) -> Result<(), SynthesisError> {
+        let invoice = &self.invoice;
+        invoice
+            .patient_pk
+            .enforce_equal(&keys::public_key(&self.sk)?)?;
         let leaf = super::invoice::commitment(
             &invoice.serial,
             &invoice.hospital_id,
@@ -147,15 +171,39 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
             &invoice.issued_on,
             &invoice.items,
         )?;
-        tree::root_from_path(&leaf, &path)?.enforce_equal(&public.invoice_root)?;
-        // 3. Nullifier, pseudonym and policy hash come from the same witness.
-        nullifier::nullifier(&sk, &invoice.serial)?.enforce_equal(&public.nullifier)?;
-        keys::claimant_tag(&sk, &pol.insurer_id)?.enforce_equal(&public.claimant_tag)?;
-        policy::policy_hash(&pol)?.enforce_equal(&public.policy_hash)?;
-        // 4. Issued inside the policy period.
-        policy::in_period(&pol, &invoice.issued_on)?;
-        // 5-6. Range checks and the payout rule, exactly.
-        let pay = policy::payout(&pol, &invoice.items, &quotient, &remainder)?;
+        tree::root_from_path(&leaf, &self.path)?.enforce_equal(invoice_root)
+    }
+
+    /// Rule 3 but the nullifier (`claimant_tag` and `policy_hash` of this key and policy),
+    /// rule 4 (the period) and rules 5-6 (ranges and the payout formula): returns the payout
+    /// under this policy.
+    pub fn enforce_policy(
+        &self,
+        claimant_tag: &FpVar<Fr>,
+        policy_hash: &FpVar<Fr>,
+    ) -> Result<PayoutVar, SynthesisError> {
+        let pol = &self.policy;
+        keys::claimant_tag(&self.sk, &pol.insurer_id)?.enforce_equal(claimant_tag)?;
+        policy::policy_hash(pol)?.enforce_equal(policy_hash)?;
+        policy::in_period(pol, &self.invoice.issued_on)?;
+        policy::payout(pol, &self.invoice.items, &self.quotient, &self.remainder)
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for ClaimCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let w = &self.witness;
+        if w.invoice.items.len() != self.shape.items || w.path.siblings.len() != self.shape.depth {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let public = PublicInputsVar::new_input(cs.clone(), || Ok(self.public))?;
+        let claim = ClaimWitnessVar::new_witness(cs, w, &self.advice)?;
+        // 1-2. The invoice is issued to this patient's key and is a leaf of the public root.
+        claim.enforce_invoice(&public.invoice_root)?;
+        // 3. The nullifier of this key and invoice, then (below) its pseudonym and policy hash.
+        nullifier::nullifier(&claim.sk, &claim.invoice.serial)?.enforce_equal(&public.nullifier)?;
+        // 3-6. Pseudonym and policy hash, the period, the range checks and the payout, exactly.
+        let pay = claim.enforce_policy(&public.claimant_tag, &public.policy_hash)?;
         pay.amount.enforce_equal(&public.claim_amount)
     }
 }

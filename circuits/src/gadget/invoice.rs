@@ -79,6 +79,12 @@ pub fn packed(item: &ItemVar) -> FpVar<Fr> {
     &item.amount + &item.category * Fr::from(1u64 << AMOUNT_BITS)
 }
 
+/// `Σ amount_i` (linear: no constraints; the amounts' ranges are the caller's, as in
+/// [`ItemVar::validate`]).
+pub fn total(items: &[ItemVar]) -> FpVar<Fr> {
+    items.iter().map(|it| &it.amount).sum()
+}
+
 pub fn items_hash(items: &[ItemVar]) -> Result<FpVar<Fr>, SynthesisError> {
     let values: Vec<FpVar<Fr>> = items
         .iter()
@@ -160,6 +166,12 @@ mod tests {
                     &packed(&v.items[0]),
                     native::packed(&inv.items[0]),
                 );
+                assert_agrees(
+                    &cs,
+                    mode,
+                    &total(&v.items),
+                    Fr::from(native::total(&inv.items)),
+                );
             }
         }
     }
@@ -214,6 +226,19 @@ mod tests {
                 assert_eq!(c, item.category);
             }
         }
+    }
+
+    #[test]
+    fn total_is_free_and_binds_every_amount() {
+        let inv = sample(8);
+        let cs = cs();
+        let v = InvoiceVar::new_witness(cs.clone(), || Ok(inv.clone())).unwrap();
+        let t = total(&v.items);
+        assert_eq!(cs.num_constraints(), 0, "a linear sum");
+        let one_more =
+            FpVar::new_input(cs.clone(), || Ok(Fr::from(native::total(&inv.items) + 1))).unwrap();
+        t.enforce_equal(&one_more).unwrap();
+        assert!(!cs.is_satisfied().unwrap());
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! the two agree for constant, public-input and witness allocations.
 
 pub mod claim;
+pub mod continuation;
 pub mod invoice;
 pub mod keys;
 pub mod nullifier;
 pub mod policy;
 pub mod poseidon;
+pub mod settled;
 pub mod tree;
 
 use ark_bn254::Fr;
@@ -40,6 +42,11 @@ fn enforce_le(a: &FpVar<Fr>, b: &FpVar<Fr>, n: usize) -> Result<(), SynthesisErr
 fn is_ge(a: &FpVar<Fr>, b: &FpVar<Fr>, n: usize) -> Result<Boolean<Fr>, SynthesisError> {
     let shifted = a - b + Fr::from(2u64).pow([n as u64]);
     Ok(bits(&shifted, n + 1)?.swap_remove(n))
+}
+
+/// `min(a, b)` for values below 2^n (n + 3 constraints): `b` where `a >= b`, else `a`.
+fn min(a: &FpVar<Fr>, b: &FpVar<Fr>, n: usize) -> Result<FpVar<Fr>, SynthesisError> {
+    is_ge(a, b, n)?.select(b, a)
 }
 
 #[cfg(test)]
@@ -112,6 +119,10 @@ mod tests {
             let av = FpVar::new_witness(cs.clone(), || Ok(Fr::from(a))).unwrap();
             let bv = FpVar::new_witness(cs.clone(), || Ok(Fr::from(b))).unwrap();
             assert_eq!(is_ge(&av, &bv, 44).unwrap().value().unwrap(), a >= b);
+            assert_eq!(
+                min(&av, &bv, 44).unwrap().value().unwrap(),
+                Fr::from(a.min(b))
+            );
             enforce_le(&av, &bv, 44).unwrap();
             assert_eq!(cs.is_satisfied().unwrap(), a <= b, "{a} <= {b}");
         }

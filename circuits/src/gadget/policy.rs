@@ -1,7 +1,7 @@
 //! In-circuit twins of [`crate::policy`]: the policy hash, the period check and the payout
 //! rule, with every comparison range-checked so no value wraps modulo r.
 
-use super::{alloc, bits, enforce_le, invoice::ItemVar, is_ge, poseidon::hash};
+use super::{alloc, bits, enforce_le, invoice::ItemVar, is_ge, min, poseidon::hash};
 use crate::policy::{Policy, MONEY_BITS, RATE_ONE};
 use crate::poseidon::Tag;
 use ark_bn254::Fr;
@@ -126,7 +126,7 @@ pub fn payout(
     over.mul_equals(&p.rate_bp, &(quotient * Fr::from(RATE_ONE) + remainder))?;
 
     bits(&p.cap, MONEY_BITS)?;
-    let amount = is_ge(quotient, &p.cap, MONEY_BITS)?.select(&p.cap, quotient)?;
+    let amount = min(quotient, &p.cap, MONEY_BITS)?;
     Ok(PayoutVar {
         eligible,
         over,

@@ -15,14 +15,19 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
-    let key = ctx
-        .data
-        .verifying_key(&ctx.params_dir(args.params))?
-        .prepare();
+    // The verifying key must be the one the genesis pins, and so must the proving key when
+    // the folder holds one and the genesis pins it.
+    let params = ctx.data.load_params(&ctx.params_dir(args.params))?;
+    let key = params.verifying_key.prepare();
     let report = consortium::audit(&ctx.data, &key, args.ledger.as_deref())?;
     let genesis = ctx.data.load_genesis()?;
+    let proving_key = match (&params.prover, genesis.proving_key_digest) {
+        (None, _) => "absent",
+        (Some(_), None) => "not pinned",
+        (Some(_), Some(_)) => "the pinned one",
+    };
     let mut text = format!(
-        "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks\n{}",
+        "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks\n{}\nproving key: {proving_key}",
         report.blocks,
         report.invoices,
         report.claims,
@@ -61,6 +66,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         "claims": report.claims,
         "rejected": rejected,
         "ceremony": genesis.ceremony,
+        "proving_key": proving_key,
     });
     ctx.output.result(value, text);
     Ok(())
