@@ -139,7 +139,7 @@ fn main() {
             let index = ledger
                 .leaf_index(inv.commitment(SHAPE.items).unwrap())
                 .unwrap();
-            let path = ledger.merkle_path(index).unwrap();
+            let path = ledger.leaf_path(index).unwrap().path;
             let w = ClaimWitness {
                 sk: sk.clone(),
                 invoice: inv.clone(),

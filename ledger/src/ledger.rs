@@ -2,10 +2,11 @@
 //!
 //! `submit` does the expensive, state-free checks (signature, role, proof) in the caller's
 //! thread, then queues the transaction. A single committer thread gathers what arrives within
-//! the genesis `block_window_ms`, checks it against the state (root window, unspent
-//! nullifier, fresh commitment) and spends it, all under the state's write lock, writes the
-//! block durably, and only then answers each submitter. Readers never see a block that is not
-//! yet durable: the write lock is held until the store has it.
+//! the genesis `block_window_ms`, checks it against the state (a root young enough, unspent
+//! nullifier, fresh commitment, a void by its registrant, the hospital's quota of blocks)
+//! and applies it, all under the state's write lock, writes the block durably, and only then
+//! answers each submitter. Readers never see a block that is not yet durable: the write lock
+//! is held until the store has it.
 //!
 //! On a shared store (etcd) other nodes append too. A follower thread applies their blocks
 //! as they appear, verifying every proof; a committer that loses the race for a slot undoes

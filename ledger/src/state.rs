@@ -225,6 +225,10 @@ impl State {
         self.tree.len()
     }
 
+    pub(crate) fn voided_count(&self) -> u64 {
+        self.voided.len() as u64
+    }
+
     pub(crate) fn claim_count(&self) -> u64 {
         self.claims.len() as u64
     }

@@ -407,7 +407,8 @@ mod tests {
         let unknown = refusal_of::<actions::ProofRequest>(r#"{"SECRET": 1}"#);
         assert_eq!(
             unknown,
-            "invalid request at `.`: unknown field, expected one of `invoice`, `key`, `policy`"
+            "invalid request at `.`: unknown field, expected one of `invoice`, `key`, `policy`, \
+             `claim_now`"
         );
         let signature = refusal_of::<SignedTransaction>(
             r#"{"tx": {"register_invoice": {"commitment": "0x0000000000000000000000000000000000000000000000000000000000000001"}}, "signer": 1, "signature": "4242"}"#,
