@@ -53,12 +53,16 @@ pub struct PublicInputs {
     /// Fen; at most the policy's cap, so below 2^44.
     #[cfg_attr(feature = "openapi", schema(maximum = 17592186044415_u64))]
     pub claim_amount: u64,
+    /// The policy's insurer, whose member id in the genesis this is: the only member that
+    /// may settle the claim (statement v2; a v1 claim has no such input).
+    #[cfg_attr(feature = "openapi", schema(maximum = 4294967295_u64))]
+    pub insurer_id: u32,
 }
 
 impl PublicInputs {
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
 
-    /// `invoice_root, nullifier, claimant_tag, policy_hash, claim_amount`.
+    /// `invoice_root, nullifier, claimant_tag, policy_hash, claim_amount, insurer_id`.
     pub fn to_field_elements(&self) -> [Fr; Self::COUNT] {
         [
             self.invoice_root,
@@ -66,6 +70,7 @@ impl PublicInputs {
             self.claimant_tag,
             self.policy_hash,
             Fr::from(self.claim_amount),
+            Fr::from(self.insurer_id),
         ]
     }
 }
@@ -128,6 +133,8 @@ pub enum RuleViolation {
     WrongPolicyHash,
     #[error("claim_amount {claimed} differs from the payout {payout} the policy gives")]
     WrongAmount { claimed: u64, payout: u64 },
+    #[error("insurer_id {claimed} is not the policy's insurer {policy}")]
+    WrongInsurer { claimed: u32, policy: u32 },
 }
 
 impl ClaimWitness {
@@ -161,6 +168,7 @@ impl ClaimWitness {
             claimant_tag: keys::claimant_tag(sk, self.policy.insurer_id),
             policy_hash: policy::policy_hash(&self.policy),
             claim_amount: pay.amount,
+            insurer_id: self.policy.insurer_id,
         };
         Ok((public, pay))
     }
@@ -185,6 +193,12 @@ impl ClaimWitness {
         }
         if expected.policy_hash != public.policy_hash {
             return Err(RuleViolation::WrongPolicyHash);
+        }
+        if expected.insurer_id != public.insurer_id {
+            return Err(RuleViolation::WrongInsurer {
+                claimed: public.insurer_id,
+                policy: expected.insurer_id,
+            });
         }
         Ok(())
     }

@@ -151,8 +151,6 @@ pub enum ContinuationViolation {
     WrongAmount { claimed: u64, payout: u64 },
     #[error("settled_leaf is not this claim's leaf")]
     WrongSettledLeaf,
-    #[error("insurer_id {claimed} is not the policy's insurer {insurer}")]
-    WrongInsurer { claimed: u32, insurer: u32 },
 }
 
 impl ContinuationWitness {
@@ -305,10 +303,11 @@ impl ContinuationWitness {
             return Err(V::WrongSettledLeaf);
         }
         if expected.insurer_id != public.insurer_id {
-            return Err(V::WrongInsurer {
+            return Err(RuleViolation::WrongInsurer {
                 claimed: public.insurer_id,
-                insurer: expected.insurer_id,
-            });
+                policy: expected.insurer_id,
+            }
+            .into());
         }
         Ok(())
     }
@@ -402,10 +401,10 @@ mod tests {
         public.insurer_id = 2;
         assert_eq!(
             w.check(SHAPE, &public),
-            Err(ContinuationViolation::WrongInsurer {
+            Err(ContinuationViolation::Claim(RuleViolation::WrongInsurer {
                 claimed: 2,
-                insurer: 3
-            })
+                policy: 3
+            }))
         );
     }
 }

@@ -84,6 +84,7 @@ mod tests {
             claimant_tag: Fr::from(2u64),
             policy_hash: Fr::from(5u64),
             claim_amount: 7_760,
+            insurer_id: 2,
         };
         let leaf0 = primary_leaf(&public);
         assert_eq!(

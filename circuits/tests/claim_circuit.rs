@@ -18,7 +18,7 @@ use zkclaim_circuits::{
 };
 
 /// The default statement's size; changing the circuit must change this number on purpose.
-const CONSTRAINTS: usize = 10_845;
+const CONSTRAINTS: usize = 10_846;
 
 struct Fixture {
     rng: StdRng,
@@ -90,6 +90,7 @@ fn consistent(f: &mut Fixture) -> ClaimCircuit {
         claimant_tag: keys::claimant_tag(&sk, f.policy.insurer_id),
         policy_hash: policy::policy_hash(&f.policy),
         claim_amount: pay.amount,
+        insurer_id: f.policy.insurer_id,
     };
     let witness = ClaimWitness {
         sk: f.sk.clone(),
@@ -282,6 +283,25 @@ fn wrong_insurer_in_the_tag() {
     assert!(!satisfied(c));
 }
 
+/// Statement v2: a claim names the policy's insurer, so that only that member can settle
+/// it. Another member's id, with the tag and policy hash still the real insurer's, is
+/// unprovable, and the native check names the rule.
+#[test]
+fn another_insurers_id() {
+    let mut f = fixture();
+    let mut c = consistent(&mut f);
+    assert_eq!(c.public.insurer_id, 2);
+    c.public.insurer_id = 11;
+    assert_eq!(
+        c.witness.check(c.shape, &c.public),
+        Err(RuleViolation::WrongInsurer {
+            claimed: 11,
+            policy: 2
+        })
+    );
+    assert!(!satisfied(c));
+}
+
 #[test]
 fn wrong_salt() {
     let mut f = fixture();
@@ -295,12 +315,13 @@ fn each_public_input_changed() {
     let mut f = fixture();
     let base = consistent(&mut f);
     let one = Fr::from(1u64);
-    let tampers: [fn(&mut PublicInputs, Fr); 5] = [
+    let tampers: [fn(&mut PublicInputs, Fr); PublicInputs::COUNT] = [
         |p, d| p.invoice_root += d,
         |p, d| p.nullifier += d,
         |p, d| p.claimant_tag += d,
         |p, d| p.policy_hash += d,
         |p, _| p.claim_amount += 1,
+        |p, _| p.insurer_id += 1,
     ];
     for (i, tamper) in tampers.iter().enumerate() {
         let mut c = base.clone();

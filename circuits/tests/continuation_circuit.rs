@@ -559,10 +559,10 @@ fn each_public_input_changed() {
         (|p, d| p.settled_leaf += d, V::WrongSettledLeaf),
         (
             |p, _| p.insurer_id += 1,
-            V::WrongInsurer {
+            V::Claim(RuleViolation::WrongInsurer {
                 claimed: 5,
-                insurer: 4,
-            },
+                policy: 4,
+            }),
         ),
     ];
     for (tamper, rule) in tampers {

@@ -15,7 +15,8 @@ export const PROOF_SIZE = 128;
 const TX_DOMAIN = 'zkclaim/tx/v1';
 const REQUEST_DOMAIN = 'zkclaim/request/v1';
 const REGISTER_INVOICE = 1;
-const SETTLE_CLAIM = 2;
+// Statement v2's claim (0x02 was v1's, without insurer_id).
+const SETTLE_CLAIM = 4;
 // PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410).
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
@@ -64,6 +65,7 @@ function transactionBody(tx) {
         fieldBytes(p[name], name),
       ),
       u64(p.claim_amount),
+      u32(p.insurer_id),
       hexBytes(proof, PROOF_SIZE, 'proof'),
     ]);
   }

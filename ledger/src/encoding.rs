@@ -18,6 +18,11 @@ pub enum DecodeError {
     UnknownFormat(u8),
     #[error("unknown transaction tag {0}")]
     UnknownTag(u8),
+    #[error(
+        "a statement-v1 claim (without insurer_id), written by a zkclaim from before statement \
+         v2: this version does not replay it; use the version that wrote this ledger"
+    )]
+    StatementV1Claim,
     #[error("field element is not canonical")]
     NotCanonical,
     #[error("malformed proof: {0}")]

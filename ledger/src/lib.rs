@@ -45,6 +45,11 @@ pub enum LedgerError {
         needed: Role,
     },
     #[error(
+        "the claim is made under insurer {insurer_id}'s policy: only that insurer may settle \
+         it (submit the claim there), not member {signer}"
+    )]
+    WrongInsurer { signer: u32, insurer_id: u32 },
+    #[error(
         "the claim's invoice root is not one of the ledger's roots (unknown, or older than the \
          last root_window roots it keeps)"
     )]

@@ -3,9 +3,11 @@
 //! What a member signs is never JSON: it is
 //! `"zkclaim/tx/v1" ‖ len(chain_id) u32 ‖ chain_id ‖ signer u32 ‖ body`, where `body` is
 //! - `0x01 ‖ commitment` for [`Transaction::RegisterInvoice`],
-//! - `0x02 ‖ invoice_root ‖ nullifier ‖ claimant_tag ‖ policy_hash ‖ claim_amount u64 ‖ proof`
-//!   for [`Transaction::SettleClaim`] (field elements 32 bytes big-endian, proof 128 bytes
-//!   compressed),
+//! - `0x04 ‖ invoice_root ‖ nullifier ‖ claimant_tag ‖ policy_hash ‖ claim_amount u64 ‖
+//!   insurer_id u32 ‖ proof` for [`Transaction::SettleClaim`] (field elements 32 bytes
+//!   big-endian, proof 128 bytes compressed). Tag `0x02` was statement v1's claim, without
+//!   `insurer_id`: it is refused by name ([`DecodeError::StatementV1Claim`]), never read as
+//!   another layout.
 //! - `0x03 ‖ commitment` for [`Transaction::VoidInvoice`] (statement v2: only the hospital
 //!   that registered the commitment may sign it; its leaf becomes the empty value 0).
 //!
@@ -24,8 +26,10 @@ use zkclaim_verifier::ClaimPackage;
 
 const TX_DOMAIN: &[u8] = b"zkclaim/tx/v1";
 const REGISTER_INVOICE: u8 = 1;
-const SETTLE_CLAIM: u8 = 2;
+/// Statement v1's claim (no `insurer_id`); no longer written or read.
+const SETTLE_CLAIM_V1: u8 = 2;
 const VOID_INVOICE: u8 = 3;
+const SETTLE_CLAIM: u8 = 4;
 
 // Claims are the larger variant and a common one: boxing them would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -79,6 +83,7 @@ impl Transaction {
                     put_fr(out, x);
                 }
                 put_u64(out, p.claim_amount);
+                put_u32(out, p.insurer_id);
                 out.extend_from_slice(&claim.proof.to_bytes());
             }
             Transaction::VoidInvoice { commitment } => {
@@ -100,6 +105,7 @@ impl Transaction {
                     claimant_tag: r.fr()?,
                     policy_hash: r.fr()?,
                     claim_amount: r.u64()?,
+                    insurer_id: r.u32()?,
                 };
                 let proof = r.proof()?;
                 Ok(Transaction::SettleClaim {
@@ -112,6 +118,7 @@ impl Transaction {
             VOID_INVOICE => Ok(Transaction::VoidInvoice {
                 commitment: r.fr()?,
             }),
+            SETTLE_CLAIM_V1 => Err(DecodeError::StatementV1Claim),
             tag => Err(DecodeError::UnknownTag(tag)),
         }
     }
@@ -150,7 +157,8 @@ pub struct SignedTransaction {
 }
 
 impl SignedTransaction {
-    /// Signer known, signature valid, role allowed: in that order.
+    /// Signer known, signature valid, role allowed, and a claim settled by its own insurer:
+    /// in that order.
     pub(crate) fn authorize(&self, consortium: &Consortium) -> Result<(), LedgerError> {
         let message = self.tx.signing_bytes(&consortium.chain_id, self.signer);
         let role = consortium.verify(self.signer, &message, &self.signature)?;
@@ -161,6 +169,17 @@ impl SignedTransaction {
                 role,
                 needed,
             });
+        }
+        // Statement v2: the claim names its policy's insurer, and no other member may spend
+        // its nullifier (which would burn the patient's claim at the insurer that owes it).
+        if let Transaction::SettleClaim { claim } = &self.tx {
+            let insurer_id = claim.public_inputs.insurer_id;
+            if insurer_id != self.signer {
+                return Err(LedgerError::WrongInsurer {
+                    signer: self.signer,
+                    insurer_id,
+                });
+            }
         }
         Ok(())
     }
@@ -215,6 +234,7 @@ pub(crate) mod tests {
                 claimant_tag: Fr::from(seed + 2),
                 policy_hash: -Fr::from(seed + 3),
                 claim_amount: 7_760,
+                insurer_id: 4,
             },
             proof: Proof {
                 a: g1(seed + 4),
@@ -275,7 +295,7 @@ pub(crate) mod tests {
         let settle = Transaction::SettleClaim { claim: claim(1) };
         assert_eq!(
             settle.signing_bytes("c1", 9).len(),
-            expected.len() - 32 + 4 * 32 + 8 + 128
+            expected.len() - 32 + 4 * 32 + 8 + 4 + 128
         );
     }
 
@@ -320,6 +340,12 @@ pub(crate) mod tests {
         assert_eq!(
             SignedTransaction::from_bytes(&tag),
             Err(DecodeError::UnknownTag(9))
+        );
+        // Statement v1's claim tag is named, not misread.
+        tag[68] = 2;
+        assert_eq!(
+            SignedTransaction::from_bytes(&tag),
+            Err(DecodeError::StatementV1Claim)
         );
         // The invoice root replaced by r, the field modulus: a non-canonical element.
         let mut big = bytes.clone();

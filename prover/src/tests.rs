@@ -60,12 +60,13 @@ fn a_valid_claim_verifies_and_round_trips_as_json() {
 fn changing_any_public_input_fails_verification() {
     let (pkg, _) = proved();
     let one = Fr::from(1u64);
-    let tampers: [fn(&mut PublicInputs, Fr); 5] = [
+    let tampers: [fn(&mut PublicInputs, Fr); PublicInputs::COUNT] = [
         |p, d| p.invoice_root += d,
         |p, d| p.nullifier += d,
         |p, d| p.claimant_tag += d,
         |p, d| p.policy_hash += d,
         |p, _| p.claim_amount += 1,
+        |p, _| p.insurer_id += 1,
     ];
     for (i, tamper) in tampers.iter().enumerate() {
         let mut public = pkg.public_inputs;
@@ -270,7 +271,7 @@ fn the_satisfaction_check_finds_a_broken_constraint() {
     // The backstop behind the native rule check: the cached matrices against the witness.
     let mut rng = StdRng::seed_from_u64(5);
     let m = &params().matrices;
-    assert_eq!(m.num_constraints(), 10_845);
+    assert_eq!(m.num_constraints(), 10_846);
     let honest =
         zkclaim_circuits::gadget::claim::ClaimCircuit::new(Shape::default(), witness(&mut rng))
             .unwrap();
@@ -434,11 +435,11 @@ fn the_exported_r1cs_and_wtns_describe_the_circuit_and_a_satisfying_witness() {
     assert_eq!(le_u32(header, 0), 32);
     assert_eq!(header[4..36], Fr::MODULUS.to_bytes_le());
     let wires = le_u32(header, 36) as usize;
-    assert_eq!(wires, 1 + 5 + m.num_witness);
+    assert_eq!(wires, 1 + 6 + m.num_witness);
     assert_eq!(
         [le_u32(header, 40), le_u32(header, 44)],
-        [0, 5],
-        "no outputs; the five public inputs"
+        [0, 6],
+        "no outputs; the six public inputs"
     );
     assert_eq!(le_u32(header, 48) as usize, m.num_witness);
     assert_eq!(le_u32(header, 60) as usize, m.num_constraints());
@@ -454,7 +455,7 @@ fn the_exported_r1cs_and_wtns_describe_the_circuit_and_a_satisfying_witness() {
     assert_eq!(le_u32(wheader, 36) as usize, wires);
     let mut z: Vec<Fr> = values.chunks(32).map(Fr::from_le_bytes_mod_order).collect();
     assert_eq!(z[0], Fr::from(1u8));
-    assert_eq!(z[1..6], public.to_field_elements());
+    assert_eq!(z[1..=PublicInputs::COUNT], public.to_field_elements());
 
     // Evaluate the exported constraints on the exported witness, as snarkjs wtns check does.
     let unsatisfied = |z: &[Fr]| {

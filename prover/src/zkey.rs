@@ -83,14 +83,7 @@ impl Zkey {
     /// delta not the identity.
     pub fn read(bytes: &[u8]) -> Result<Self, ZkeyError> {
         let sections = circom::sections(bytes, b"zkey")?;
-        let section = |kind: u32| -> Result<&[u8], ZkeyError> {
-            let mut found = sections.iter().filter(|(k, _)| *k == kind);
-            let (_, bytes) = found.next().ok_or(ZkeyError::Missing(kind))?;
-            match found.next() {
-                Some(_) => Err(ZkeyError::Repeated(kind)),
-                None => Ok(bytes),
-            }
-        };
+        let section = |kind: u32| section(&sections, kind);
         let protocol = section(1)?;
         sized(1, protocol, 4)?;
         match u32_at(protocol, 0) {
@@ -258,6 +251,16 @@ impl ZkeyCircuit {
 fn show((matrix, constraint, signal, value): &Coefficient) -> String {
     let name = ["A", "B"].get(*matrix as usize).unwrap_or(&"?");
     format!("{name}[{constraint}][{signal}] = {value}")
+}
+
+/// The one section of type `kind` of a zkey's `sections` ([`circom::sections`]).
+pub(crate) fn section<'a>(sections: &[(u32, &'a [u8])], kind: u32) -> Result<&'a [u8], ZkeyError> {
+    let mut found = sections.iter().filter(|(k, _)| *k == kind);
+    let (_, bytes) = found.next().ok_or(ZkeyError::Missing(kind))?;
+    match found.next() {
+        Some(_) => Err(ZkeyError::Repeated(kind)),
+        None => Ok(bytes),
+    }
 }
 
 fn sized(section: u32, bytes: &[u8], expected: usize) -> Result<(), ZkeyError> {

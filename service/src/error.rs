@@ -117,6 +117,12 @@ pub enum Error {
         expected: String,
         by: &'static str,
     },
+    /// A ceremony's key that is malformed, or whose transcript does not hold.
+    #[error("{context}: {source}")]
+    Ceremony {
+        context: String,
+        source: zkclaim_prover::ceremony::mpc::MpcError,
+    },
     /// The insurer's enrolment registry (DATA/insurer/registry.redb).
     #[error(transparent)]
     Registry(#[from] zkclaim_insurer::RegistryError),
@@ -126,7 +132,8 @@ pub enum Error {
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success: the claim is valid, the request settled, the work done
-  1  refused: the claim is invalid, the ledger or node refused the request, the audit failed
+  1  refused: the claim is invalid, the ledger or node refused the request, the audit failed,
+     a ceremony's key does not verify
   2  usage error: a bad command line (a flag the command does not use included)
   3  I/O error or bad input: a file missing, unreadable, malformed, or already there
   4  node unreachable: connection refused, DNS, TLS handshake
@@ -151,10 +158,13 @@ impl Error {
             | Error::Refused { .. }
             | Error::NotInTree(_)
             | Error::Prove(ProveError::Rule(_)) => 1,
+            Error::Ceremony { source, .. } if source.is_invalid_ceremony() => 1,
+            Error::Ceremony { .. } => 3,
             Error::Ledger(
                 L::UnknownMember(_)
                 | L::BadSignature
                 | L::WrongRole { .. }
+                | L::WrongInsurer { .. }
                 | L::StaleRoot
                 | L::ExpiredRoot { .. }
                 | L::DuplicateClaim { .. }
@@ -209,6 +219,7 @@ impl Error {
             Error::PolicyMismatch { .. } => "policy_mismatch",
             Error::AuditFailed(_) => "audit_failed",
             Error::NotInTree(_) => "not_in_tree",
+            Error::Ceremony { source, .. } if source.is_invalid_ceremony() => "invalid_ceremony",
             Error::Prove(zkclaim_prover::ProveError::Rule(_)) => "rule_violated",
             Error::Usage(_) | Error::Unpinned | Error::WitnessInClear(_) => "usage",
             Error::Unreachable(_) => "unreachable",

@@ -241,3 +241,278 @@ fn a_snarkjs_ceremonys_key_proves_claims_that_zkclaim_and_snarkjs_verify() {
     std::fs::write(work.join("moved.zkey"), &moved).unwrap();
     refused(work, "moved.zkey", &SHAPE, "alpha1 is not a point");
 }
+
+/// A 64-byte hash (hex) as snarkjs prints one: 4 lines of 4 32-bit words.
+fn snarkjs_words(hash: &str) -> String {
+    (0..4)
+        .map(|line| {
+            let words: Vec<&str> = (0..4)
+                .map(|w| &hash[32 * line + 8 * w..32 * line + 8 * w + 8])
+                .collect();
+            format!("\t\t{}", words.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The hash snarkjs printed after `label` (its 4 lines of words), as hex.
+fn snarkjs_hash(text: &str, label: &str) -> String {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"));
+    let lines = text[at + label.len()..].lines().skip(1).take(4);
+    let hash: String = lines.flat_map(|l| l.split_whitespace()).collect();
+    assert_eq!(hash.len(), 128, "{text}");
+    hash
+}
+
+/// Where each contribution of section 10 begins (`offset` being the section's), and where
+/// the last ends.
+fn contribution_offsets(bytes: &[u8], offset: usize) -> Vec<usize> {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let mut at = offset + 68;
+    let mut out = vec![at];
+    for _ in 0..u32_at(offset + 64) {
+        // deltaAfter, g1_s, g1_sx, g2_spx, the transcript, the type; then the parameters.
+        at += 3 * 64 + 128 + 64 + 4;
+        at += 4 + u32_at(at);
+        out.push(at);
+    }
+    out
+}
+
+/// `zkclaim ceremony verify` of `zkey` against `init` refused with exit status 1, saying
+/// `says`; `snarkjs zkey verify init` refused too, saying `snarkjs_says`.
+fn both_refuse(work: &Path, init: &str, zkey: &str, says: &str, snarkjs_says: &str) {
+    let out = zkclaim(
+        work,
+        &["ceremony", "verify", "--init", init, "--zkey", zkey],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{zkey}: {stderr}");
+    assert!(stderr.contains(says), "{stderr:?} should say {says:?}");
+    let ptau = phase1();
+    // `zkey verify init` (zkvi): `zkey verify`'s checks without first redoing the setup.
+    let (ok, text) = snarkjs(work, &["zkvi", init, ptau.to_str().unwrap(), zkey]);
+    assert!(!ok, "snarkjs accepted {zkey}: {text}");
+    assert!(
+        text.contains(snarkjs_says),
+        "{text:?} should say {snarkjs_says:?}"
+    );
+}
+
+#[test]
+fn zkclaim_and_snarkjs_take_turns_on_one_ceremony_and_each_verifies_the_others() {
+    let ptau = phase1();
+    let ptau = ptau.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    succeeded(zkclaim(
+        work,
+        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
+    ));
+    let (ok, text) = snarkjs(work, &["groth16", "setup", "claim.r1cs", ptau, "0.zkey"]);
+    assert!(ok, "{text}");
+
+    let contribute = |from: &str, to: &str, name: &str| -> String {
+        let args = ["--json", "ceremony", "contribute", from, to, "--name", name];
+        let answer: Value = serde_json::from_str(&succeeded(zkclaim(work, &args))).unwrap();
+        answer["contribution_hash"].as_str().unwrap().to_owned()
+    };
+    let acme = contribute("0.zkey", "1.zkey", "acme");
+    let (ok, text) = snarkjs(
+        work,
+        &[
+            "zkey",
+            "contribute",
+            "1.zkey",
+            "2.zkey",
+            "--name=bob",
+            "-e=bob's entropy",
+        ],
+    );
+    assert!(ok, "{text}");
+    let bob = snarkjs_hash(&text, "Contribution Hash: ");
+    let carol = contribute("2.zkey", "3.zkey", "carol");
+    // Never over an existing file.
+    let again = zkclaim(
+        work,
+        &["ceremony", "contribute", "2.zkey", "3.zkey", "--name", "x"],
+    );
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    let beacon_hash = "0123456789abcdef0123456789abcdef";
+    let answer: Value = serde_json::from_str(&succeeded(zkclaim(
+        work,
+        &[
+            "--json",
+            "ceremony",
+            "beacon",
+            "3.zkey",
+            "final.zkey",
+            "--hash",
+            beacon_hash,
+            "--iterations",
+            "10",
+            "--name",
+            "beacon",
+        ],
+    )))
+    .unwrap();
+    let beacon = answer["contribution_hash"].as_str().unwrap().to_owned();
+    // A beacon is deterministic: snarkjs's, of the same value, is the same file.
+    let (ok, text) = snarkjs(
+        work,
+        &[
+            "zkey",
+            "beacon",
+            "3.zkey",
+            "snarkjs.zkey",
+            beacon_hash,
+            "10",
+            "-n=beacon",
+        ],
+    );
+    assert!(ok, "{text}");
+    let final_bytes = std::fs::read(work.join("final.zkey")).unwrap();
+    assert!(final_bytes == std::fs::read(work.join("snarkjs.zkey")).unwrap());
+
+    // snarkjs verifies the ceremony against the circuit and phase 1, and lists the
+    // contribution hashes zkclaim printed.
+    let (ok, text) = snarkjs(work, &["zkey", "verify", "claim.r1cs", ptau, "final.zkey"]);
+    assert!(ok && text.contains("ZKey Ok!"), "{text}");
+    let hashes = [&acme, &bob, &carol, &beacon];
+    for (i, (name, hash)) in ["acme", "bob", "carol", "beacon"]
+        .iter()
+        .zip(hashes)
+        .enumerate()
+    {
+        let listed = format!("contribution #{} {name}:\n{}", i + 1, snarkjs_words(hash));
+        assert!(text.contains(&listed), "{text} should list {listed}");
+    }
+    let circuit_hash = snarkjs_hash(&text, "Circuit Hash: ");
+
+    // And zkclaim verifies it from the initial key.
+    let verify = [
+        "--json",
+        "ceremony",
+        "verify",
+        "--init",
+        "0.zkey",
+        "--zkey",
+        "final.zkey",
+    ];
+    let report: Value = serde_json::from_str(&succeeded(zkclaim(work, &verify))).unwrap();
+    assert_eq!(report["circuit_hash"], circuit_hash);
+    let listed: Vec<(&str, &str, &str)> = report["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let field = |k: &str| c[k].as_str().unwrap();
+            (field("name"), field("type"), field("hash"))
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("acme", "contribution", acme.as_str()),
+            ("bob", "contribution", &bob),
+            ("carol", "contribution", &carol),
+            ("beacon", "beacon", &beacon),
+        ]
+    );
+    assert_eq!(
+        report["contributions"][3]["beacon"],
+        json!({"hash": beacon_hash, "iterations_exp": 10})
+    );
+    let transcript = report["transcript_hash"].as_str().unwrap();
+    assert_eq!(transcript.len(), 128);
+    // The same key from 3.zkey's ceremony, one contribution shorter: another transcript.
+    let verify = [
+        "--json", "ceremony", "verify", "--init", "0.zkey", "--zkey", "3.zkey",
+    ];
+    let shorter: Value = serde_json::from_str(&succeeded(zkclaim(work, &verify))).unwrap();
+    assert_ne!(shorter["transcript_hash"], transcript);
+    assert_eq!(shorter["contributions"].as_array().unwrap().len(), 3);
+
+    // Each of these is refused by both verifiers.
+    let mpc = section_offset(&final_bytes, 10);
+    let offsets = contribution_offsets(&final_bytes, mpc);
+    assert_eq!(offsets.len(), 5);
+    let write = |name: &str, bytes: &[u8]| std::fs::write(work.join(name), bytes).unwrap();
+
+    // One L point (the first) replaced by another of the key's.
+    let l = section_offset(&final_bytes, 8);
+    let mut edited = final_bytes.clone();
+    edited.copy_within(l + 64..l + 128, l);
+    write("l.zkey", &edited);
+    both_refuse(
+        work,
+        "0.zkey",
+        "l.zkey",
+        "its L and H queries are not the initial key's scaled by its delta",
+        "L section does not match",
+    );
+
+    // Bob's g2_spx replaced by acme's: his proof of knowledge no longer holds.
+    let g2_spx = 3 * 64;
+    let mut edited = final_bytes.clone();
+    edited.copy_within(
+        offsets[0] + g2_spx..offsets[0] + g2_spx + 128,
+        offsets[1] + g2_spx,
+    );
+    write("pok.zkey", &edited);
+    both_refuse(
+        work,
+        "0.zkey",
+        "pok.zkey",
+        "contribution #2 (bob): its proof of knowledge does not hold",
+        "INVALID(1): public key G1 and G2 do not have the same ration",
+    );
+
+    // Bob's contribution removed from the transcript (section 10 rewritten, shorter).
+    let mut section = final_bytes[mpc..mpc + 64].to_vec();
+    section.extend_from_slice(&3u32.to_le_bytes());
+    section.extend_from_slice(&final_bytes[offsets[0]..offsets[1]]);
+    section.extend_from_slice(&final_bytes[offsets[2]..offsets[4]]);
+    let mut edited = final_bytes[..mpc - 8].to_vec();
+    edited.extend_from_slice(&(section.len() as u64).to_le_bytes());
+    edited.extend_from_slice(&section);
+    edited.extend_from_slice(&final_bytes[offsets[4]..]);
+    write("removed.zkey", &edited);
+    both_refuse(
+        work,
+        "0.zkey",
+        "removed.zkey",
+        "contribution #2 (carol): its transcript is not the hash of the contributions before \
+         it and of its key",
+        "INVALID(1): Inconsistent transcript",
+    );
+
+    // The initial key of another shape's circuit.
+    succeeded(zkclaim(
+        work,
+        &[
+            "export",
+            "r1cs",
+            "--out",
+            "other.r1cs",
+            "--items",
+            "2",
+            "--depth",
+            "5",
+        ],
+    ));
+    let (ok, text) = snarkjs(
+        work,
+        &["groth16", "setup", "other.r1cs", ptau, "other.zkey"],
+    );
+    assert!(ok, "{text}");
+    both_refuse(
+        work,
+        "other.zkey",
+        "final.zkey",
+        "its circuit hash is not the initial key's",
+        "INVALID:  Different circuit parameters",
+    );
+}

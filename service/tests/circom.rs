@@ -42,11 +42,11 @@ fn snarkjs_reads_the_exported_r1cs_with_its_counts() {
     let (ok, info) = snarkjs(dir.path(), &["r1cs", "info", "small.r1cs"]);
     assert!(ok, "{info}");
     assert_eq!(count(&info, "Constraints"), constraints);
-    assert_eq!(count(&info, "Public Inputs"), 5, "the statement's five");
+    assert_eq!(count(&info, "Public Inputs"), 6, "the statement's six");
     assert_eq!(count(&info, "Outputs"), 0);
     assert_eq!(
         count(&info, "Wires"),
-        1 + 5 + count(&info, "Private Inputs"),
+        1 + 6 + count(&info, "Private Inputs"),
         "wire 0, the public inputs, the witness"
     );
 }

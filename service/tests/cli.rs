@@ -245,7 +245,7 @@ fn snarkjs_verifies_an_exported_claim_and_rejects_a_tampered_signal() {
 #[test]
 fn verify_refuses_a_verifying_key_that_lets_anyone_forge() {
     // Two forging keys made from a real one by editing its compressed bytes (alpha 32, beta
-    // 64, gamma 64, delta 64, input count 8, then six IC points of 32), each with a proof
+    // 64, gamma 64, delta 64, input count 8, then seven IC points of 32), each with a proof
     // that verifies under it without any secret. Both printed "valid" before the key checks.
     let dir = Dir::new("weak-vk");
     let params = dir.path("params");
@@ -254,12 +254,13 @@ fn verify_refuses_a_verifying_key_that_lets_anyone_forge() {
         &["setup", "--params", params.to_str().unwrap()],
     ));
     let vk = std::fs::read(params.join("claim.vk")).unwrap();
-    assert_eq!(vk.len(), 424);
+    assert_eq!(vk.len(), 456);
     let g1_identity = [&[0u8; 31][..], &[0x40]].concat();
     let package = |inputs: [&str; 4], amount: u64, proof: Vec<u8>| {
         format!(
             r#"{{"public_inputs": {{"invoice_root": "{}", "nullifier": "{}", "claimant_tag": "{}",
-                "policy_hash": "{}", "claim_amount": {amount}}}, "proof": "0x{}"}}"#,
+                "policy_hash": "{}", "claim_amount": {amount}, "insurer_id": 0}},
+                "proof": "0x{}"}}"#,
             inputs[0],
             inputs[1],
             inputs[2],

@@ -117,6 +117,20 @@ fn one_invoice_claimed_through_two_nodes_at_once_settles_exactly_once() {
     let claims = registered_claims(&c, &a, &patients);
     catch_up(&b, a.height());
 
+    // Statement v2: insurer B cannot settle, and so spend, a claim made under A's policy,
+    // through either node; the claim stays A's to settle.
+    let nf = field::format(&claims[0].public_inputs.nullifier);
+    for server in [&a, &b] {
+        let r = server.post_signed(
+            "/v1/claims",
+            &c.settle(&claims[0], INSURER_B),
+            &c.key(INSURER_B),
+        );
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(r.body["error"]["code"], "wrong_insurer", "{}", r.body);
+        assert_eq!(server.get(&format!("/v1/claims/{nf}")).status, 404);
+    }
+
     // Per claim, 16 settlements at once: two proofs of it (so the insurer's transactions
     // differ), each posted to both nodes, four times over (each copy a request of its own,
     // signed with its own nonce: the same signed request twice would be a replay, refused at

@@ -296,11 +296,11 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "member 10",
     ));
     cases.push((
-        "not the insurer's policyholder",
+        "a claim under another insurer's policy",
         server.post_signed("/v1/claims", &c.settle(&first, INSURER_B), &insurer_b),
         403,
-        "enrolled_elsewhere",
-        "submit the claim to insurer 10",
+        "wrong_insurer",
+        "made under insurer 10's policy: only that insurer may settle it",
     ));
     // The same claim proved again: another transaction, its nullifier spent.
     let first_block = format!("block {first_height}");
@@ -398,7 +398,7 @@ fn refused_requests_get_their_status_and_write_nothing() {
         "zkclaim_rejections_total{reason=\"duplicate_claim\"} 1",
         "zkclaim_rejections_total{reason=\"replayed_signature\"} 1",
         "zkclaim_rejections_total{reason=\"invalid_proof\"} 2",
-        "zkclaim_rejections_total{reason=\"enrolled_elsewhere\"} 1",
+        "zkclaim_rejections_total{reason=\"wrong_insurer\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");
     }
@@ -620,12 +620,12 @@ fn claim_story(c: &Consortium, server: Option<&Server>, dir: &Path, height: u64)
     let nullifier = field::format(&package.public_inputs.nullifier);
     assert_eq!(settled["nullifier"], nullifier.as_str());
 
-    // Insurer B signs with its key file named outright: the patient is not its policyholder.
+    // Insurer B signs with its key file named outright: the claim is made under A's policy.
     let key_b = c.data.path().join("consortium/keys/member-11.json");
     let key_b = key_b.to_str().unwrap();
     let elsewhere = run(&["claim", "settle", claim_arg, "--member-key", key_b]);
     assert_eq!(elsewhere.status.code(), Some(1));
-    let says = "refused (enrolled_elsewhere): this claimant tag is enrolled at insurer 10";
+    let says = "made under insurer 10's policy: only that insurer may settle it";
     let stderr = String::from_utf8_lossy(&elsewhere.stderr);
     assert!(stderr.contains(says), "{stderr}");
 

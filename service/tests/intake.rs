@@ -92,7 +92,7 @@ fn only_the_policy_the_insurer_issued_settles() {
     assert_eq!(status.body["status"], "settled", "{}", status.body);
     assert_eq!(status.body["height"], settled["height"]);
     assert_eq!(status.body["tx_id"], settled["tx_id"]);
-    // Insurer B did not enrol A's policyholder.
+    // The claim names insurer A: B cannot settle it (statement v2).
     let at_b = server.post_signed(
         "/v1/claims",
         &c.settle(&claim, INSURER_B),
@@ -101,8 +101,8 @@ fn only_the_policy_the_insurer_issued_settles() {
     assert_refused(
         &at_b,
         403,
-        "enrolled_elsewhere",
-        "submit the claim to insurer 10",
+        "wrong_insurer",
+        "made under insurer 10's policy: only that insurer may settle it",
     );
 
     // The insurer's view: its settlement and its refusals, today's totals; B sees none.
@@ -140,9 +140,8 @@ fn only_the_policy_the_insurer_issued_settles() {
     let of_b = server.get_signed("/v1/insurer/claims", &c.key(INSURER_B));
     assert_eq!(of_b.status, 200, "{}", of_b.body);
     assert_eq!(of_b.body["settled"], json!([]));
-    let refused_at_b = of_b.body["refused"].as_array().unwrap();
-    assert_eq!(refused_at_b.len(), 1, "only B's own refusal: {}", of_b.body);
-    assert_eq!(refused_at_b[0]["code"], "enrolled_elsewhere");
+    // A claim made under A's policy is not B's to record.
+    assert_eq!(of_b.body["refused"], json!([]), "{}", of_b.body);
     assert_refused(
         &server.get("/v1/insurer/claims"),
         401,
@@ -209,8 +208,8 @@ fn refused_claims_write_nothing_on_the_ledger() {
         (&revoked, "enrolment_revoked", "revoked on"),
         (
             &elsewhere,
-            "enrolled_elsewhere",
-            "submit the claim to insurer 11",
+            "wrong_insurer",
+            "made under insurer 11's policy: only that insurer may settle it",
         ),
         (
             &expired,
@@ -228,10 +227,15 @@ fn refused_claims_write_nothing_on_the_ledger() {
         let on_ledger = server.get(&format!("/v1/claims/{}", nullifier(&claim)));
         assert_eq!(on_ledger.status, 404, "{code}: {}", on_ledger.body);
         let status = server.get(&format!("/v1/intake/{}", nullifier(&claim)));
-        assert_eq!(
-            (&status.body["status"], &status.body["code"]),
-            (&json!("refused"), &json!(code))
-        );
+        if code == "wrong_insurer" {
+            // Another insurer's claim: refused before this insurer records anything of it.
+            assert_eq!(status.status, 404, "{}", status.body);
+        } else {
+            assert_eq!(
+                (&status.body["status"], &status.body["code"]),
+                (&json!("refused"), &json!(code))
+            );
+        }
     }
 
     // A policyholder of both insurers: its claim settled at B is a duplicate at A's intake.

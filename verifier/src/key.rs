@@ -281,6 +281,7 @@ mod tests {
             claimant_tag: Fr::rand(rng),
             policy_hash: Fr::rand(rng),
             claim_amount: rng.gen_range(0..1 << 44),
+            insurer_id: rng.gen(),
         }
     }
 
@@ -490,12 +491,13 @@ mod tests {
 
     #[test]
     fn rejects_another_circuits_input_count() {
-        let k = key(4);
+        // Statement v1's key: five inputs, no insurer_id.
+        let k = key(5);
         assert_eq!(
             ClaimVerifyingKey::from_bytes(&k.to_bytes()),
             Err(VerifyError::WrongInputCount {
-                found: 4,
-                expected: 5
+                found: 5,
+                expected: 6
             })
         );
         // A count far beyond the bytes given is refused before any point is read.
@@ -505,7 +507,7 @@ mod tests {
             ClaimVerifyingKey::from_bytes(&bytes),
             Err(VerifyError::WrongInputCount {
                 found: (1 << 40) - 1,
-                expected: 5
+                expected: PublicInputs::COUNT
             })
         );
     }

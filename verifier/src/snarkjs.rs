@@ -78,6 +78,7 @@ mod tests {
             claimant_tag: Fr::from(0u64),
             policy_hash: Fr::from(7u64),
             claim_amount: 7_760,
+            insurer_id: 11,
         };
         assert_eq!(
             public(&inputs),
@@ -86,7 +87,8 @@ mod tests {
                 "21888242871839275222246405745257275088548364400416034343698204186575808495616",
                 "0",
                 "7",
-                "7760"
+                "7760",
+                "11"
             ])
         );
     }

@@ -18,9 +18,9 @@ use ark_ff::{BigInteger, PrimeField};
 use std::fmt::Write;
 use zkclaim_circuits::claim::PublicInputs;
 
-/// The 4-byte selector of `verifyProof(uint256[8],uint256[5])`: the first bytes of its
+/// The 4-byte selector of `verifyProof(uint256[8],uint256[6])`: the first bytes of its
 /// Keccak-256 (checked against solc's method identifiers in the tests that compile it).
-pub const SELECTOR: [u8; 4] = [0x2a, 0x07, 0xd9, 0x9a];
+pub const SELECTOR: [u8; 4] = [0x9c, 0xb2, 0x86, 0x58];
 
 fn dec<F: PrimeField>(x: &F) -> String {
     x.into_bigint().to_string()
@@ -185,7 +185,7 @@ mod tests {
     use ark_ec::{CurveGroup, PrimeGroup};
 
     #[test]
-    fn calldata_is_the_selector_then_thirteen_big_endian_words() {
+    fn calldata_is_the_selector_then_fourteen_big_endian_words() {
         let g1 = (G1Projective::generator() * Fr::from(5u8)).into_affine();
         let g2 = (G2Projective::generator() * Fr::from(7u8)).into_affine();
         let package = ClaimPackage {
@@ -195,6 +195,7 @@ mod tests {
                 claimant_tag: Fr::from(3u8),
                 policy_hash: Fr::from(4u8),
                 claim_amount: 7_760,
+                insurer_id: 11,
             },
             proof: crate::Proof {
                 a: g1,
@@ -203,7 +204,7 @@ mod tests {
             },
         };
         let data = calldata(&package);
-        assert_eq!(data.len(), 4 + 13 * 32);
+        assert_eq!(data.len(), 4 + 14 * 32);
         assert_eq!(data[..4], SELECTOR);
         let word = |i: usize| &data[4 + 32 * i..4 + 32 * (i + 1)];
         let be = |x: Vec<u8>| x.into_iter().rev().collect::<Vec<u8>>();
@@ -214,5 +215,7 @@ mod tests {
         assert_eq!(word(9), be((-Fr::from(1u8)).into_bigint().to_bytes_le()));
         assert_eq!(word(12)[24..], 7_760u64.to_be_bytes());
         assert!(word(12)[..24].iter().all(|b| *b == 0));
+        assert_eq!(word(13)[28..], 11u32.to_be_bytes());
+        assert!(word(13)[..28].iter().all(|b| *b == 0));
     }
 }

@@ -25,6 +25,7 @@ pub struct PublicInputsVar {
     pub claimant_tag: FpVar<Fr>,
     pub policy_hash: FpVar<Fr>,
     pub claim_amount: FpVar<Fr>,
+    pub insurer_id: FpVar<Fr>,
 }
 
 impl AllocVar<PublicInputs, Fr> for PublicInputsVar {
@@ -35,7 +36,7 @@ impl AllocVar<PublicInputs, Fr> for PublicInputsVar {
     ) -> Result<Self, SynthesisError> {
         let ns = cs.into();
         let v = f()?;
-        let [invoice_root, nullifier, claimant_tag, policy_hash, claim_amount] = v
+        let [invoice_root, nullifier, claimant_tag, policy_hash, claim_amount, insurer_id] = v
             .borrow()
             .to_field_elements()
             .map(|x| FpVar::new_variable(ns.cs(), || Ok(x), mode));
@@ -45,6 +46,7 @@ impl AllocVar<PublicInputs, Fr> for PublicInputsVar {
             claimant_tag: claimant_tag?,
             policy_hash: policy_hash?,
             claim_amount: claim_amount?,
+            insurer_id: insurer_id?,
         })
     }
 }
@@ -110,6 +112,7 @@ impl ClaimCircuit {
             claimant_tag: zero,
             policy_hash: zero,
             claim_amount: 0,
+            insurer_id: 0,
         };
         let advice = Payout {
             eligible: 0,
@@ -174,15 +177,17 @@ impl ClaimWitnessVar {
         tree::root_from_path(&leaf, &self.path)?.enforce_equal(invoice_root)
     }
 
-    /// Rule 3 but the nullifier (`claimant_tag` and `policy_hash` of this key and policy),
-    /// rule 4 (the period) and rules 5-6 (ranges and the payout formula): returns the payout
-    /// under this policy.
+    /// Rule 3 but the nullifier (`insurer_id` is the policy's, `claimant_tag` and
+    /// `policy_hash` of this key and policy), rule 4 (the period) and rules 5-6 (ranges and
+    /// the payout formula): returns the payout under this policy.
     pub fn enforce_policy(
         &self,
         claimant_tag: &FpVar<Fr>,
         policy_hash: &FpVar<Fr>,
+        insurer_id: &FpVar<Fr>,
     ) -> Result<PayoutVar, SynthesisError> {
         let pol = &self.policy;
+        pol.insurer_id.enforce_equal(insurer_id)?;
         keys::claimant_tag(&self.sk, &pol.insurer_id)?.enforce_equal(claimant_tag)?;
         policy::policy_hash(pol)?.enforce_equal(policy_hash)?;
         policy::in_period(pol, &self.invoice.issued_on)?;
@@ -202,8 +207,13 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
         claim.enforce_invoice(&public.invoice_root)?;
         // 3. The nullifier of this key and invoice, then (below) its pseudonym and policy hash.
         nullifier::nullifier(&claim.sk, &claim.invoice.serial)?.enforce_equal(&public.nullifier)?;
-        // 3-6. Pseudonym and policy hash, the period, the range checks and the payout, exactly.
-        let pay = claim.enforce_policy(&public.claimant_tag, &public.policy_hash)?;
+        // 3-6. The insurer, pseudonym and policy hash, the period, the range checks and the
+        // payout, exactly.
+        let pay = claim.enforce_policy(
+            &public.claimant_tag,
+            &public.policy_hash,
+            &public.insurer_id,
+        )?;
         pay.amount.enforce_equal(&public.claim_amount)
     }
 }

@@ -165,8 +165,11 @@ impl ConstraintSynthesizer<Fr> for ContinuationCircuit {
 
         // 1. The primary statement's rules 1, 2, 4, 5, and its rule 3 but the nullifier.
         claim.enforce_invoice(&public.invoice_root)?;
-        let own = claim.enforce_policy(&public.claimant_tag, &public.policy_hash)?;
-        claim.policy.insurer_id.enforce_equal(&public.insurer_id)?;
+        let own = claim.enforce_policy(
+            &public.claimant_tag,
+            &public.policy_hash,
+            &public.insurer_id,
+        )?;
 
         // 2. 1 <= k <= MAX_RANK: exactly one `last[i]` (k = i + 1) is set.
         let last = (1..=MAX_RANK)

@@ -37,6 +37,34 @@ fn only_hospitals_register_and_only_insurers_settle() {
     ledger.submit(settle(claim, INSURER)).unwrap();
 }
 
+/// Statement v2: found in a review, member 11 settled (and so spent) a claim made under
+/// member 10's policy, burning the patient's claim there. The claim names its insurer and
+/// only that member may settle it; the refusal spends nothing.
+#[test]
+fn only_the_claims_own_insurer_settles_it() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let (ledger, _) = test_ledger(128, 1);
+    let patient = Patient::new(&mut rng);
+    ledger
+        .submit(register(patient.commitment(), HOSPITAL))
+        .unwrap();
+    let claim = patient.claim(&ledger, INSURER, &mut rng);
+    assert_eq!(claim.public_inputs.insurer_id, INSURER);
+    assert_eq!(
+        ledger.submit(settle(claim.clone(), INSURER_2)),
+        Err(LedgerError::WrongInsurer {
+            signer: INSURER_2,
+            insurer_id: INSURER
+        })
+    );
+    assert_eq!(ledger.claim(patient.nullifier()), None);
+    let receipt = ledger.submit(settle(claim, INSURER)).unwrap();
+    assert_eq!(
+        ledger.claim(patient.nullifier()).unwrap().height,
+        receipt.height
+    );
+}
+
 #[test]
 fn an_unknown_signer_is_refused() {
     let (ledger, _) = test_ledger(128, 1);

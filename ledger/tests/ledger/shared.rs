@@ -249,6 +249,7 @@ fn a_bad_block_in_the_shared_log_costs_one_slot_not_the_service() {
     // their own slot name a proposer.
     let stranger = MemberKey::generate(99, &mut rng);
     let second = patients[0].claim(&a, INSURER_2, &mut rng);
+    let others = patients[1].claim(&a, INSURER, &mut rng);
     type Bad<'a> = Box<dyn Fn(&BlockHeader, u64) -> Vec<u8> + 'a>;
     let cases: Vec<(Bad, Option<u32>, &str)> = vec![
         (
@@ -303,6 +304,23 @@ fn a_bad_block_in_the_shared_log_costs_one_slot_not_the_service() {
             Some(INSURER_2),
             "already claimed",
         ),
+        // Statement v2: a valid, unspent claim made under another insurer's policy.
+        (
+            Box::new(|head, slot| {
+                let tx = settle(others.clone(), INSURER_2);
+                forged(
+                    head,
+                    slot,
+                    &key(INSURER_2),
+                    vec![tx],
+                    Edit::BeforeSigning,
+                    |_| {},
+                )
+                .to_bytes()
+            }),
+            Some(INSURER_2),
+            "only that insurer may settle it",
+        ),
         (
             Box::new(|head, slot| {
                 let txs = (0..9)
@@ -329,6 +347,7 @@ fn a_bad_block_in_the_shared_log_costs_one_slot_not_the_service() {
     }
     converge(&a, &b);
     assert_eq!(a.claim(patients[0].nullifier()).unwrap().insurer, INSURER);
+    assert_eq!(a.claim(patients[1].nullifier()), None);
 
     // A node that starts now replays the log to the same state and rejections; the audit
     // passes and names them.
@@ -343,7 +362,7 @@ fn a_bad_block_in_the_shared_log_costs_one_slot_not_the_service() {
     }
     let report = audit(&*store, &genesis, &params().prepared).unwrap();
     assert_eq!(report.rejected, a.rejections());
-    assert_eq!((report.invoices, report.claims), (8, 1));
+    assert_eq!((report.invoices, report.claims), (9, 1));
     assert_eq!(
         report.blocks + report.rejected.len() as u64,
         store.last_height().unwrap()

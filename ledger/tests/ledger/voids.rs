@@ -359,33 +359,3 @@ fn a_live_node_refuses_a_pre_void_root_once_older_than_root_max_age() {
     ));
     assert_eq!(ledger.leaf_index(patient.commitment()), Some(0));
 }
-
-/// Blocks written by the code before statement v2, on the fixture's genesis: an invoice of
-/// each hospital, then a settled claim of the first. Hex, one stored block a line.
-const V1_CHAIN: &str = include_str!("v1-chain.hex");
-
-#[test]
-fn a_chain_written_before_statement_v2_replays_audits_and_takes_voids() {
-    let store = Arc::new(MemoryStore::new());
-    for line in V1_CHAIN.lines() {
-        let block = Block::from_bytes(&hex::decode(line).unwrap()).unwrap();
-        store.append(&block).unwrap();
-    }
-    // The fixture's genesis has v2's defaults: the digest block 1 chains onto is the v1 one.
-    let g = genesis(128, 1);
-    let report = audit(&*store, &g, &params().prepared).unwrap();
-    assert_eq!(
-        (report.blocks, report.invoices, report.claims, report.voided),
-        (3, 2, 1, 0)
-    );
-    let ledger = open(store.clone(), g.clone());
-    assert_eq!(ledger.height(), 3);
-    assert_eq!(ledger.leaf_path(0).unwrap().later_by_others, 1);
-    // The v2 rules go on from it: the first hospital voids its invoice.
-    let first = ledger.block(1).unwrap().unwrap();
-    let Transaction::RegisterInvoice { commitment } = first.transactions[0].tx else {
-        panic!("block 1 registers an invoice");
-    };
-    ledger.submit(void(commitment, HOSPITAL)).unwrap();
-    assert_eq!(audit(&*store, &g, &params().prepared).unwrap().voided, 1);
-}

@@ -163,6 +163,7 @@ impl ServiceError {
                 L::UnknownMember(_) => (StatusCode::UNAUTHORIZED, "unknown_member"),
                 L::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
                 L::WrongRole { .. } => (StatusCode::FORBIDDEN, "wrong_role"),
+                L::WrongInsurer { .. } => (StatusCode::FORBIDDEN, "wrong_insurer"),
                 L::StaleRoot => (StatusCode::UNPROCESSABLE_ENTITY, "stale_root"),
                 L::ExpiredRoot { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "expired_root"),
                 L::InvalidProof => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_proof"),
@@ -265,6 +266,13 @@ mod tests {
         let cases = [
             (LedgerError::UnknownMember(9), 401),
             (LedgerError::BadSignature, 401),
+            (
+                LedgerError::WrongInsurer {
+                    signer: 11,
+                    insurer_id: 10,
+                },
+                403,
+            ),
             (LedgerError::StaleRoot, 422),
             (LedgerError::InvalidProof, 422),
             (LedgerError::DuplicateClaim { first_height: 3 }, 409),

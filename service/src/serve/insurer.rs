@@ -2,8 +2,10 @@
 //! enrolment registry, and the patients' one-click intake. The handlers call these, and so
 //! do the command line's embedded mode and the demo, so all answer alike.
 //!
-//! A settlement goes: the proof verifies (nothing about an unverified package is recorded,
-//! so a flood of made-up packages writes nothing), then the insurer rule (the claim's
+//! A settlement goes: the signer may settle it (an insurer, and the claim's own: statement
+//! v2's `insurer_id`) and the proof verifies (nothing about an unverified package, nor about
+//! another insurer's claim, is recorded, so a flood of made-up packages writes nothing),
+//! then the insurer rule (the claim's
 //! `(claimant_tag, policy_hash)` is enrolled at the settling insurer, not revoked, not
 //! expired), then the ledger. Every verified claim's outcome, settled or refused, is
 //! recorded in the registry: a claim's status and the insurer's report read it.

@@ -123,7 +123,8 @@ refusals! {
         proof routes of a node that requires patient tokens: `missing_token`, `bad_token`.";
     Forbidden = 403: "The member may not do this: `wrong_role`, or `signer_mismatch` (the \
         transaction and the request are signed by different members), `wrong_insurer` (an \
-        enrolment under another insurer's id); on the proof routes of a node that requires a \
+        enrolment under another insurer's id, or a claim made under another insurer's policy: \
+        statement v2); on the proof routes of a node that requires a \
         proof of work: `pow_required`, `pow_replayed`. A claim the insurer rule refuses: \
         `not_enrolled`, `enrolled_elsewhere`, `unknown_policy`, `enrolment_revoked`, \
         `policy_expired` (the message says what the patient can do); a void by a hospital \

@@ -83,7 +83,7 @@ const call = async (hex) => {
 // Words 0..7 are the proof; 8.. the public inputs: nullifier is input 1, the amount input 4.
 console.log(
   JSON.stringify({
-    selector: contract.evm.methodIdentifiers['verifyProof(uint256[8],uint256[5])'],
+    selector: contract.evm.methodIdentifiers['verifyProof(uint256[8],uint256[6])'],
     deploy_gas: Number(deployed.execResult.executionGasUsed),
     valid: await call(calldata),
     tampered_amount: await call(changed(calldata, 12, (w) => w + 1n)),
