@@ -115,6 +115,10 @@ pub fn register(commitment: Fr, hospital: u32) -> SignedTransaction {
     Transaction::RegisterInvoice { commitment }.sign(CHAIN, &key(hospital))
 }
 
+pub fn void(commitment: Fr, hospital: u32) -> SignedTransaction {
+    Transaction::VoidInvoice { commitment }.sign(CHAIN, &key(hospital))
+}
+
 pub fn settle(claim: ClaimPackage, insurer: u32) -> SignedTransaction {
     Transaction::SettleClaim { claim }.sign(CHAIN, &key(insurer))
 }

@@ -10,14 +10,10 @@ use std::sync::Arc;
 use zkclaim_circuits::{claim::ClaimWitness, sample, tree::IncrementalTree};
 use zkclaim_ledger::{
     audit, tx_root, Block, BlockHeader, BlockStore, Ledger, LedgerError, MemoryStore,
-    SignedTransaction, Transaction,
+    SignedTransaction,
 };
 use zkclaim_prover::prove;
 use zkclaim_verifier::ClaimPackage;
-
-fn void(commitment: Fr, hospital: u32) -> SignedTransaction {
-    Transaction::VoidInvoice { commitment }.sign(CHAIN, &key(hospital))
-}
 
 #[test]
 fn only_the_registering_hospital_voids_once_and_a_void_is_forever() {
