@@ -71,7 +71,9 @@ fn main() {
         proving_key_digest: None,
         ceremony: None,
         shape: SHAPE,
-        root_window: 128,
+        root_window: zkclaim_ledger::DEFAULT_ROOT_WINDOW,
+        root_max_age_ms: zkclaim_ledger::DEFAULT_ROOT_MAX_AGE_MS,
+        hospital_root_quota: None,
         block_window_ms: 0,
     };
     let dir = std::env::temp_dir().join(format!("zkclaim-settlement-{}", std::process::id()));
@@ -137,7 +139,7 @@ fn main() {
             let index = ledger
                 .leaf_index(inv.commitment(SHAPE.items).unwrap())
                 .unwrap();
-            let path = ledger.merkle_path(index).unwrap();
+            let path = ledger.leaf_path(index).unwrap().path;
             let w = ClaimWitness {
                 sk: sk.clone(),
                 invoice: inv.clone(),

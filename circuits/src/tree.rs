@@ -1,4 +1,5 @@
-//! The append-only invoice tree: a binary Poseidon Merkle tree of commitments.
+//! The invoice tree: a binary Poseidon Merkle tree of commitments, appended to, and updated
+//! only to void a leaf (set it to the empty value 0).
 //!
 //! Empty leaves are 0, `node = Poseidon(left, right)`, and the direction bit at level `k` is
 //! bit `k` of the leaf index (leaf level first), as in the spec and circomlib-style trees.
@@ -131,7 +132,26 @@ impl IncrementalTree {
             return Err(TreeError::Full(index));
         }
         self.levels[0].push(leaf);
-        let mut cur = leaf;
+        self.rehash(index);
+        Ok(index)
+    }
+
+    /// Replaces the leaf at `index` (one already appended) and returns the one it held: a
+    /// ledger voids an invoice by setting its leaf to the empty value 0, and undoes that by
+    /// setting it back. Costs `depth` hashes.
+    pub fn set(&mut self, index: u64, leaf: Fr) -> Result<Fr, TreeError> {
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.levels[0].get_mut(i))
+            .ok_or(TreeError::NoLeaf(index))?;
+        let old = std::mem::replace(slot, leaf);
+        self.rehash(index);
+        Ok(old)
+    }
+
+    /// Recomputes the nodes above leaf `index`, pushing a level's node when it is new.
+    fn rehash(&mut self, index: u64) {
+        let mut cur = self.levels[0][index as usize];
         for k in 0..self.depth {
             let i = (index >> k) as usize;
             let sibling = self.node_at(k, i ^ 1);
@@ -147,7 +167,6 @@ impl IncrementalTree {
                 parent[i >> 1] = cur;
             }
         }
-        Ok(index)
     }
 
     /// Drops every leaf from index `len` on, as if they had never been appended: a ledger
@@ -310,6 +329,33 @@ mod tests {
             tree.levels, full.levels,
             "truncating past the end keeps all"
         );
+    }
+
+    #[test]
+    fn set_matches_a_tree_built_with_the_new_leaf_and_undoes() {
+        let leaves: Vec<Fr> = (1..=11u64).map(Fr::from).collect();
+        let full = IncrementalTree::from_leaves(5, &leaves).unwrap();
+        for index in 0..leaves.len() {
+            let mut tree = full.clone();
+            assert_eq!(tree.set(index as u64, Fr::from(0u64)), Ok(leaves[index]));
+            let mut voided = leaves.clone();
+            voided[index] = Fr::from(0u64);
+            assert_eq!(tree.root(), naive_root(5, &voided), "void {index}");
+            // Every other leaf's path proves against the new root; the voided one's leaf is 0.
+            for (other, leaf) in voided.iter().enumerate() {
+                let path = tree.path(other as u64).unwrap();
+                assert_eq!(root_from_path(leaf, &path), tree.root());
+            }
+            assert_ne!(
+                root_from_path(&leaves[index], &tree.path(index as u64).unwrap()),
+                tree.root()
+            );
+            tree.set(index as u64, leaves[index]).unwrap();
+            assert_eq!(tree.levels, full.levels, "undo {index}");
+        }
+        let mut tree = full.clone();
+        assert_eq!(tree.set(11, Fr::from(0u64)), Err(TreeError::NoLeaf(11)));
+        assert_eq!(tree.levels, full.levels);
     }
 
     #[test]

@@ -17,6 +17,8 @@ const REQUEST_DOMAIN = 'zkclaim/request/v1';
 const REGISTER_INVOICE = 1;
 // Statement v2's claim (0x02 was v1's, without insurer_id).
 const SETTLE_CLAIM = 4;
+// Statement v2: only the hospital that registered the commitment may void it.
+const VOID_INVOICE = 3;
 // PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410).
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
@@ -69,7 +71,15 @@ function transactionBody(tx) {
       hexBytes(proof, PROOF_SIZE, 'proof'),
     ]);
   }
-  throw new Error('a transaction is {"register_invoice": …} or {"settle_claim": …}');
+  if (tx.void_invoice) {
+    return Buffer.concat([
+      Buffer.from([VOID_INVOICE]),
+      fieldBytes(tx.void_invoice.commitment, 'commitment'),
+    ]);
+  }
+  throw new Error(
+    'a transaction is {"register_invoice": …}, {"settle_claim": …} or {"void_invoice": …}',
+  );
 }
 
 /**
@@ -193,6 +203,15 @@ export class Client {
   registerInvoice(chainId, hospital, commitment) {
     const signed = signTransaction({ register_invoice: { commitment } }, chainId, hospital);
     return this.postSigned('/v1/invoices', JSON.stringify(signed), hospital);
+  }
+
+  /**
+   * Hospital: voids an invoice commitment it registered (a refund, or before registering
+   * its correction with the same serial). The receipt, the leaf and `claimable_for_ms`.
+   */
+  voidInvoice(chainId, hospital, commitment) {
+    const signed = signTransaction({ void_invoice: { commitment } }, chainId, hospital);
+    return this.postSigned('/v1/invoices/void', JSON.stringify(signed), hospital);
   }
 
   /**

@@ -13,6 +13,8 @@ pub struct AuditReport {
     /// Valid blocks.
     pub blocks: u64,
     pub invoices: u64,
+    /// Invoices voided since (statement v2), among `invoices`.
+    pub voided: u64,
     pub claims: u64,
     /// The slots of a shared log whose blocks every node refused, with the members who
     /// proposed them where their signatures show it. Always empty for a local store, where
@@ -31,8 +33,9 @@ pub struct AuditError {
 
 /// Replays every block from scratch: the prev-hash chain, tx_root, the proposer's membership
 /// and signature, every transaction's signature and role, every claim proof (verified
-/// again), the root window, unique nullifiers and commitments, and each header's
-/// invoice_root against the rebuilt tree. A block that breaks a rule fails the audit on a
+/// again), roots known and young enough, unique nullifiers and commitments, voids by their
+/// registrants of commitments never registered again, hospitals' quotas of registration
+/// blocks, and each header's invoice_root against the rebuilt tree. A block that breaks a rule fails the audit on a
 /// local store and is reported as rejected on a shared log, as the nodes did; a slot missing
 /// before a later one (the log edited outside the protocol) fails it on both.
 pub fn audit(
@@ -45,6 +48,7 @@ pub fn audit(
     Ok(AuditReport {
         blocks: state.block_count(),
         invoices: state.invoice_count(),
+        voided: state.voided_count(),
         claims: state.claim_count(),
         rejected: state.rejected().to_vec(),
     })

@@ -85,12 +85,25 @@ pub struct Genesis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceremony: Option<Ceremony>,
     pub shape: Shape,
-    /// K: a claim may prove against any of the last K distinct invoice roots (one per block
-    /// that registered invoices). It must cover the time from fetching a Merkle path to
-    /// settlement (proving plus delivery) in registration blocks: K = 128 with one such block
-    /// per second or slower leaves over two minutes.
+    /// K: how many distinct invoice roots (one per block that registered or voided
+    /// invoices) the ledger keeps. Statement v2 accepts a root by age
+    /// (`root_max_age_ms`); K only bounds memory, and must hold every root that can be
+    /// replaced within `root_max_age_ms`: K >= hospitals x `hospital_root_quota` + 1,
+    /// checked at load. Absent from a file: 128, the v1 default (so that older genesis
+    /// files keep their digests); `consortium init` writes 65,536.
     #[serde(default = "default_root_window")]
     pub root_window: u32,
+    /// Statement v2: a claim's invoice root is accepted while it is the current root and for
+    /// this many milliseconds of block time after a later root replaced it. A void replaces
+    /// the root, so a voided invoice is unclaimable at most this long after its void.
+    #[serde(default = "default_root_max_age_ms")]
+    pub root_max_age_ms: u64,
+    /// Statement v2: how many blocks that change the invoice tree (registrations or voids)
+    /// one hospital may have within any `root_max_age_ms` of block time; a block carries any
+    /// number of a hospital's registrations. Absent: (K - 1) / hospitals, the most that
+    /// keeps every root replaced within `root_max_age_ms` among the K kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hospital_root_quota: Option<u32>,
     /// How long the committer waits for more transactions after the first of a block. 0 is
     /// group commit: a block takes whatever arrived while the previous one was being written,
     /// which batches under load without delaying a lone transaction.
@@ -152,6 +165,16 @@ fn default_root_window() -> u32 {
     128
 }
 
+/// Statement v2's default `root_max_age`: 10 minutes.
+pub const DEFAULT_ROOT_MAX_AGE_MS: u64 = 600_000;
+
+/// The K `consortium init` writes: roots only bound memory in statement v2.
+pub const DEFAULT_ROOT_WINDOW: u32 = 65_536;
+
+fn default_root_max_age_ms() -> u64 {
+    DEFAULT_ROOT_MAX_AGE_MS
+}
+
 fn default_block_window_ms() -> u64 {
     0
 }
@@ -163,8 +186,11 @@ impl Genesis {
     /// root_window (u32), when pinned the byte 1 and the proving-key digest, and when
     /// recorded the byte 2 and the ceremony (circuit hash, transcript hash, contribution
     /// count u32, each contribution's name (length-prefixed) and hash, then 0, or 1 for a
-    /// beacon with its iteration exponent and hash (length-prefixed)). What is absent adds
-    /// nothing, so older genesis files keep their digests. It is the parent hash of block 1.
+    /// beacon with its iteration exponent and hash (length-prefixed)), when
+    /// `root_max_age_ms` is not the default 600,000 the byte 3 and it (u64), and when set the
+    /// byte 4 and `hospital_root_quota` (u32). What is absent or default adds nothing, so
+    /// older genesis files keep their digests (and get statement v2's rules with its
+    /// defaults). It is the parent hash of block 1.
     /// `block_window_ms` is left out: it is each node's batching knob and does not change
     /// which chains are valid.
     pub fn digest(&self) -> [u8; 32] {
@@ -206,7 +232,29 @@ impl Genesis {
                 }
             }
         }
+        if self.root_max_age_ms != DEFAULT_ROOT_MAX_AGE_MS {
+            out.push(3);
+            put_u64(&mut out, self.root_max_age_ms);
+        }
+        if let Some(quota) = self.hospital_root_quota {
+            out.push(4);
+            put_u32(&mut out, quota);
+        }
         Sha256::digest(out).into()
+    }
+
+    /// How many blocks changing the invoice tree a hospital may have within any
+    /// `root_max_age_ms` of block time: `hospital_root_quota`, or (K - 1) / hospitals.
+    pub fn root_quota(&self) -> u32 {
+        self.hospital_root_quota
+            .unwrap_or_else(|| (self.root_window - 1) / self.hospitals().max(1))
+    }
+
+    fn hospitals(&self) -> u32 {
+        self.members
+            .iter()
+            .filter(|m| m.role == Role::Hospital)
+            .count() as u32
     }
 
     pub fn load(path: &Path) -> Result<Self, LedgerError> {
@@ -251,6 +299,24 @@ impl Genesis {
         }
         if self.root_window == 0 {
             return bad("root_window must be at least 1".into());
+        }
+        let (hospitals, quota) = (self.hospitals(), self.root_quota());
+        if hospitals > 0 && quota == 0 {
+            return bad(format!(
+                "root_window {} leaves no block within root_max_age_ms for {hospitals} \
+                 hospitals: it must be at least hospitals + 1 = {}",
+                self.root_window,
+                hospitals + 1
+            ));
+        }
+        let needed = u64::from(hospitals) * u64::from(quota) + 1;
+        if needed > u64::from(self.root_window) {
+            return bad(format!(
+                "root_window {} cannot hold every root replaced within root_max_age_ms: \
+                 {hospitals} hospitals x hospital_root_quota {quota} + the current root = \
+                 {needed}; raise root_window to {needed} or lower hospital_root_quota",
+                self.root_window
+            ));
         }
         if let Some(ceremony) = &self.ceremony {
             if ceremony.contributions.is_empty() {
@@ -458,6 +524,8 @@ mod tests {
             }),
             shape: Shape { items: 2, depth: 8 },
             root_window: 128,
+            root_max_age_ms: 60_000,
+            hospital_root_quota: Some(40),
             block_window_ms: 5,
         }
     }
@@ -474,8 +542,16 @@ mod tests {
         obj.remove("block_window_ms");
         obj.remove("proving_key_digest");
         obj.remove("ceremony");
+        obj.remove("root_max_age_ms");
+        obj.remove("hospital_root_quota");
         let back: Genesis = serde_json::from_value(v).unwrap();
         assert_eq!((back.root_window, back.block_window_ms), (128, 0));
+        assert_eq!(
+            (back.root_max_age_ms, back.hospital_root_quota),
+            (600_000, None)
+        );
+        // Three hospitals share the 127 roots besides the current one.
+        assert_eq!(back.root_quota(), 42);
         assert_eq!((back.proving_key_digest, &back.ceremony), (None, &None));
         // Unpinned, the fields are not written at all: older genesis files keep their bytes.
         let json = serde_json::to_string(&back).unwrap();
@@ -499,7 +575,10 @@ mod tests {
         fn beacon(g: &mut Genesis) -> &mut Beacon {
             ceremony(g).contributions[1].beacon.as_mut().unwrap()
         }
-        let edits: [&dyn Fn(&mut Genesis); 19] = [
+        let edits: [&dyn Fn(&mut Genesis); 22] = [
+            &|g| g.root_max_age_ms += 1,
+            &|g| g.hospital_root_quota = Some(41),
+            &|g| g.hospital_root_quota = None,
             &|g| g.chain_id.push('x'),
             &|g| g.members[0].id = 9,
             &|g| g.members[1].name.push('x'),
@@ -530,6 +609,31 @@ mod tests {
         assert_eq!(batching.digest(), g.digest());
     }
 
+    /// [`genesis`]'s digest without the v2 fields, computed by the code before statement v2.
+    const V1_DIGEST: &str = "c605c25af42da9f03d5bf0fc1058df36766a2adbe900ace604fdaa0699867396";
+
+    #[test]
+    fn v2_defaults_leave_an_older_genesis_digest_as_it_was() {
+        let mut g = genesis();
+        g.root_max_age_ms = DEFAULT_ROOT_MAX_AGE_MS;
+        g.hospital_root_quota = None;
+        // The v1 digest: everything up to the ceremony, nothing after.
+        let mut v1 = g.clone();
+        v1.root_max_age_ms = 1;
+        assert_ne!(v1.digest(), g.digest());
+        let json = serde_json::to_value(&g).unwrap();
+        let mut older = json.clone();
+        older.as_object_mut().unwrap().remove("root_max_age_ms");
+        let back: Genesis = serde_json::from_value(older).unwrap();
+        assert_eq!(back.digest(), g.digest());
+        // A known digest, computed before statement v2: no field of v2 changes it.
+        assert_eq!(
+            hex::encode(back.digest()),
+            V1_DIGEST,
+            "the digest of a genesis without v2 fields changed"
+        );
+    }
+
     #[test]
     fn save_writes_what_load_reads_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
@@ -546,7 +650,7 @@ mod tests {
     #[test]
     fn consortium_refuses_duplicate_ids_keys_and_bad_shapes() {
         assert!(genesis().check().is_ok());
-        let edits: [fn(&mut Genesis); 7] = [
+        let edits: [fn(&mut Genesis); 10] = [
             |g| g.members[1].id = g.members[0].id,
             |g| g.members[1].public_key = g.members[0].public_key,
             |g| g.shape.depth = 0,
@@ -554,6 +658,11 @@ mod tests {
             |g| g.chain_id.clear(),
             |g| g.ceremony.as_mut().unwrap().contributions.clear(),
             |g| g.proving_key_digest = None,
+            // 3 hospitals x 43 + 1 > 128.
+            |g| g.hospital_root_quota = Some(43),
+            |g| g.hospital_root_quota = Some(0),
+            // Derived: 3 / 3 hospitals = 1 each, but 3 x 1 + 1 > 3.
+            |g| (g.root_window, g.hospital_root_quota) = (3, None),
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut g = genesis();

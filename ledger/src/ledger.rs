@@ -2,10 +2,11 @@
 //!
 //! `submit` does the expensive, state-free checks (signature, role, proof) in the caller's
 //! thread, then queues the transaction. A single committer thread gathers what arrives within
-//! the genesis `block_window_ms`, checks it against the state (root window, unspent
-//! nullifier, fresh commitment) and spends it, all under the state's write lock, writes the
-//! block durably, and only then answers each submitter. Readers never see a block that is not
-//! yet durable: the write lock is held until the store has it.
+//! the genesis `block_window_ms`, checks it against the state (a root young enough, unspent
+//! nullifier, fresh commitment, a void by its registrant, the hospital's quota of blocks)
+//! and applies it, all under the state's write lock, writes the block durably, and only then
+//! answers each submitter. Readers never see a block that is not yet durable: the write lock
+//! is held until the store has it.
 //!
 //! On a shared store (etcd) other nodes append too. A follower thread applies their blocks
 //! as they appear, verifying every proof; a committer that loses the race for a slot undoes
@@ -42,6 +43,19 @@ pub struct Receipt {
     pub block_hash: [u8; 32],
     pub tx_index: u32,
     pub tx_id: [u8; 32],
+}
+
+/// An invoice's Merkle path at the ledger's current root ([`Ledger::leaf_path`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafPath {
+    pub path: MerklePath,
+    /// The root the path leads to: the current one.
+    pub root: Fr,
+    /// The height of the last block, which produced `root` or came after it.
+    pub height: u64,
+    /// Invoices registered by other hospitals in blocks after the one that registered this
+    /// leaf: the crowd `root` hides the leaf's block in (docs/protocol.md, "Root choice").
+    pub later_by_others: u64,
 }
 
 /// A ledger node: the state rebuilt from its store, and the committer that extends it.
@@ -168,10 +182,11 @@ impl Ledger {
             // what the state already rules out, before paying for the proof; the committer
             // checks again, atomically with the spend.
             let live = inner.read();
-            if let Some(placed) = live.state.placement(&id) {
+            if let Some(placed) = live.state.placement(&stx, &id) {
                 return Ok(receipt(id, placed));
             }
-            live.state.check(&stx.tx, &live.state.pending())?;
+            let now = now_ms().max(live.state.time_ms());
+            live.state.check(&stx, &live.state.pending(now))?;
         }
         verify_claim(&inner.key, &stx.tx)?;
         let (reply, answer) = mpsc::sync_channel(1);
@@ -194,6 +209,11 @@ impl Ledger {
         &self.inner.genesis
     }
 
+    /// Whether other nodes append to this ledger's store (a shared log such as etcd).
+    pub fn shared(&self) -> bool {
+        self.inner.store.shared()
+    }
+
     /// The height of the last valid block. On a shared log, heights are slots: a rejected
     /// slot's height is skipped.
     pub fn height(&self) -> u64 {
@@ -210,9 +230,11 @@ impl Ledger {
         self.inner.read().state.root()
     }
 
-    /// The roots a claim may prove against, oldest first.
+    /// The roots a claim settled now may prove against, oldest first: the current one and
+    /// those replaced less than `root_max_age_ms` ago (among the last K).
     pub fn roots(&self) -> Vec<Fr> {
-        self.inner.read().state.roots()
+        let live = self.inner.read();
+        live.state.roots(now_ms().max(live.state.time_ms()))
     }
 
     pub fn invoice_count(&self) -> u64 {
@@ -223,9 +245,18 @@ impl Ledger {
         self.inner.read().state.leaf_index(&commitment)
     }
 
-    /// The leaf's path in the current tree (it proves against [`Ledger::root`]).
-    pub fn merkle_path(&self, leaf_index: u64) -> Result<MerklePath, LedgerError> {
-        self.inner.read().state.merkle_path(leaf_index)
+    /// The leaf's path in the current tree, the root it proves against, and how many
+    /// registrations by other hospitals that root holds after the leaf's block, all read
+    /// together. Refused for a voided leaf.
+    pub fn leaf_path(&self, leaf_index: u64) -> Result<LeafPath, LedgerError> {
+        let live = self.inner.read();
+        let state = &live.state;
+        Ok(LeafPath {
+            path: state.merkle_path(leaf_index)?,
+            root: state.root(),
+            height: state.height(),
+            later_by_others: state.later_registrations_by_others(leaf_index)?,
+        })
     }
 
     pub fn claim(&self, nullifier: Fr) -> Option<ClaimRecord> {
@@ -413,10 +444,11 @@ impl Inner {
                 break;
             }
             answers.clear();
-            let mut pending = live.state.pending();
+            let time_ms = now_ms().max(live.state.time_ms());
+            let mut pending = live.state.pending(time_ms);
             let mut accepted = Vec::new();
             for (i, entry) in entries.iter().enumerate() {
-                if let Some(placed) = live.state.placement(&entry.id) {
+                if let Some(placed) = live.state.placement(&entry.stx, &entry.id) {
                     answers.push((i, Ok(receipt(entry.id, placed))));
                     continue;
                 }
@@ -430,7 +462,6 @@ impl Inner {
             }
             let ids: Vec<[u8; 32]> = accepted.iter().map(|&i| entries[i].id).collect();
             let prev_hash = live.state.head_hash();
-            let time_ms = now_ms().max(live.state.time_ms());
             let (invoice_root, undo) = live.state.apply(pending);
             let mut header = BlockHeader {
                 height: live.state.height(),

@@ -3,8 +3,10 @@
 //! Hospitals register invoice commitments, insurers settle claims, and both are signed
 //! (Ed25519) by members listed in the [`Genesis`]. Transactions are cut into SHA-256
 //! hash-chained blocks signed by their proposer and written durably before anyone is told
-//! they are accepted. Only blocks are stored: the invoice tree, the window of recent roots and
-//! the spent nullifiers are rebuilt by replaying them, which is also what [`audit`] does.
+//! they are accepted. Hospitals may also void an invoice they registered (its leaf becomes 0).
+//! Only blocks are stored: the invoice tree, the window of recent roots, the voids, the
+//! hospitals' recent registration blocks and the spent nullifiers are rebuilt by replaying
+//! them, which is also what [`audit`] does.
 
 mod audit;
 mod block;
@@ -20,8 +22,11 @@ pub use audit::{audit, AuditError, AuditReport};
 pub use block::{tx_root, Block, BlockHeader};
 pub use encoding::DecodeError;
 pub use etcd::{trusting, EtcdStore};
-pub use genesis::{Beacon, Ceremony, Contribution, Genesis, Member, MemberKey, Role};
-pub use ledger::{Ledger, Receipt};
+pub use genesis::{
+    Beacon, Ceremony, Contribution, Genesis, Member, MemberKey, Role, DEFAULT_ROOT_MAX_AGE_MS,
+    DEFAULT_ROOT_WINDOW,
+};
+pub use ledger::{LeafPath, Ledger, Receipt};
 pub use state::{ClaimRecord, Rejection};
 pub use store::{blocks, BlockStore, MemoryStore, RedbStore, RequestId};
 pub use transaction::{SignedTransaction, Transaction};
@@ -44,14 +49,54 @@ pub enum LedgerError {
          it (submit the claim there), not member {signer}"
     )]
     WrongInsurer { signer: u32, insurer_id: u32 },
-    #[error("the claim's invoice root is not among the ledger's recent roots")]
+    #[error(
+        "the claim's invoice root is not one of the ledger's roots (unknown, or older than the \
+         last root_window roots it keeps)"
+    )]
     StaleRoot,
+    /// Statement v2: a root is accepted for `root_max_age_ms` of block time after a later
+    /// root replaced it.
+    #[error(
+        "the claim's invoice root was replaced {age_ms} ms before this block, more than the \
+         {max_age_ms} ms (root_max_age_ms, statement v2) a root is accepted for: prove again \
+         against the current root"
+    )]
+    ExpiredRoot { age_ms: u64, max_age_ms: u64 },
     #[error("this invoice was already claimed (block {first_height})")]
     DuplicateClaim { first_height: u64 },
     #[error("invalid proof")]
     InvalidProof,
     #[error("this invoice commitment is already registered")]
     DuplicateCommitment,
+    #[error("0 is the invoice tree's empty leaf, not a commitment")]
+    ZeroCommitment,
+    #[error(
+        "this invoice commitment was voided (block {height}) and can never be registered again"
+    )]
+    VoidedCommitment { height: u64 },
+    #[error("this invoice commitment is not registered (in a block before this one)")]
+    UnregisteredCommitment,
+    #[error("only the hospital that registered this invoice (member {registrant}) may void it")]
+    NotRegistrant { registrant: u32 },
+    #[error("this invoice was already voided (block {height})")]
+    AlreadyVoided { height: u64 },
+    #[error(
+        "the invoice at this leaf was voided (block {height}): it has no path and cannot be \
+         claimed"
+    )]
+    VoidedLeaf { height: u64 },
+    /// A hospital changed the invoice tree in as many blocks within `root_max_age_ms` as the
+    /// genesis `hospital_root_quota` allows.
+    #[error(
+        "member {member} changed the invoice tree in {quota} blocks within the last \
+         root_max_age_ms of block time, its hospital_root_quota: retry in {retry_after_ms} ms \
+         (send registrations together and they share one block)"
+    )]
+    RateLimited {
+        member: u32,
+        quota: u32,
+        retry_after_ms: u64,
+    },
     #[error("the invoice tree is full")]
     TreeFull,
     #[error("no invoice at leaf index {0}")]

@@ -1,5 +1,8 @@
-//! The deterministic state machine that blocks drive: the invoice tree, the window of recent
-//! roots and the spent nullifiers. It is never stored; [`replay`] rebuilds it from blocks.
+//! The deterministic state machine that blocks drive: the invoice tree (appended to by
+//! registrations, leaves set to 0 by voids), the recent roots with when each was replaced,
+//! each hospital's recent blocks that changed the tree, and the spent nullifiers. It is
+//! never stored; [`replay`] rebuilds it from blocks. Every rule that involves time reads the
+//! block's time, never a clock, so that every node decides alike.
 //!
 //! A store is a sequence of slots, heights from 1. On a store this node alone writes, every
 //! block was checked before it was written, so a block that breaks a rule is corruption and
@@ -47,13 +50,40 @@ pub struct ClaimRecord {
     pub proof: Proof,
 }
 
+/// A root a claim may prove against, and the block time at which a later root replaced it
+/// (`None` for the current root).
+#[derive(Clone, Copy)]
+struct RootEntry {
+    root: Fr,
+    replaced_ms: Option<u64>,
+}
+
+/// Who registered the invoice at a leaf, and in which block.
+struct Registration {
+    commitment: Fr,
+    hospital: u32,
+    height: u64,
+}
+
 pub(crate) struct State {
     tree: IncrementalTree,
     leaf_index: HashMap<Fr, u64>,
+    /// By leaf index.
+    registrations: Vec<Registration>,
+    /// Each hospital's leaf indices, ascending: how many registrations by other hospitals
+    /// follow a leaf.
+    by_hospital: HashMap<u32, Vec<u64>>,
+    /// Voided commitments and the height of the block that voided each.
+    voided: HashMap<Fr, u64>,
     /// The last K distinct invoice roots, oldest first (the genesis empty root while it is
-    /// one of them): the roots after the last K blocks that registered invoices.
-    roots: VecDeque<Fr>,
+    /// one of them): the roots after the last K blocks that changed the tree.
+    roots: VecDeque<RootEntry>,
     window: usize,
+    max_age_ms: u64,
+    quota: u32,
+    /// Per hospital, the times of its last `quota` blocks that changed the tree, oldest
+    /// first.
+    recent: HashMap<u32, VecDeque<u64>>,
     claims: HashMap<Fr, ClaimRecord>,
     /// Where each transaction landed, by id: a retried transaction gets its first receipt.
     placed: HashMap<[u8; 32], (u64, u32)>,
@@ -72,9 +102,16 @@ pub(crate) struct State {
 /// duplicates inside one block are caught as well as against the state.
 pub(crate) struct Pending {
     height: u64,
+    /// The block's time: the rules on root age and hospitals' quotas read it.
+    time_ms: u64,
     count: u32,
-    commitments: Vec<Fr>,
+    /// Registrations, with their hospitals, in order.
+    commitments: Vec<(Fr, u32)>,
     new_commitments: HashSet<Fr>,
+    voids: Vec<Fr>,
+    /// The hospitals whose registrations or voids the block holds: one block each against
+    /// their quotas, however many transactions.
+    changers: HashSet<u32>,
     claims: HashMap<Fr, ClaimRecord>,
     ids: Vec<[u8; 32]>,
 }
@@ -83,7 +120,12 @@ pub(crate) struct Pending {
 /// built but lost its slot in a shared log to another node's block.
 pub(crate) struct Undo {
     invoices: u64,
-    roots: VecDeque<Fr>,
+    /// The leaves the block voided, with what they held.
+    voids: Vec<(u64, Fr)>,
+    /// Whether the block pushed a new root, and the oldest one that fell out of the window.
+    new_root: Option<Option<RootEntry>>,
+    /// The hospitals whose block times were pushed, with the oldest time each dropped.
+    recent: Vec<(u32, Option<u64>)>,
     slot: u64,
     height: u64,
     nullifiers: Vec<Fr>,
@@ -100,10 +142,19 @@ impl State {
     pub(crate) fn new(genesis: &Genesis) -> Self {
         let tree = IncrementalTree::new(genesis.shape.depth);
         Self {
-            roots: VecDeque::from([tree.root()]),
+            roots: VecDeque::from([RootEntry {
+                root: tree.root(),
+                replaced_ms: None,
+            }]),
             tree,
             leaf_index: HashMap::new(),
+            registrations: Vec::new(),
+            by_hospital: HashMap::new(),
+            voided: HashMap::new(),
             window: genesis.root_window as usize,
+            max_age_ms: genesis.root_max_age_ms,
+            quota: genesis.root_quota(),
+            recent: HashMap::new(),
             claims: HashMap::new(),
             placed: HashMap::new(),
             hashes: Vec::new(),
@@ -154,12 +205,28 @@ impl State {
         self.tree.root()
     }
 
-    pub(crate) fn roots(&self) -> Vec<Fr> {
-        self.roots.iter().copied().collect()
+    /// The roots a claim in a block at `time_ms` may prove against, oldest first.
+    pub(crate) fn roots(&self, time_ms: u64) -> Vec<Fr> {
+        self.roots
+            .iter()
+            .filter(|e| self.root_age(e, time_ms) <= self.max_age_ms)
+            .map(|e| e.root)
+            .collect()
+    }
+
+    /// How long before `time_ms` a later root replaced this one (0 for the current root).
+    fn root_age(&self, entry: &RootEntry, time_ms: u64) -> u64 {
+        entry
+            .replaced_ms
+            .map_or(0, |replaced| time_ms.saturating_sub(replaced))
     }
 
     pub(crate) fn invoice_count(&self) -> u64 {
         self.tree.len()
+    }
+
+    pub(crate) fn voided_count(&self) -> u64 {
+        self.voided.len() as u64
     }
 
     pub(crate) fn claim_count(&self) -> u64 {
@@ -170,39 +237,94 @@ impl State {
         self.leaf_index.get(commitment).copied()
     }
 
+    /// The leaf's path at the current root; refused for a voided leaf.
     pub(crate) fn merkle_path(&self, leaf_index: u64) -> Result<MerklePath, LedgerError> {
+        let registration = self.registration(leaf_index)?;
+        if let Some(&height) = self.voided.get(&registration.commitment) {
+            return Err(LedgerError::VoidedLeaf { height });
+        }
         self.tree
             .path(leaf_index)
             .map_err(|_| LedgerError::UnknownLeaf(leaf_index))
+    }
+
+    fn registration(&self, leaf_index: u64) -> Result<&Registration, LedgerError> {
+        usize::try_from(leaf_index)
+            .ok()
+            .and_then(|i| self.registrations.get(i))
+            .ok_or(LedgerError::UnknownLeaf(leaf_index))
+    }
+
+    /// How many invoices other hospitals registered in blocks after the one that registered
+    /// the leaf: the current root hides the leaf's block among that many later
+    /// registrations (docs/protocol.md, "Root choice").
+    pub(crate) fn later_registrations_by_others(
+        &self,
+        leaf_index: u64,
+    ) -> Result<u64, LedgerError> {
+        let registration = self.registration(leaf_index)?;
+        // Heights grow with leaf indices: the first leaf of a later block.
+        let end = self
+            .registrations
+            .partition_point(|r| r.height <= registration.height) as u64;
+        let own = &self.by_hospital[&registration.hospital];
+        let own_after = own.len() - own.partition_point(|&i| i < end);
+        Ok(self.tree.len() - end - own_after as u64)
     }
 
     pub(crate) fn claim(&self, nullifier: &Fr) -> Option<ClaimRecord> {
         self.claims.get(nullifier).cloned()
     }
 
-    /// Where transaction `id` landed, with its block's hash, if it is on the chain.
-    pub(crate) fn placement(&self, id: &[u8; 32]) -> Option<(u64, u32, [u8; 32])> {
+    /// Where `stx` (whose id is `id`) landed, with its block's hash, if it is on the chain:
+    /// a retry gets its first receipt. Not a registration whose commitment was voided
+    /// since, which [`State::check`] refuses as such.
+    pub(crate) fn placement(
+        &self,
+        stx: &SignedTransaction,
+        id: &[u8; 32],
+    ) -> Option<(u64, u32, [u8; 32])> {
+        if let Transaction::RegisterInvoice { commitment } = &stx.tx {
+            if self.voided.contains_key(commitment) {
+                return None;
+            }
+        }
         let &(height, index) = self.placed.get(id)?;
         Some((height, index, self.block_hash(height)?))
     }
 
-    /// An empty block for the next slot.
-    pub(crate) fn pending(&self) -> Pending {
+    /// An empty block for the next slot, at `time_ms`.
+    pub(crate) fn pending(&self, time_ms: u64) -> Pending {
         Pending {
             height: self.slot + 1,
+            time_ms,
             count: 0,
             commitments: Vec::new(),
             new_commitments: HashSet::new(),
+            voids: Vec::new(),
+            changers: HashSet::new(),
             claims: HashMap::new(),
             ids: Vec::new(),
         }
     }
 
-    /// The state's rules for one (already authorized) transaction: a fresh commitment and
-    /// room in the tree; a root in the window and an unspent nullifier.
-    pub(crate) fn check(&self, tx: &Transaction, pending: &Pending) -> Result<(), LedgerError> {
-        match tx {
+    /// The state's rules for one (already authorized) transaction: a fresh, never voided,
+    /// non-zero commitment and room in the tree; a void by the commitment's registrant of a
+    /// commitment registered and not voided; the signer's quota of blocks changing the tree;
+    /// a known root young enough and an unspent nullifier.
+    pub(crate) fn check(
+        &self,
+        stx: &SignedTransaction,
+        pending: &Pending,
+    ) -> Result<(), LedgerError> {
+        match &stx.tx {
             Transaction::RegisterInvoice { commitment } => {
+                if *commitment == Fr::from(0u64) {
+                    return Err(LedgerError::ZeroCommitment);
+                }
+                if let Some(height) = self.voided_at(commitment, pending) {
+                    return Err(LedgerError::VoidedCommitment { height });
+                }
                 if self.leaf_index.contains_key(commitment)
                     || pending.new_commitments.contains(commitment)
                 {
@@ -212,11 +334,37 @@ impl State {
                 if len >> self.tree.depth() != 0 {
                     return Err(LedgerError::TreeFull);
                 }
+                self.check_quota(stx.signer, pending)?;
+            }
+            Transaction::VoidInvoice { commitment } => {
+                if let Some(height) = self.voided_at(commitment, pending) {
+                    return Err(LedgerError::AlreadyVoided { height });
+                }
+                let index = self
+                    .leaf_index
+                    .get(commitment)
+                    .ok_or(LedgerError::UnregisteredCommitment)?;
+                let registrant = self.registrations[*index as usize].hospital;
+                if registrant != stx.signer {
+                    return Err(LedgerError::NotRegistrant { registrant });
+                }
+                self.check_quota(stx.signer, pending)?;
             }
             Transaction::SettleClaim { claim } => {
                 let public = &claim.public_inputs;
-                if !self.roots.contains(&public.invoice_root) {
-                    return Err(LedgerError::StaleRoot);
+                // The latest entry: a void can bring back an earlier root's value.
+                let entry = self
+                    .roots
+                    .iter()
+                    .rev()
+                    .find(|e| e.root == public.invoice_root)
+                    .ok_or(LedgerError::StaleRoot)?;
+                let age_ms = self.root_age(entry, pending.time_ms);
+                if age_ms > self.max_age_ms {
+                    return Err(LedgerError::ExpiredRoot {
+                        age_ms,
+                        max_age_ms: self.max_age_ms,
+                    });
                 }
                 if let Some(first) = self
                     .claims
@@ -232,6 +380,38 @@ impl State {
         Ok(())
     }
 
+    /// The height of the block that voided `commitment`: on the chain, or this block.
+    fn voided_at(&self, commitment: &Fr, pending: &Pending) -> Option<u64> {
+        self.voided
+            .get(commitment)
+            .copied()
+            .or_else(|| pending.voids.contains(commitment).then_some(pending.height))
+    }
+
+    /// A hospital already changing the tree in this block is free; otherwise its last
+    /// `quota` such blocks must not all lie within `root_max_age` of this block's time.
+    fn check_quota(&self, hospital: u32, pending: &Pending) -> Result<(), LedgerError> {
+        if pending.changers.contains(&hospital) {
+            return Ok(());
+        }
+        let Some(times) = self.recent.get(&hospital) else {
+            return Ok(());
+        };
+        match times.front() {
+            Some(&oldest)
+                if times.len() >= self.quota as usize
+                    && pending.time_ms - oldest <= self.max_age_ms =>
+            {
+                Err(LedgerError::RateLimited {
+                    member: hospital,
+                    quota: self.quota,
+                    retry_after_ms: oldest + self.max_age_ms + 1 - pending.time_ms,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Checks `stx` (whose id is `id`) against the state and the pending block, then adds
     /// it to the block.
     pub(crate) fn admit(
@@ -240,11 +420,16 @@ impl State {
         id: [u8; 32],
         pending: &mut Pending,
     ) -> Result<(), LedgerError> {
-        self.check(&stx.tx, pending)?;
+        self.check(stx, pending)?;
         match &stx.tx {
             Transaction::RegisterInvoice { commitment } => {
-                pending.commitments.push(*commitment);
+                pending.commitments.push((*commitment, stx.signer));
                 pending.new_commitments.insert(*commitment);
+                pending.changers.insert(stx.signer);
+            }
+            Transaction::VoidInvoice { commitment } => {
+                pending.voids.push(*commitment);
+                pending.changers.insert(stx.signer);
             }
             Transaction::SettleClaim { claim } => {
                 let record = ClaimRecord {
@@ -265,52 +450,111 @@ impl State {
     /// Applies an admitted block's effects and returns the invoice root after it; the
     /// caller then [`State::seal`]s it with the block's header, or rolls it back.
     pub(crate) fn apply(&mut self, pending: Pending) -> (Fr, Undo) {
-        let undo = Undo {
+        let mut undo = Undo {
             invoices: self.tree.len(),
-            roots: self.roots.clone(),
+            voids: Vec::new(),
+            new_root: None,
+            recent: Vec::new(),
             slot: self.slot,
             height: self.height,
             nullifiers: pending.claims.keys().copied().collect(),
             ids: pending.ids.clone(),
         };
+        let (height, time_ms) = (pending.height, pending.time_ms);
         for (index, id) in pending.ids.into_iter().enumerate() {
-            self.placed.insert(id, (pending.height, index as u32));
+            self.placed.insert(id, (height, index as u32));
         }
-        for commitment in pending.commitments {
+        for (commitment, hospital) in pending.commitments {
             let index = self
                 .tree
                 .append(commitment)
                 .expect("admission checked the tree has room");
             self.leaf_index.insert(commitment, index);
+            self.registrations.push(Registration {
+                commitment,
+                hospital,
+                height,
+            });
+            self.by_hospital.entry(hospital).or_default().push(index);
+        }
+        for commitment in pending.voids {
+            let index = self.leaf_index[&commitment];
+            let old = self
+                .tree
+                .set(index, Fr::from(0u64))
+                .expect("admission checked the leaf is registered");
+            self.voided.insert(commitment, height);
+            undo.voids.push((index, old));
+        }
+        for hospital in pending.changers {
+            let times = self.recent.entry(hospital).or_default();
+            times.push_back(time_ms);
+            let dropped = (times.len() > self.quota as usize)
+                .then(|| times.pop_front())
+                .flatten();
+            undo.recent.push((hospital, dropped));
         }
         self.claims.extend(pending.claims);
-        self.slot = pending.height;
-        self.height = pending.height;
+        self.slot = height;
+        self.height = height;
         let root = self.tree.root();
-        // Only blocks that register invoices move the root; blocks of claims alone must not
-        // push a patient's root out of the window.
-        if self.roots.back() != Some(&root) {
-            self.roots.push_back(root);
-            if self.roots.len() > self.window {
-                self.roots.pop_front();
-            }
+        // Only blocks that change the tree move the root; blocks of claims alone must not
+        // age a patient's root.
+        let current = self
+            .roots
+            .back_mut()
+            .expect("the window holds the current root");
+        if current.root != root {
+            current.replaced_ms = Some(time_ms);
+            self.roots.push_back(RootEntry {
+                root,
+                replaced_ms: None,
+            });
+            let evicted = (self.roots.len() > self.window)
+                .then(|| self.roots.pop_front())
+                .flatten();
+            undo.new_root = Some(evicted);
         }
         (root, undo)
     }
 
     /// Undoes an [`State::apply`] that was not sealed.
     pub(crate) fn rollback(&mut self, undo: Undo) {
-        for leaf in &self.tree.leaves()[undo.invoices as usize..] {
-            self.leaf_index.remove(leaf);
+        for (index, commitment) in undo.voids.into_iter().rev() {
+            self.tree
+                .set(index, commitment)
+                .expect("the block voided this leaf");
+            self.voided.remove(&commitment);
+        }
+        for registration in self.registrations.drain(undo.invoices as usize..) {
+            self.leaf_index.remove(&registration.commitment);
+            if let Some(own) = self.by_hospital.get_mut(&registration.hospital) {
+                own.pop();
+            }
         }
         self.tree.truncate(undo.invoices);
+        for (hospital, dropped) in undo.recent {
+            let times = self.recent.get_mut(&hospital).expect("the block pushed it");
+            times.pop_back();
+            if let Some(time) = dropped {
+                times.push_front(time);
+            }
+        }
+        if let Some(evicted) = undo.new_root {
+            self.roots.pop_back();
+            if let Some(entry) = evicted {
+                self.roots.push_front(entry);
+            }
+            if let Some(current) = self.roots.back_mut() {
+                current.replaced_ms = None;
+            }
+        }
         for nullifier in &undo.nullifiers {
             self.claims.remove(nullifier);
         }
         for id in &undo.ids {
             self.placed.remove(id);
         }
-        self.roots = undo.roots;
         self.slot = undo.slot;
         self.height = undo.height;
     }
@@ -428,7 +672,7 @@ impl State {
         if let Some(key) = proofs {
             verify_block_claims(key, block).map_err(refuse)?;
         }
-        let mut pending = self.pending();
+        let mut pending = self.pending(h.time_ms);
         for (i, (stx, id)) in block.transactions.iter().zip(ids).enumerate() {
             stx.authorize(consortium)
                 .and_then(|()| self.admit(stx, id, &mut pending))
@@ -455,7 +699,7 @@ fn verify_block_claims(key: &PreparedClaimKey, block: &Block) -> Result<(), Stri
         .enumerate()
         .filter_map(|(i, stx)| match &stx.tx {
             Transaction::SettleClaim { claim } => Some((i, (claim.public_inputs, claim.proof))),
-            Transaction::RegisterInvoice { .. } => None,
+            Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => None,
         })
         .unzip();
     verify_batch(key, &claims, &mut OsRng).map_err(|e| {
@@ -474,7 +718,7 @@ pub(crate) fn verify_claim(key: &PreparedClaimKey, tx: &Transaction) -> Result<(
         Transaction::SettleClaim { claim } => {
             claim.verify(key).map_err(|_| LedgerError::InvalidProof)
         }
-        Transaction::RegisterInvoice { .. } => Ok(()),
+        Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => Ok(()),
     }
 }
 
@@ -529,5 +773,173 @@ pub(crate) fn replay(
             return Err((next, format!("missing, while the store holds block {last}")));
         }
         gap_at = Some(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        genesis::{Member, Role},
+        transaction::tests::key,
+    };
+    use zkclaim_circuits::claim::Shape;
+
+    const H1: u32 = 1;
+    const H2: u32 = 2;
+
+    fn genesis() -> Genesis {
+        Genesis {
+            chain_id: "c".into(),
+            members: [H1, H2]
+                .iter()
+                .map(|&id| Member {
+                    id,
+                    name: format!("h{id}"),
+                    role: Role::Hospital,
+                    public_key: key(id).public_key(),
+                })
+                .collect(),
+            verifying_key_digest: [0; 32],
+            proving_key_digest: None,
+            ceremony: None,
+            shape: Shape { items: 2, depth: 4 },
+            root_window: 5,
+            root_max_age_ms: 1_000,
+            hospital_root_quota: Some(2),
+            block_window_ms: 0,
+        }
+    }
+
+    fn tx(tx: Transaction, member: u32) -> SignedTransaction {
+        tx.sign("c", &key(member))
+    }
+
+    fn register(c: u64, member: u32) -> SignedTransaction {
+        tx(
+            Transaction::RegisterInvoice {
+                commitment: Fr::from(c),
+            },
+            member,
+        )
+    }
+
+    fn void(c: u64, member: u32) -> SignedTransaction {
+        tx(
+            Transaction::VoidInvoice {
+                commitment: Fr::from(c),
+            },
+            member,
+        )
+    }
+
+    /// Admits the transactions into one block at `time_ms` and applies it.
+    fn block(state: &mut State, time_ms: u64, txs: &[SignedTransaction]) -> Undo {
+        let mut pending = state.pending(time_ms);
+        for stx in txs {
+            state.admit(stx, stx.id("c"), &mut pending).unwrap();
+        }
+        state.apply(pending).1
+    }
+
+    /// What a rollback must restore.
+    fn snapshot(state: &State) -> impl PartialEq + std::fmt::Debug {
+        (
+            state.root(),
+            state.roots(u64::MAX / 2),
+            state
+                .roots
+                .iter()
+                .map(|e| e.replaced_ms)
+                .collect::<Vec<_>>(),
+            state.tree.leaves().to_vec(),
+            state.voided.clone(),
+            state.recent.clone(),
+            state.by_hospital.clone(),
+            state.registrations.len(),
+            (state.height(), state.slot()),
+        )
+    }
+
+    #[test]
+    fn a_block_with_voids_rolls_back_to_the_state_before_it() {
+        let mut state = State::new(&genesis());
+        block(&mut state, 0, &[register(1, H1), register(2, H2)]);
+        block(&mut state, 100, &[register(3, H1), register(4, H2)]);
+        let before = snapshot(&state);
+        block(&mut state, 1_500, &[register(8, H1)]);
+        block(&mut state, 2_000, &[register(9, H2)]);
+        let before_last = snapshot(&state);
+        // Voids, registrations of both hospitals, a quota entry dropped from each (quota 2),
+        // and the empty root evicted from the window (K = 5).
+        let undo = block(
+            &mut state,
+            2_100,
+            &[void(1, H1), register(5, H1), void(9, H2), register(6, H2)],
+        );
+        assert_eq!(state.tree.leaves()[0], Fr::from(0u64));
+        assert_eq!(state.voided.len(), 2);
+        assert_eq!(state.roots.len(), 5);
+        assert_ne!(state.roots[0].root, IncrementalTree::new(4).root());
+        assert_ne!(snapshot(&state), before_last);
+        state.rollback(undo);
+        assert_eq!(snapshot(&state), before_last);
+        assert_ne!(snapshot(&state), before);
+    }
+
+    #[test]
+    fn a_void_in_the_block_refuses_a_registration_of_the_same_commitment() {
+        let mut state = State::new(&genesis());
+        block(&mut state, 10, &[register(1, H1)]);
+        let mut pending = state.pending(20);
+        let voiding = void(1, H1);
+        state
+            .admit(&voiding, voiding.id("c"), &mut pending)
+            .unwrap();
+        assert_eq!(
+            state.check(&register(1, H2), &pending),
+            Err(LedgerError::VoidedCommitment { height: 2 })
+        );
+        assert_eq!(
+            state.check(&void(1, H1), &pending),
+            Err(LedgerError::AlreadyVoided { height: 2 })
+        );
+        // Not yet registered: a void must follow the registration's block.
+        let mut fresh = state.pending(20);
+        let registering = register(7, H1);
+        state
+            .admit(&registering, registering.id("c"), &mut fresh)
+            .unwrap();
+        assert_eq!(
+            state.check(&void(7, H1), &fresh),
+            Err(LedgerError::UnregisteredCommitment)
+        );
+    }
+
+    #[test]
+    fn the_quota_counts_blocks_not_transactions_within_root_max_age() {
+        let mut state = State::new(&genesis());
+        // Any number of registrations share one block.
+        block(
+            &mut state,
+            0,
+            &[register(1, H1), register(2, H1), register(3, H1)],
+        );
+        block(&mut state, 500, &[register(4, H1)]);
+        // Quota 2 within 1,000 ms: the third block waits until the first is older.
+        assert_eq!(
+            state.check(&register(5, H1), &state.pending(1_000)),
+            Err(LedgerError::RateLimited {
+                member: H1,
+                quota: 2,
+                retry_after_ms: 1
+            })
+        );
+        assert_eq!(state.check(&register(5, H2), &state.pending(1_000)), Ok(()));
+        assert_eq!(state.check(&register(5, H1), &state.pending(1_001)), Ok(()));
+        // Roots stay accepted for exactly root_max_age after they were replaced.
+        let first = state.roots[1].root;
+        assert!(state.roots(1_500).contains(&first));
+        assert!(!state.roots(1_501).contains(&first));
     }
 }

@@ -8,6 +8,8 @@
 //!   big-endian, proof 128 bytes compressed). Tag `0x02` was statement v1's claim, without
 //!   `insurer_id`: it is refused by name ([`DecodeError::StatementV1Claim`]), never read as
 //!   another layout.
+//! - `0x03 ‖ commitment` for [`Transaction::VoidInvoice`] (statement v2: only the hospital
+//!   that registered the commitment may sign it; its leaf becomes the empty value 0).
 //!
 //! The chain id keeps a signature from being replayed on another consortium's chain.
 
@@ -26,6 +28,7 @@ const TX_DOMAIN: &[u8] = b"zkclaim/tx/v1";
 const REGISTER_INVOICE: u8 = 1;
 /// Statement v1's claim (no `insurer_id`); no longer written or read.
 const SETTLE_CLAIM_V1: u8 = 2;
+const VOID_INVOICE: u8 = 3;
 const SETTLE_CLAIM: u8 = 4;
 
 // Claims are the larger variant and a common one: boxing them would only add an allocation.
@@ -43,13 +46,21 @@ pub enum Transaction {
     /// An insurer settles a claim: its proof, root and nullifier are checked, the nullifier
     /// spent.
     SettleClaim { claim: ClaimPackage },
+    /// The hospital that registered an invoice commitment voids it (a refund or a
+    /// correction): its leaf is set to 0, so no later root holds it, and it can never be
+    /// registered again.
+    VoidInvoice {
+        #[cfg_attr(feature = "openapi", schema(value_type = zkclaim_circuits::schema::Field))]
+        #[serde(with = "field::serde_fr")]
+        commitment: Fr,
+    },
 }
 
 impl Transaction {
     /// The role allowed to sign this transaction.
     pub fn role(&self) -> Role {
         match self {
-            Transaction::RegisterInvoice { .. } => Role::Hospital,
+            Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => Role::Hospital,
             Transaction::SettleClaim { .. } => Role::Insurer,
         }
     }
@@ -74,6 +85,10 @@ impl Transaction {
                 put_u64(out, p.claim_amount);
                 put_u32(out, p.insurer_id);
                 out.extend_from_slice(&claim.proof.to_bytes());
+            }
+            Transaction::VoidInvoice { commitment } => {
+                out.push(VOID_INVOICE);
+                put_fr(out, commitment);
             }
         }
     }
@@ -100,6 +115,9 @@ impl Transaction {
                     },
                 })
             }
+            VOID_INVOICE => Ok(Transaction::VoidInvoice {
+                commitment: r.fr()?,
+            }),
             SETTLE_CLAIM_V1 => Err(DecodeError::StatementV1Claim),
             tag => Err(DecodeError::UnknownTag(tag)),
         }
@@ -238,6 +256,9 @@ pub(crate) mod tests {
                 commitment: -Fr::from(1u64),
             },
             Transaction::SettleClaim { claim: claim(10) },
+            Transaction::VoidInvoice {
+                commitment: -Fr::from(2u64),
+            },
         ] {
             let stx = tx.sign("c", &k);
             assert_eq!(
@@ -262,6 +283,14 @@ pub(crate) mod tests {
         expected.extend_from_slice(&[0; 30]);
         expected.extend_from_slice(&[1, 2]);
         assert_eq!(tx.signing_bytes("c1", 9), expected);
+
+        let void = Transaction::VoidInvoice {
+            commitment: Fr::from(0x0102u64),
+        };
+        let mut voided = expected.clone();
+        voided[expected.len() - 33] = 3;
+        assert_eq!(void.signing_bytes("c1", 9), voided);
+        assert_eq!(void.role(), Role::Hospital);
 
         let settle = Transaction::SettleClaim { claim: claim(1) };
         assert_eq!(

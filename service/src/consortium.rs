@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zkclaim_ledger::{
     BlockStore, EtcdStore, Genesis, Ledger, LedgerError, Member, MemberKey, RedbStore, Role,
+    DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
 };
 use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey};
@@ -145,7 +146,9 @@ impl DataDir {
             proving_key_digest: Some(params.proving_key.digest()),
             ceremony,
             shape: params.shape,
-            root_window: 128,
+            root_window: DEFAULT_ROOT_WINDOW,
+            root_max_age_ms: DEFAULT_ROOT_MAX_AGE_MS,
+            hospital_root_quota: None,
             block_window_ms: 0,
         };
         genesis.save(&genesis_path)?;

@@ -5,8 +5,10 @@
 //! their registry; the patient proves a claim against the ledger's root under A's policy and
 //! submits it to A's intake, which settles it; the same invoice claimed at insurer B is
 //! refused as a duplicate; a claim with a tampered amount, one against an unknown root and
-//! one under a policy the patient wrote are refused; the regulator's audit replays the
-//! chain.
+//! one under a policy the patient wrote are refused; the hospital then voids the invoice
+//! (refund and correction): the voided invoice has no path any more, is never registered
+//! again, and its correction (the same serial) cannot be claimed again; the regulator's
+//! audit replays the chain.
 
 use crate::consortium::{self, DataDir, HOSPITALS, INSURERS, REGULATOR};
 use crate::serve::{actions::Settled, insurer};
@@ -26,7 +28,7 @@ use zkclaim_circuits::{
     tree::IncrementalTree,
 };
 use zkclaim_insurer::{Application, Status, Terms};
-use zkclaim_ledger::{Ledger, MemberKey, Transaction};
+use zkclaim_ledger::{Ledger, LedgerError, MemberKey, Transaction};
 use zkclaim_verifier::ClaimPackage;
 
 /// What the 2018 plaintext system took to settle one claim.
@@ -53,6 +55,7 @@ impl Steps {
 const ENROL: &str = "insurers A and B: enrol the patient (registry, fsync)";
 const PROVE: &str = "patient: fetch path from the ledger, prove";
 const INTAKE: &str = "insurer A: intake (verify proof, insurer rule, settle in a durable block)";
+const VOID: &str = "hospital: void the patient's invoice (a durable block)";
 
 pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error> {
     let mut steps = Steps(Vec::new());
@@ -125,20 +128,26 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     };
 
     let commitment = ours.commitment(shape.items)?;
-    let witness_for = |p: &Policy| -> Result<ClaimWitness, Error> {
+    // The demo proves at once against the current root (claim now, docs/protocol.md "Root
+    // choice"); it prints how many other hospitals' registrations hide the invoice's block.
+    let witness_of = |invoice: &Invoice, p: &Policy| -> Result<ClaimWitness, Error> {
+        let leaf = invoice.commitment(shape.items)?;
         let index = ledger
-            .leaf_index(commitment)
-            .ok_or_else(|| Error::NotInTree(field::format(&commitment)))?;
+            .leaf_index(leaf)
+            .ok_or_else(|| Error::NotInTree(field::format(&leaf)))?;
         Ok(ClaimWitness {
             sk: sk.clone(),
-            invoice: ours.clone(),
-            path: ledger.merkle_path(index)?,
+            invoice: invoice.clone(),
+            path: ledger.leaf_path(index)?.path,
             policy: p.clone(),
         })
     };
+    let witness_for = |p: &Policy| witness_of(&ours, p);
     let prove = |p: &Policy, rng: &mut StdRng| -> Result<ClaimPackage, Error> {
         Ok(zkclaim_prover::prove(&params, witness_for(p)?, rng)?)
     };
+    let ours_index = ledger.leaf_index(commitment).expect("registered above");
+    let later_by_others = ledger.leaf_path(ours_index)?.later_by_others;
     let package = steps.time(PROVE, || prove(&at_a.policy, &mut rng))?;
     // The patient's claims go to the insurer's intake, which signs them with its key.
     let intake = |key: &MemberKey, claim: ClaimPackage| {
@@ -163,6 +172,25 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let at_b_claim = prove(&at_b.policy, &mut rng)?;
     let b_tag = at_b_claim.public_inputs.claimant_tag;
     let duplicate = intake(&insurer_keys[1], at_b_claim);
+    // The hospital voids the patient's invoice and registers its correction (the same
+    // serial, a smaller amount): the voided one has no path, is never registered again, and
+    // the correction shares its nullifier, so the claim settled above stands alone.
+    let hospital = &hospital_keys[(ours.hospital_id as usize + 1) % 2];
+    let void = Transaction::VoidInvoice { commitment }.sign(&chain, hospital);
+    let voided = steps.time(VOID, || ledger.submit(void))?;
+    let voided_path = ledger.leaf_path(ours_index);
+    let again = Transaction::RegisterInvoice { commitment }.sign(&chain, hospital);
+    let registered_again = ledger.submit(again);
+    let mut corrected = ours.clone();
+    corrected.items[0].amount /= 2;
+    let correction = Transaction::RegisterInvoice {
+        commitment: corrected.commitment(shape.items)?,
+    };
+    ledger.submit(correction.sign(&chain, hospital))?;
+    let corrected_claim =
+        zkclaim_prover::prove(&params, witness_of(&corrected, &at_a.policy)?, &mut rng)?;
+    let corrected_claim = intake(&insurer_keys[0], corrected_claim);
+    let max_age = Duration::from_millis(genesis.root_max_age_ms);
     let report_a = registry.report(INSURERS[0], 10)?;
     // The regulator audits the store as it is on disk, with the node shut down.
     ledger.close();
@@ -196,7 +224,12 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         "| insurer A | at enrolment: the patient's tag, the terms, the payout reference; \
          the policy's salt only in the file it handed over |"
     );
-    println!("|  | invoice_root {} |", field::format(&p.invoice_root));
+    println!(
+        "|  | invoice_root {} (proved at once: its block is followed by {} registrations by \
+         the other hospital) |",
+        field::format(&p.invoice_root),
+        later_by_others
+    );
     println!("|  | nullifier {} |", field::format(&p.nullifier));
     println!(
         "|  | claimant_tag {} (its enrolled policyholder) |",
@@ -256,6 +289,24 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         "| the same invoice at insurer B (enrolled there too) | {} |",
         outcome(&duplicate)
     );
+    println!(
+        "| the hospital voids the patient's invoice | voided in block {}; claims proved against \
+         an earlier root settle for {} s more (root_max_age_ms): then the void is fully effective |",
+        voided.height,
+        max_age.as_secs()
+    );
+    println!(
+        "| a path for the voided invoice | {} |",
+        ledger_outcome(voided_path.as_ref().map(drop))
+    );
+    println!(
+        "| the voided invoice registered again | {} |",
+        ledger_outcome(registered_again.as_ref().map(drop))
+    );
+    println!(
+        "| its correction (same serial, half the first item) claimed at insurer A | {} |",
+        outcome(&corrected_claim)
+    );
     println!("| audit (regulator) | {} blocks, {} invoices, {} claims: every hash, signature, root and proof checks |", report.blocks, report.invoices, report.claims);
 
     println!("\n## Time of each step\n");
@@ -277,7 +328,10 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let expected = refused(&tampered, "invalid_proof", "")
         && refused(&unknown_root, "stale_root", "")
         && refused(&self_made, "unknown_policy", "")
-        && refused(&duplicate, "duplicate_claim", &duplicate_of_ours);
+        && refused(&duplicate, "duplicate_claim", &duplicate_of_ours)
+        && matches!(voided_path, Err(LedgerError::VoidedLeaf { .. }))
+        && matches!(registered_again, Err(LedgerError::VoidedCommitment { .. }))
+        && refused(&corrected_claim, "duplicate_claim", &duplicate_of_ours);
     if !expected {
         return Err(Error::Demo(
             "a refusal did not happen as it should (see the table above)".into(),
@@ -339,6 +393,14 @@ fn register(
     });
     bar.finish_and_clear();
     result
+}
+
+/// A ledger refusal as the demo's tables show it.
+fn ledger_outcome(r: Result<(), &LedgerError>) -> String {
+    match r {
+        Ok(()) => "ACCEPTED (this is a bug)".into(),
+        Err(e) => format!("refused: {e}"),
+    }
 }
 
 fn outcome(r: &Result<Settled, Error>) -> String {

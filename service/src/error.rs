@@ -166,9 +166,17 @@ impl Error {
                 | L::WrongRole { .. }
                 | L::WrongInsurer { .. }
                 | L::StaleRoot
+                | L::ExpiredRoot { .. }
                 | L::DuplicateClaim { .. }
                 | L::InvalidProof
                 | L::DuplicateCommitment
+                | L::ZeroCommitment
+                | L::VoidedCommitment { .. }
+                | L::UnregisteredCommitment
+                | L::NotRegistrant { .. }
+                | L::AlreadyVoided { .. }
+                | L::VoidedLeaf { .. }
+                | L::RateLimited { .. }
                 | L::TreeFull
                 | L::UnknownLeaf(_)
                 | L::WrongVerifyingKey

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use std::{
     cell::OnceCell,
     path::{Path, PathBuf},
+    time::{Duration, Instant},
 };
 use zkclaim_circuits::{field, Fr};
 use zkclaim_insurer::{Application, Registry};
@@ -65,6 +66,14 @@ impl Node {
         match self {
             Node::Remote(client) => client.post_signed("/v1/invoices", &to_json(&stx), key),
             Node::Embedded { ledger, .. } => Ok(value(actions::register_invoice(ledger, stx)?)),
+        }
+    }
+
+    /// A hospital voids an invoice commitment it registered (`stx` is signed by `key`).
+    pub fn void_invoice(&self, stx: SignedTransaction, key: &MemberKey) -> Result<Value, Error> {
+        match self {
+            Node::Remote(client) => client.post_signed("/v1/invoices/void", &to_json(&stx), key),
+            Node::Embedded { ledger, .. } => Ok(value(actions::void_invoice(ledger, stx)?)),
         }
     }
 
@@ -212,16 +221,28 @@ impl Node {
     }
 
     /// Proves a claim against the ledger's current tree: on the node (over plain HTTP to a
-    /// non-loopback node only when `in_clear` allows it), or here.
+    /// non-loopback node only when `in_clear` allows it), which chooses the root by its own
+    /// `min_root_lag` unless the request claims now, or here, by `choice`. Here, on a store
+    /// of this process alone, no registration can arrive while it waits: a root too fresh is
+    /// refused at once.
     pub fn prove(
         &self,
         request: actions::ProofRequest,
         in_clear: bool,
+        choice: actions::RootChoice,
     ) -> Result<ClaimPackage, Error> {
         match self {
             Node::Remote(client) => client.prove(&request, in_clear),
             Node::Embedded { ledger, params, .. } => {
                 let params = params.prover()?;
+                let mut choice = choice.for_request(&request);
+                if !ledger.shared() {
+                    choice.wait = Duration::ZERO;
+                }
+                let started = Instant::now();
+                while !choice.ready(ledger, params.shape, &request, started)? {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
                 let witness = actions::witness(ledger, params.shape, request)?;
                 Ok(zkclaim_prover::prove(params, witness, &mut OsRng)?)
             }

@@ -121,6 +121,7 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
 
     let expected: BTreeSet<(&str, &str)> = [
         ("post", "/v1/invoices"),
+        ("post", "/v1/invoices/void"),
         ("post", "/v1/proofs"),
         ("post", "/v1/proofs/jobs"),
         ("get", "/v1/proofs/jobs/{id}"),
@@ -225,6 +226,7 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
         let security = doc["paths"][path][method]["security"].as_array().unwrap();
         let signed = [
             "/v1/invoices",
+            "/v1/invoices/void",
             "/v1/claims",
             "/v1/enrolments",
             "/v1/enrolments/revoke",

@@ -336,12 +336,18 @@ fn demo_runs_the_whole_story_and_the_audit_passes() {
     for expected in [
         "| every party | today ",
         "refused (invalid_proof): invalid proof",
-        "refused (stale_root): the claim's invoice root is not among the ledger's recent roots",
+        "refused (stale_root): the claim's invoice root is not one of the ledger's roots",
         "refused (unknown_policy): the claim's policy is not one insurer 10 issued",
         "| the patient's claim at insurer A | settled in block",
         "refused (duplicate_claim): this invoice was already claimed (block",
-        "1 settled, 2 refused (unknown_policy, stale_root)",
+        "1 settled, 3 refused (duplicate_claim, unknown_policy, stale_root)",
         "| audit (regulator) |",
+        "registrations by the other hospital) |",
+        "claims proved against an earlier root settle for 600 s more",
+        "| a path for the voided invoice | refused: the invoice at this leaf was voided (block",
+        "| the voided invoice registered again | refused: this invoice commitment was voided",
+        "| its correction (same serial, half the first item) claimed at insurer A | refused \
+         (duplicate_claim): this invoice was already claimed (block",
         "End to end",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");

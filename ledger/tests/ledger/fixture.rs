@@ -71,6 +71,8 @@ pub fn genesis_for(
         ceremony: None,
         shape: SHAPE,
         root_window,
+        root_max_age_ms: zkclaim_ledger::DEFAULT_ROOT_MAX_AGE_MS,
+        hospital_root_quota: None,
         block_window_ms,
     }
 }
@@ -113,6 +115,10 @@ pub fn register(commitment: Fr, hospital: u32) -> SignedTransaction {
     Transaction::RegisterInvoice { commitment }.sign(CHAIN, &key(hospital))
 }
 
+pub fn void(commitment: Fr, hospital: u32) -> SignedTransaction {
+    Transaction::VoidInvoice { commitment }.sign(CHAIN, &key(hospital))
+}
+
 pub fn settle(claim: ClaimPackage, insurer: u32) -> SignedTransaction {
     Transaction::SettleClaim { claim }.sign(CHAIN, &key(insurer))
 }
@@ -144,7 +150,7 @@ impl Patient {
         let witness = ClaimWitness {
             sk: self.sk.clone(),
             invoice: self.invoice.clone(),
-            path: ledger.merkle_path(index).unwrap(),
+            path: ledger.leaf_path(index).unwrap().path,
             policy: sample::policy(rng, insurer),
         };
         let claim = prove(params(), witness, rng).unwrap();

@@ -11,3 +11,4 @@ mod persistence;
 mod requests;
 mod rules;
 mod shared;
+mod voids;

@@ -133,42 +133,57 @@ fn a_tampered_public_input_is_an_invalid_proof() {
 }
 
 #[test]
-fn claims_must_prove_against_a_root_in_the_window() {
-    // K = 2: the last two distinct roots.
+fn claims_must_prove_against_a_root_young_enough() {
+    // Statement v2: a root is accepted for root_max_age_ms of block time after a later root
+    // replaced it; the current root never expires.
     let mut rng = StdRng::seed_from_u64(23);
-    let (ledger, _) = test_ledger(2, 1);
+    let mut g = genesis(128, 1);
+    g.root_max_age_ms = 400;
+    let ledger = open(fresh_store(), g);
     let (a, b) = (Patient::new(&mut rng), Patient::new(&mut rng));
     ledger.submit(register(a.commitment(), HOSPITAL)).unwrap();
     ledger.submit(register(b.commitment(), HOSPITAL)).unwrap();
     let r2 = ledger.root();
     let claim_a = a.claim(&ledger, INSURER, &mut rng);
     let claim_b = b.claim(&ledger, INSURER, &mut rng);
-    ledger.submit(register(Fr::from(5u64), HOSPITAL)).unwrap();
-    let r3 = ledger.root();
-    assert_eq!(ledger.roots(), vec![r2, r3]);
-    // One registration old: inside the window. A block of claims alone moves nothing.
+    // Quiet for longer than root_max_age: r2 is still current, so still accepted.
+    std::thread::sleep(std::time::Duration::from_millis(450));
+    assert!(ledger.roots().contains(&r2));
     ledger.submit(settle(claim_a, INSURER)).unwrap();
-    assert_eq!(ledger.roots(), vec![r2, r3]);
-    // Another registration: r2 is now two roots old, outside.
-    ledger.submit(register(Fr::from(6u64), HOSPITAL)).unwrap();
-    assert_eq!(ledger.roots(), vec![r3, ledger.root()]);
-    assert_eq!(
-        ledger.submit(settle(claim_b, INSURER)),
-        Err(LedgerError::StaleRoot)
-    );
+    ledger.submit(register(Fr::from(5u64), HOSPITAL)).unwrap();
+    // Replaced just now: young enough. A block of claims alone moves nothing.
+    assert_eq!(ledger.roots()[..], [r2, ledger.root()][..]);
+    std::thread::sleep(std::time::Duration::from_millis(450));
+    assert_eq!(ledger.roots(), vec![ledger.root()]);
+    match ledger.submit(settle(claim_b, INSURER)) {
+        Err(LedgerError::ExpiredRoot { age_ms, max_age_ms }) => {
+            assert!(age_ms > 400, "{age_ms}");
+            assert_eq!(max_age_ms, 400);
+        }
+        other => panic!("{other:?}"),
+    }
     // The refusal spent nothing: proved again against the current root, it is accepted.
     let fresh = b.claim(&ledger, INSURER, &mut rng);
     ledger.submit(settle(fresh, INSURER)).unwrap();
 }
 
 #[test]
-fn the_genesis_root_is_in_the_window_until_k_blocks_pass() {
-    let (ledger, _) = test_ledger(2, 1);
+fn k_only_bounds_memory_and_a_root_it_dropped_is_unknown() {
+    // K = 3 holds the roots of two hospitals' single block each per root_max_age.
+    let mut g = genesis(3, 1);
+    g.root_max_age_ms = 50;
+    let ledger = open(fresh_store(), g);
     let empty = ledger.root();
     assert_eq!(ledger.roots(), vec![empty]);
     ledger.submit(register(Fr::from(1u64), HOSPITAL)).unwrap();
-    assert_eq!(ledger.roots(), vec![empty, ledger.root()]);
-    ledger.submit(register(Fr::from(2u64), HOSPITAL)).unwrap();
+    ledger.submit(register(Fr::from(2u64), HOSPITAL_2)).unwrap();
+    // Each hospital spent its quota of one block per 50 ms.
+    assert!(matches!(
+        ledger.submit(register(Fr::from(3u64), HOSPITAL)),
+        Err(LedgerError::RateLimited { member: HOSPITAL, quota: 1, retry_after_ms }) if retry_after_ms <= 51
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    ledger.submit(register(Fr::from(3u64), HOSPITAL)).unwrap();
     assert!(!ledger.roots().contains(&empty));
 }
 
@@ -214,11 +229,11 @@ fn a_full_tree_refuses_registrations() {
     let mut genesis = genesis(128, 1);
     genesis.shape.depth = 2;
     let ledger = open(fresh_store(), genesis);
-    for i in 0..4u64 {
+    for i in 1..=4u64 {
         ledger.submit(register(Fr::from(i), HOSPITAL)).unwrap();
     }
     assert_eq!(
-        ledger.submit(register(Fr::from(4u64), HOSPITAL)),
+        ledger.submit(register(Fr::from(5u64), HOSPITAL)),
         Err(LedgerError::TreeFull)
     );
     assert_eq!(ledger.invoice_count(), 4);

@@ -179,6 +179,63 @@ fn two_nodes_racing_on_one_log_keep_one_history() {
     assert_eq!((report.invoices, report.claims), (65, 1));
 }
 
+#[test]
+fn voids_racing_registrations_on_one_log_keep_one_tree() {
+    let store = Arc::<SharedLog>::default();
+    let genesis = genesis(128, 1);
+    let (a, b) = (
+        node(&store, &genesis, REGULATOR),
+        node(&store, &genesis, INSURER),
+    );
+    let voided: Vec<Fr> = (1..=16u64).map(Fr::from).collect();
+    for c in &voided {
+        a.submit(register(*c, HOSPITAL)).unwrap();
+    }
+    converge(&a, &b);
+    // Voids through one node while the other hospital registers through the other: a block
+    // of voids that loses its slot is undone (its leaves restored) and admitted again.
+    let lost_before = store.lost.load(Ordering::Relaxed);
+    std::thread::scope(|s| {
+        for part in voided.chunks(4) {
+            let a = &a;
+            s.spawn(move || {
+                for c in part {
+                    a.submit(void(*c, HOSPITAL)).unwrap();
+                }
+            });
+        }
+        for t in 0..4u64 {
+            let b = &b;
+            s.spawn(move || {
+                for i in 0..4 {
+                    b.submit(register(Fr::from(1_000 + t * 10 + i), HOSPITAL_2))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    converge(&a, &b);
+    assert!(
+        store.lost.load(Ordering::Relaxed) > lost_before,
+        "no block lost a race"
+    );
+    // The tree both nodes hold: the 16 voided leaves are 0, the 16 later ones registered.
+    assert_eq!((a.invoice_count(), b.invoice_count()), (32, 32));
+    for node in [&a, &b] {
+        for index in 0..16 {
+            assert!(matches!(
+                node.leaf_path(index),
+                Err(LedgerError::VoidedLeaf { .. })
+            ));
+        }
+        assert_eq!(node.leaf_path(16).unwrap().root, node.root());
+    }
+    a.close();
+    b.close();
+    let report = audit(&*store, &genesis, &params().prepared).unwrap();
+    assert_eq!((report.invoices, report.voided), (32, 16));
+}
+
 /// Waits until both nodes have rejected `n` slots, and checks they agree on them.
 fn rejected_by_both(a: &Ledger, b: &Ledger, n: usize) -> Vec<Rejection> {
     for _ in 0..1000 {

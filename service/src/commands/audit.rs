@@ -26,8 +26,12 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         (Some(_), None) => "not pinned",
         (Some(_), Some(_)) => "the pinned one",
     };
+    let voided = match report.voided {
+        0 => String::new(),
+        n => format!(" ({n} voided)"),
+    };
     let mut text = format!(
-        "audit passed: {} blocks, {} invoices, {} claims; every hash, signature, root and proof checks\n{}\nproving key: {proving_key}",
+        "audit passed: {} blocks, {} invoices{voided}, {} claims; every hash, signature, root and proof checks\n{}\nproving key: {proving_key}",
         report.blocks,
         report.invoices,
         report.claims,
@@ -63,6 +67,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         "passed": true,
         "blocks": report.blocks,
         "invoices": report.invoices,
+        "voided": report.voided,
         "claims": report.claims,
         "rejected": rejected,
         "ceremony": genesis.ceremony,

@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
-use zkclaim_ledger::{Ceremony, Genesis, Member};
+use zkclaim_ledger::{Ceremony, Genesis, Member, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW};
 use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Subcommand)]
@@ -78,9 +78,18 @@ pub struct GenesisArgs {
     /// With --vk-digest or --ceremony: the invoice tree's depth [default: 32].
     #[arg(long, requires = "shape_source")]
     depth: Option<usize>,
-    /// K: how many recent invoice roots a claim may prove against.
-    #[arg(long, default_value_t = 128)]
+    /// K: how many recent invoice roots the ledger keeps (memory only: roots are accepted
+    /// by age); at least hospitals x the hospital root quota + 1.
+    #[arg(long, default_value_t = DEFAULT_ROOT_WINDOW)]
     root_window: u32,
+    /// How long, in ms of block time, a claim's root stays accepted after a later root
+    /// replaced it; a voided invoice is unclaimable at most this long after its void.
+    #[arg(long, default_value_t = DEFAULT_ROOT_MAX_AGE_MS)]
+    root_max_age_ms: u64,
+    /// Blocks changing the invoice tree one hospital may have within root_max_age_ms
+    /// [default: (root_window - 1) / hospitals].
+    #[arg(long)]
+    hospital_root_quota: Option<u32>,
     /// Where the genesis goes; an existing file is never replaced.
     #[arg(long, value_parser = files::not_stdio)]
     out: PathBuf,
@@ -211,6 +220,8 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         ceremony,
         shape,
         root_window: args.root_window,
+        root_max_age_ms: args.root_max_age_ms,
+        hospital_root_quota: args.hospital_root_quota,
         block_window_ms: 0,
     };
     genesis.check()?;

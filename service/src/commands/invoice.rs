@@ -1,13 +1,13 @@
 //! `zkclaim invoice`: hospitals' invoices.
 
 use crate::{
-    commands::{Chain, Context, Signer},
+    commands::{parse_field, Chain, Context, Signer},
     error::Error,
     files,
 };
 use serde_json::json;
 use std::path::PathBuf;
-use zkclaim_circuits::{claim::Shape, field, invoice::Invoice};
+use zkclaim_circuits::{claim::Shape, field, invoice::Invoice, Fr};
 use zkclaim_ledger::Transaction;
 
 #[derive(clap::Subcommand)]
@@ -21,6 +21,22 @@ pub enum Command {
     Register {
         /// The invoice file (`-`: standard input).
         invoice: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        chain: Chain,
+    },
+    /// Void an invoice this hospital registered (a refund, or before registering its
+    /// correction with the same serial): its leaf becomes 0 and the commitment can never be
+    /// registered again. Claims settled before stand; claims proved against an earlier root
+    /// may still settle for the genesis root_max_age_ms. Prints the receipt.
+    Void {
+        /// The invoice file (`-`: standard input), or with --commitment its commitment.
+        #[arg(required_unless_present = "commitment", conflicts_with = "commitment")]
+        invoice: Option<PathBuf>,
+        /// The commitment to void, `0x…` (as `invoice commit` prints it).
+        #[arg(long, value_parser = parse_field)]
+        commitment: Option<Fr>,
         #[command(flatten)]
         signer: Signer,
         #[command(flatten)]
@@ -47,6 +63,24 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             let (key, stx) = signer.sign(&ctx.data, Transaction::RegisterInvoice { commitment })?;
             let node = ctx.node(&ctx.params_dir(None), chain)?;
             files::write(None, &node.register_invoice(stx, &key)?)
+        }
+        Command::Void {
+            invoice,
+            commitment,
+            signer,
+            chain,
+        } => {
+            let commitment = match (commitment, invoice) {
+                (Some(commitment), _) => commitment,
+                (None, Some(invoice)) => {
+                    let inv: Invoice = files::read(&invoice)?;
+                    inv.commitment(ctx.data.load_genesis()?.shape.items)?
+                }
+                (None, None) => unreachable!("clap requires one of the two"),
+            };
+            let (key, stx) = signer.sign(&ctx.data, Transaction::VoidInvoice { commitment })?;
+            let node = ctx.node(&ctx.params_dir(None), chain)?;
+            files::write(None, &node.void_invoice(stx, &key)?)
         }
     }
 }

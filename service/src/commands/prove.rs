@@ -6,7 +6,8 @@ use crate::{
     files, serve,
 };
 use rand::rngs::OsRng;
-use std::path::PathBuf;
+use serve::actions::RootChoice;
+use std::{path::PathBuf, time::Duration};
 use zkclaim_circuits::{
     claim::ClaimWitness,
     field,
@@ -49,6 +50,20 @@ pub struct Args {
     /// them: only for a private network path.
     #[arg(long)]
     insecure_send_witness: bool,
+    /// Prove at once against the ledger's current root, even when it was produced by the
+    /// block that registered the invoice or soon after. The root is public in the claim: the
+    /// insurer may then match it to that block and learn which hospital registered the
+    /// invoice, and when (docs/protocol.md, "Root choice").
+    #[arg(long, conflicts_with = "tree")]
+    claim_now: bool,
+    /// Without --server: the root must follow the invoice's block by at least this many
+    /// registrations by other hospitals, so that it does not point at that block; waits
+    /// for them on a shared ledger (etcd). With --server the node's own setting applies.
+    #[arg(long, env = "ZKCLAIM_MIN_ROOT_LAG", default_value_t = RootChoice::DEFAULT_MIN_LAG)]
+    min_root_lag: u64,
+    /// Without --server: how long to wait for those registrations, in seconds.
+    #[arg(long, default_value_t = 60)]
+    root_wait: u64,
     #[command(flatten)]
     chain: Chain,
 }
@@ -85,8 +100,13 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
                 invoice: files::read(&args.invoice)?,
                 key: files::read(&args.key)?,
                 policy: files::read(&args.policy)?,
+                claim_now: args.claim_now,
             };
-            node.prove(request, args.insecure_send_witness)?
+            let choice = RootChoice {
+                min_lag: args.min_root_lag,
+                wait: Duration::from_secs(args.root_wait),
+            };
+            node.prove(request, args.insecure_send_witness, choice)?
         }
     };
     files::write(args.out.as_deref(), &package)

@@ -4,6 +4,7 @@
 
 use super::{error::ServiceError, schemas::Digest};
 use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
 use zeroize::Zeroize;
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
@@ -25,6 +26,12 @@ pub struct ProofRequest {
     pub invoice: Invoice,
     pub key: KeyFile,
     pub policy: Policy,
+    /// Prove at once against the current root, even if it was produced by the block that
+    /// registered the invoice, or by one soon after: the insurer may then learn that block,
+    /// and so the hospital and the time (docs/protocol.md, "Root choice"). Default: wait for
+    /// the node's `min_root_lag` registrations by other hospitals.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claim_now: bool,
 }
 
 impl std::fmt::Debug for ProofRequest {
@@ -78,6 +85,17 @@ pub struct Registered {
     pub leaf_index: Option<u64>,
 }
 
+/// A voided invoice: the receipt and the leaf now set to 0.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Voided {
+    #[serde(flatten)]
+    pub receipt: Receipt,
+    pub leaf_index: Option<u64>,
+    /// How long claims proved against a root from before the void may still settle: the
+    /// genesis `root_max_age_ms`.
+    pub claimable_for_ms: u64,
+}
+
 /// A settled claim: the receipt, the spent nullifier and the amount.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Settled {
@@ -120,6 +138,20 @@ pub fn register_invoice(
     })
 }
 
+/// Voids an invoice commitment the signing hospital registered; blocks until its block is
+/// durable.
+pub fn void_invoice(ledger: &Ledger, stx: SignedTransaction) -> Result<Voided, ServiceError> {
+    let Transaction::VoidInvoice { commitment } = stx.tx else {
+        return Err(wrong_transaction("void_invoice"));
+    };
+    let receipt = ledger.submit(stx)?.into();
+    Ok(Voided {
+        receipt,
+        leaf_index: ledger.leaf_index(commitment),
+        claimable_for_ms: ledger.genesis().root_max_age_ms,
+    })
+}
+
 /// The settled claim with this nullifier (`0x…`), where and by whom it was settled.
 pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<SettledClaim, ServiceError> {
     let n = field::parse(nullifier)
@@ -138,28 +170,86 @@ pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<SettledClaim, ServiceEr
     })
 }
 
-/// The witness of a proof request, its Merkle path from the ledger. Refuses (422) an
-/// unregistered invoice and a claim that breaks a rule of the statement, and (409) an
-/// invoice whose nullifier the ledger has spent already: all cheap to check natively, before
-/// a proof is spent on it.
+/// How a prover chooses the root it proves against (docs/protocol.md, "Root choice"): the
+/// current root once it holds at least `min_lag` registrations by other hospitals in blocks
+/// after the invoice's, waiting for them at most `wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootChoice {
+    pub min_lag: u64,
+    pub wait: Duration,
+}
+
+impl RootChoice {
+    /// The default lag: a crowd of 64 later registrations by other hospitals.
+    pub const DEFAULT_MIN_LAG: u64 = 64;
+
+    /// The choice for a request: at once when it asks to claim now.
+    pub fn for_request(self, request: &ProofRequest) -> Self {
+        if request.claim_now {
+            Self {
+                min_lag: 0,
+                wait: Duration::ZERO,
+            }
+        } else {
+            self
+        }
+    }
+
+    /// Whether the current root may be proved against now: `Ok(false)` to wait on, the
+    /// refusal once `started + wait` has passed. Refuses an unregistered or voided invoice.
+    pub fn ready(
+        &self,
+        ledger: &Ledger,
+        shape: Shape,
+        request: &ProofRequest,
+        started: Instant,
+    ) -> Result<bool, ServiceError> {
+        if self.min_lag == 0 {
+            return Ok(true);
+        }
+        let leaf = leaf_of(ledger, shape, request)?;
+        let later = ledger.leaf_path(leaf)?.later_by_others;
+        if later >= self.min_lag {
+            return Ok(true);
+        }
+        if started.elapsed() >= self.wait {
+            return Err(ServiceError::RootTooFresh {
+                later,
+                needed: self.min_lag,
+                waited_s: self.wait.as_secs(),
+            });
+        }
+        Ok(false)
+    }
+}
+
+/// The invoice's leaf index on the ledger; refused (422) when it is not registered.
+fn leaf_of(ledger: &Ledger, shape: Shape, request: &ProofRequest) -> Result<u64, ServiceError> {
+    let commitment = request
+        .invoice
+        .commitment(shape.items)
+        .map_err(|e| ServiceError::Unsatisfiable(format!("invoice: {e}")))?;
+    ledger.leaf_index(commitment).ok_or_else(|| {
+        ServiceError::Unsatisfiable(
+            "the invoice's commitment is not registered on the ledger".into(),
+        )
+    })
+}
+
+/// The witness of a proof request, its Merkle path from the ledger at the current root.
+/// Refuses (422) an unregistered invoice and a claim that breaks a rule of the statement,
+/// (410) a voided invoice, and (409) an invoice whose nullifier the ledger has spent
+/// already: all cheap to check natively, before a proof is spent on it.
 pub fn witness(
     ledger: &Ledger,
     shape: Shape,
     request: ProofRequest,
 ) -> Result<ClaimWitness, ServiceError> {
-    let commitment = request
-        .invoice
-        .commitment(shape.items)
-        .map_err(|e| ServiceError::Unsatisfiable(format!("invoice: {e}")))?;
-    let leaf = ledger.leaf_index(commitment).ok_or_else(|| {
-        ServiceError::Unsatisfiable(
-            "the invoice's commitment is not registered on the ledger".into(),
-        )
-    })?;
+    let leaf = leaf_of(ledger, shape, &request)?;
     let witness = ClaimWitness {
         sk: request.key.secret_key(),
         invoice: request.invoice.clone(),
-        path: ledger.merkle_path(leaf)?,
+        path: ledger.leaf_path(leaf)?.path,
         policy: request.policy.clone(),
     };
     drop(request);

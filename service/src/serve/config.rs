@@ -1,6 +1,7 @@
 //! `zkclaim serve` settings: defaults, then a JSON config file, then environment variables,
 //! then flags (clap reads the last two into the same [`Settings`]).
 
+use super::actions::RootChoice;
 use crate::error::Error;
 use axum::http::HeaderValue;
 use serde::Deserialize;
@@ -107,6 +108,16 @@ pub struct Settings {
     /// How long a finished proof job's result stays available, in seconds [default: 600].
     #[arg(long, env = "ZKCLAIM_JOB_TTL_S")]
     pub job_ttl_s: Option<u64>,
+    /// Root choice for the proofs this node makes: the root must follow the invoice's block
+    /// by at least this many registrations by other hospitals, so that it does not point at
+    /// that block (docs/protocol.md, "Root choice"); 0 proves against the current root at
+    /// once. A request with `claim_now` skips the wait [default: 64].
+    #[arg(long, env = "ZKCLAIM_MIN_ROOT_LAG")]
+    pub min_root_lag: Option<u64>,
+    /// How long a proof request waits for those registrations before it is refused with 503
+    /// `root_too_fresh`, in ms; below proof_timeout_ms [default: 30000].
+    #[arg(long, env = "ZKCLAIM_ROOT_WAIT_MS")]
+    pub root_wait_ms: Option<u64>,
     /// An origin (`https://app.example`) whose web pages may call the node: repeat the flag,
     /// or separate origins by commas in the environment variable (a list in the config
     /// file) [default: none, browsers' cross-origin calls are refused].
@@ -200,6 +211,7 @@ pub struct Config {
     pub insurer: Option<u32>,
     pub max_jobs: usize,
     pub job_ttl: Duration,
+    pub root_choice: RootChoice,
     /// Exact origins, as a browser sends them in `Origin`.
     pub cors_origins: Vec<HeaderValue>,
     pub tls: Option<Tls>,
@@ -286,6 +298,15 @@ impl Config {
             insurer: flags.insurer.or(file.insurer),
             max_jobs: flags.max_jobs.or(file.max_jobs).unwrap_or(64),
             job_ttl: Duration::from_secs(flags.job_ttl_s.or(file.job_ttl_s).unwrap_or(600)),
+            root_choice: RootChoice {
+                min_lag: flags
+                    .min_root_lag
+                    .or(file.min_root_lag)
+                    .unwrap_or(RootChoice::DEFAULT_MIN_LAG),
+                wait: Duration::from_millis(
+                    flags.root_wait_ms.or(file.root_wait_ms).unwrap_or(30_000),
+                ),
+            },
             cors_origins: flags
                 .cors_origins
                 .or(file.cors_origins)
@@ -308,6 +329,13 @@ impl Config {
                 }
             },
         };
+        if config.root_choice.wait >= config.proof_timeout {
+            return Err(Error::Usage(
+                "root_wait_ms must be below proof_timeout_ms: a proof request's time limit \
+                 covers the wait for its root and the proving"
+                    .into(),
+            ));
+        }
         if config.workers == 0 {
             return Err(Error::Usage("workers must be at least 1".into()));
         }
@@ -365,6 +393,10 @@ mod tests {
         assert_eq!((c.queue_depth, c.body_limit), (4, 65536));
         assert_eq!(c.request_timeout, Duration::from_secs(10));
         assert_eq!((c.max_jobs, c.job_ttl), (64, Duration::from_secs(600)));
+        assert_eq!(
+            (c.root_choice.min_lag, c.root_choice.wait),
+            (64, Duration::from_secs(30))
+        );
     }
 
     #[test]

@@ -51,6 +51,20 @@ pub enum ServiceError {
     /// long.
     #[error("this client's request rate for this route is spent; retry after Retry-After seconds")]
     RateLimited(Duration),
+    /// The current root does not yet hide the invoice's block among enough later
+    /// registrations by other hospitals, and none came within the wait.
+    #[error(
+        "the invoice's block is followed by {later} registrations by other hospitals so far; \
+         a root after at least {needed} hides which block registered it, and they did not \
+         come within {waited_s} s. Retry later, or claim now (claim_now, --claim-now) with a \
+         root that may point at the invoice's block: the insurer could then learn which \
+         hospital registered it, and when"
+    )]
+    RootTooFresh {
+        later: u64,
+        needed: u64,
+        waited_s: u64,
+    },
     /// The proof request waited in the prover queue longer than the node allows.
     #[error("the proof request waited too long for a prover; retry later")]
     QueueTimeout,
@@ -124,6 +138,9 @@ impl ServiceError {
             ServiceError::ClientBusy => (StatusCode::TOO_MANY_REQUESTS, "client_busy"),
             ServiceError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ServiceError::QueueTimeout => (StatusCode::SERVICE_UNAVAILABLE, "queue_timeout"),
+            ServiceError::RootTooFresh { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "root_too_fresh")
+            }
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServiceError::NoProvingKey => (StatusCode::SERVICE_UNAVAILABLE, "no_proving_key"),
             ServiceError::NoInsurer => (StatusCode::SERVICE_UNAVAILABLE, "no_insurer"),
@@ -148,9 +165,17 @@ impl ServiceError {
                 L::WrongRole { .. } => (StatusCode::FORBIDDEN, "wrong_role"),
                 L::WrongInsurer { .. } => (StatusCode::FORBIDDEN, "wrong_insurer"),
                 L::StaleRoot => (StatusCode::UNPROCESSABLE_ENTITY, "stale_root"),
+                L::ExpiredRoot { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "expired_root"),
                 L::InvalidProof => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_proof"),
                 L::DuplicateClaim { .. } => (StatusCode::CONFLICT, "duplicate_claim"),
                 L::DuplicateCommitment => (StatusCode::CONFLICT, "duplicate_commitment"),
+                L::ZeroCommitment => (StatusCode::UNPROCESSABLE_ENTITY, "zero_commitment"),
+                L::VoidedCommitment { .. } => (StatusCode::CONFLICT, "voided_commitment"),
+                L::UnregisteredCommitment => (StatusCode::NOT_FOUND, "unregistered_commitment"),
+                L::NotRegistrant { .. } => (StatusCode::FORBIDDEN, "not_registrant"),
+                L::AlreadyVoided { .. } => (StatusCode::CONFLICT, "already_voided"),
+                L::VoidedLeaf { .. } => (StatusCode::GONE, "voided_leaf"),
+                L::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "hospital_rate_limited"),
                 L::UnknownLeaf(_) => (StatusCode::NOT_FOUND, "unknown_leaf"),
                 L::TreeFull => (StatusCode::SERVICE_UNAVAILABLE, "tree_full"),
                 L::Closed => (StatusCode::SERVICE_UNAVAILABLE, "closed"),
@@ -198,6 +223,9 @@ impl IntoResponse for ServiceError {
         let retry_after = match &self {
             // Whole seconds, rounded up: never before the client's next request is allowed.
             ServiceError::RateLimited(wait) => wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            ServiceError::Ledger(LedgerError::RateLimited { retry_after_ms, .. }) => {
+                retry_after_ms.div_ceil(1000)
+            }
             _ => 1,
         };
         let (status, error) = self.into_parts();
@@ -249,6 +277,18 @@ mod tests {
             (LedgerError::InvalidProof, 422),
             (LedgerError::DuplicateClaim { first_height: 3 }, 409),
             (LedgerError::DuplicateCommitment, 409),
+            (LedgerError::VoidedCommitment { height: 3 }, 409),
+            (LedgerError::AlreadyVoided { height: 3 }, 409),
+            (LedgerError::UnregisteredCommitment, 404),
+            (LedgerError::NotRegistrant { registrant: 1 }, 403),
+            (LedgerError::VoidedLeaf { height: 3 }, 410),
+            (
+                LedgerError::ExpiredRoot {
+                    age_ms: 600_001,
+                    max_age_ms: 600_000,
+                },
+                422,
+            ),
             (LedgerError::UnknownLeaf(4), 404),
             (LedgerError::Closed, 503),
             (
@@ -268,6 +308,15 @@ mod tests {
         let limited = ServiceError::RateLimited(Duration::from_millis(12_001)).into_response();
         assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(limited.headers()[header::RETRY_AFTER], "13");
+        // A hospital's quota of registration blocks says when the ledger takes the next.
+        let quota = ServiceError::Ledger(LedgerError::RateLimited {
+            member: 1,
+            quota: 63,
+            retry_after_ms: 4_200,
+        })
+        .into_response();
+        assert_eq!(quota.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(quota.headers()[header::RETRY_AFTER], "5");
     }
 
     #[tokio::test]

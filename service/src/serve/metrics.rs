@@ -10,6 +10,7 @@ pub struct Metrics {
     pub proof_seconds: Histogram,
     pub queue_depth: IntGauge,
     pub invoices: IntCounter,
+    pub voids: IntCounter,
     pub settlements: IntCounter,
     /// Refused requests by error code (`stale_root`, `busy`, `rate_limited`, ...).
     pub rejections: IntCounterVec,
@@ -38,6 +39,11 @@ impl Metrics {
             "Invoice commitments registered",
         )
         .expect("valid counter");
+        let voids = IntCounter::new(
+            "zkclaim_invoices_voided_total",
+            "Invoice commitments voided",
+        )
+        .expect("valid counter");
         let settlements =
             IntCounter::new("zkclaim_settlements_total", "Claims settled").expect("valid counter");
         let rejections = IntCounterVec::new(
@@ -58,6 +64,7 @@ impl Metrics {
             Box::new(proof_seconds.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(queue_depth.clone()),
             Box::new(invoices.clone()),
+            Box::new(voids.clone()),
             Box::new(settlements.clone()),
             Box::new(rejections.clone()),
             Box::new(proof_jobs_skipped.clone()),
@@ -69,6 +76,7 @@ impl Metrics {
             proof_seconds,
             queue_depth,
             invoices,
+            voids,
             settlements,
             rejections,
             proof_jobs_skipped,

@@ -262,6 +262,7 @@ fn routes(config: &Config) -> OpenApiRouter<Shared> {
     let (request, proof) = (config.request_timeout, config.proof_timeout);
     OpenApiRouter::with_openapi(schemas::ApiDoc::openapi())
         .routes(timed(signed(routes!(register_invoice)), request))
+        .routes(timed(signed(routes!(void_invoice)), request))
         .routes(timed(routes!(prove_claim), proof))
         .routes(timed(routes!(submit_proof_job), request))
         .routes(timed(routes!(proof_job), request))

@@ -127,21 +127,30 @@ refusals! {
         statement v2); on the proof routes of a node that requires a \
         proof of work: `pow_required`, `pow_replayed`. A claim the insurer rule refuses: \
         `not_enrolled`, `enrolled_elsewhere`, `unknown_policy`, `enrolment_revoked`, \
-        `policy_expired` (the message says what the patient can do).";
-    NotFound = 404: "Nothing here: `not_found`, `unknown_leaf`.";
+        `policy_expired` (the message says what the patient can do); a void by a hospital \
+        that did not register the invoice: `not_registrant`.";
+    NotFound = 404: "Nothing here: `not_found`, `unknown_leaf`, `unregistered_commitment` \
+        (a void of a commitment not on the ledger).";
     RequestTimeout = 408: "The request took longer than its time limit: `timeout`.";
-    Conflict = 409: "Already on the ledger: `duplicate_commitment`, or `duplicate_claim` (at \
-        settlement) and `already_claimed` (before proving) with the height of the block that \
-        settled the claim first.";
+    Conflict = 409: "Already on the ledger: `duplicate_commitment`, `voided_commitment` (a \
+        voided commitment is never registered again), `already_voided`, or `duplicate_claim` \
+        (at settlement) and `already_claimed` (before proving) with the height of the block \
+        that settled the claim first.";
+    Gone = 410: "The invoice at this leaf was voided: `voided_leaf` (the message names the \
+        block); it has no path and cannot be claimed.";
     PayloadTooLarge = 413: "The body exceeds the node's limit: `body_too_large`.";
     Unprocessable = 422: "Well-formed but against the rules: `unsatisfiable_witness` (the \
-        message names the broken rule), `stale_root`, `invalid_proof`.";
+        message names the broken rule), `stale_root`, `expired_root` (replaced longer than \
+        the genesis root_max_age_ms ago: prove again), `invalid_proof`, `zero_commitment`.";
     TooManyRequests = 429: "The prover's queue, the table of proof jobs or the intake is \
-        full: `busy`; this client's limits: `client_busy`, `rate_limited`. Retry after the \
-        time given.";
+        full: `busy`; this client's limits: `client_busy`, `rate_limited`; a hospital's quota \
+        of blocks changing the invoice tree within root_max_age_ms: `hospital_rate_limited`. \
+        Retry after the time given.";
     InternalError = 500: "The node failed (`storage`, `prover`); nothing was applied.";
     Unavailable = 503: "Not now: `unavailable` (shutting down), `ledger_unavailable`, \
-        `closed`, `tree_full`, `queue_timeout` (retry after the time given); \
+        `closed`, `tree_full`, `queue_timeout`, `root_too_fresh` (too few registrations by \
+        other hospitals after the invoice's block yet to hide it; retry after the time given, \
+        or ask with claim_now); \
         `no_proving_key`: this node verifies only and will not prove, `no_insurer`: this node \
         serves no insurer and takes no patients' claims (no Retry-After).";
 }
@@ -289,6 +298,7 @@ macro_rules! signed_transaction_bodies {
 signed_transaction_bodies! {
     SignedRegisterInvoice = "register_invoice" for "POST /v1/invoices";
     SignedSettleClaim = "settle_claim" for "POST /v1/claims";
+    SignedVoidInvoice = "void_invoice" for "POST /v1/invoices/void";
 }
 
 /// Schema-only types of strings in lowercase hex.

@@ -24,6 +24,11 @@ pub use zkclaim_ledger::{Genesis, MemberKey, Transaction};
 pub use zkclaim_verifier::ClaimPackage;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_zkclaim");
+/// The tests' nodes and `prove` commands prove against the current root at once: a test's
+/// patient is usually the last registration, with no other hospital's after it, and would
+/// otherwise wait for 64 (docs/protocol.md, "Root choice"). The tests of root choice set
+/// their own `--min-root-lag`, which overrides this.
+pub const NO_ROOT_LAG: (&str, &str) = ("ZKCLAIM_MIN_ROOT_LAG", "0");
 pub const HOSPITAL: u32 = 1;
 pub const HOSPITAL_B: u32 = 2;
 pub const INSURER_A: u32 = 10;
@@ -76,9 +81,11 @@ impl Consortium {
         }
     }
 
-    /// Runs the command line on this consortium's DATA.
+    /// Runs the command line on this consortium's DATA (root choice off: see
+    /// [`NO_ROOT_LAG`]).
     pub fn zkclaim<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
         Command::new(BIN)
+            .env(NO_ROOT_LAG.0, NO_ROOT_LAG.1)
             .arg("--data")
             .arg(self.data.path())
             .args(args)
@@ -150,6 +157,7 @@ impl Consortium {
                 Some(url) if !args.contains(&"--ledger") => vec!["--ledger", url],
                 _ => vec![],
             })
+            .env(NO_ROOT_LAG.0, NO_ROOT_LAG.1)
             .envs(env.iter().copied())
             .env("RUST_LOG", if log.is_some() { "debug" } else { "info" })
             .stdout(Stdio::piped())
@@ -585,6 +593,7 @@ pub fn zkclaim(dir: &Path, args: &[&str]) -> Output {
     // In the environment: `tree add` reads no DATA, and a flag it does not use is refused.
     Command::new(BIN)
         .env("ZKCLAIM_DATA", dir.join("data"))
+        .env(NO_ROOT_LAG.0, NO_ROOT_LAG.1)
         .args(args)
         .current_dir(dir)
         .output()

@@ -1,5 +1,5 @@
-//! The ledger's routes: hospitals register invoices, insurers settle claims, anyone reads
-//! claims, roots, paths, blocks, the genesis and the verifying key.
+//! The ledger's routes: hospitals register and void invoices, insurers settle claims, anyone
+//! reads claims, roots, paths, blocks, the genesis and the verifying key.
 
 use super::*;
 
@@ -15,7 +15,8 @@ use super::*;
     request_body = SignedRegisterInvoice,
     responses(
         (status = 200, description = "Registered", body = Registered),
-        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, InternalError, Unavailable,
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
+        TooManyRequests, InternalError, Unavailable,
     ),
 )]
 pub async fn register_invoice(
@@ -28,6 +29,39 @@ pub async fn register_invoice(
     let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital).await?;
     let answer = blocking(&state, |ledger| actions::register_invoice(ledger, stx)).await?;
     state.metrics.invoices.inc();
+    Ok(Json(answer))
+}
+
+/// Void an invoice (hospital)
+///
+/// The body is the member-signed `void_invoice` transaction of the hospital that registered
+/// the commitment (a refund, or a correction registered as a new invoice with the same
+/// serial). Its leaf becomes 0, so no later root holds it; claims proved against an earlier
+/// root settle for at most the genesis `root_max_age_ms` more, and claims settled before
+/// stand. A voided commitment can never be registered again. The answer comes once the
+/// block is durable.
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/void",
+    operation_id = "voidInvoice",
+    tag = "ledger",
+    request_body = SignedVoidInvoice,
+    responses(
+        (status = 200, description = "Voided", body = Voided),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
+        TooManyRequests, InternalError, Unavailable,
+    ),
+)]
+pub async fn void_invoice(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Answer<Voided> {
+    let stx = member_transaction(&state, (&method, &uri, &headers), &body, Role::Hospital).await?;
+    let answer = blocking(&state, |ledger| actions::void_invoice(ledger, stx)).await?;
+    state.metrics.voids.inc();
     Ok(Json(answer))
 }
 
@@ -94,9 +128,12 @@ pub struct Roots {
     /// The current root.
     #[schema(value_type = Field)]
     pub root: String,
-    /// The last K distinct roots, oldest first.
+    /// The roots a claim settled now may prove against, oldest first: the current one and
+    /// those replaced less than `root_max_age_ms` ago.
     #[schema(value_type = Vec<Field>)]
     pub roots: Vec<String>,
+    /// The genesis `root_max_age_ms`.
+    pub root_max_age_ms: u64,
 }
 
 /// The recent invoice roots
@@ -114,6 +151,7 @@ pub async fn roots(State(state): State<Shared>) -> Json<Roots> {
         invoice_count: ledger.invoice_count(),
         root: field::format(&ledger.root()),
         roots: ledger.roots().iter().map(field::format).collect(),
+        root_max_age_ms: ledger.genesis().root_max_age_ms,
     })
 }
 
@@ -123,6 +161,13 @@ pub struct PathAnswer {
     #[schema(value_type = Field)]
     pub root: String,
     pub path: MerklePath,
+    /// The height of the last block, which produced `root` or came after it.
+    pub height: u64,
+    /// Invoices registered by other hospitals in blocks after the invoice's: the crowd
+    /// `root` hides the invoice's block in. A prover that wants the root not to point at
+    /// that block waits until this reaches its `min_root_lag` (docs/protocol.md, "Root
+    /// choice").
+    pub later_by_others: u64,
 }
 
 /// An invoice's Merkle path
@@ -134,14 +179,16 @@ pub struct PathAnswer {
     params(("leaf_index" = u64, Path, description = "The invoice's leaf index")),
     responses(
         (status = 200, description = "The path and the root it leads to", body = PathAnswer),
-        BadRequest, NotFound,
+        BadRequest, NotFound, Gone,
     ),
 )]
 pub async fn path(State(state): State<Shared>, Param(index): Param) -> Answer<PathAnswer> {
-    let path = state.ledger.merkle_path(number("leaf_index", &index)?)?;
+    let at = state.ledger.leaf_path(number("leaf_index", &index)?)?;
     Ok(Json(PathAnswer {
-        root: field::format(&state.ledger.root()),
-        path,
+        root: field::format(&at.root),
+        path: at.path,
+        height: at.height,
+        later_by_others: at.later_by_others,
     }))
 }
 

@@ -11,7 +11,7 @@
 //! that never echo a value, member authentication and the blocking pools.
 
 use super::{
-    actions::{self, ProofRequest, Registered, Settled, SettledClaim},
+    actions::{self, ProofRequest, Registered, Settled, SettledClaim, Voided},
     admission::{Peer, Slot},
     auth,
     error::ServiceError,
@@ -20,9 +20,9 @@ use super::{
     jobs::{Accepted, JobStatus},
     pool::ProverPool,
     schemas::{
-        BadRequest, Conflict, Digest, Forbidden, Hex, InternalError, NotFound, PayloadTooLarge,
-        SignedRegisterInvoice, SignedSettleClaim, TooManyRequests, Unauthorized, Unavailable,
-        Unprocessable,
+        BadRequest, Conflict, Digest, Forbidden, Gone, Hex, InternalError, NotFound,
+        PayloadTooLarge, SignedRegisterInvoice, SignedSettleClaim, SignedVoidInvoice,
+        TooManyRequests, Unauthorized, Unavailable, Unprocessable,
     },
     Shared,
 };
@@ -407,7 +407,8 @@ mod tests {
         let unknown = refusal_of::<actions::ProofRequest>(r#"{"SECRET": 1}"#);
         assert_eq!(
             unknown,
-            "invalid request at `.`: unknown field, expected one of `invoice`, `key`, `policy`"
+            "invalid request at `.`: unknown field, expected one of `invoice`, `key`, `policy`, \
+             `claim_now`"
         );
         let signature = refusal_of::<SignedTransaction>(
             r#"{"tx": {"register_invoice": {"commitment": "0x0000000000000000000000000000000000000000000000000000000000000001"}}, "signer": 1, "signature": "4242"}"#,

@@ -1,16 +1,24 @@
 //! The patients' proof routes: a proof answered at once, or a job to poll.
 
 use super::*;
+use std::time::{Duration, Instant};
+
+/// How often a proof request that waits for its root looks at the ledger again.
+const ROOT_POLL: Duration = Duration::from_millis(200);
 
 /// What both proof routes check before queueing: a prover here (503 `no_proving_key` on a
 /// verify-only node), the client's admission (limits, token, proof of work; the slot is
-/// held until the route answers), and a body that makes a claim (the invoice registered
-/// and not yet claimed, every rule of the statement).
-fn admitted<'a>(
+/// held until the route answers), a root that hides the invoice's block (waiting for it at
+/// most the node's `root_wait_ms` if `wait`, else not at all, unless the request claims now:
+/// 503 `root_too_fresh`),
+/// and a body that makes a claim (the invoice registered, not voided and not yet claimed,
+/// every rule of the statement).
+async fn admitted<'a>(
     state: &'a Shared,
     peer: &Peer,
     headers: &HeaderMap,
     body: Bytes,
+    wait: bool,
 ) -> Result<(&'a ProverPool, ClaimWitness, Slot), ServiceError> {
     // The body holds `sk` in clear: wiped when this goes. Best effort: a `Bytes` that is the
     // only view of its buffer converts in place, but one that shares hyper's read buffer is
@@ -20,7 +28,18 @@ fn admitted<'a>(
     let slot = state.admission.admit(peer, headers, &body)?;
     let request: ProofRequest = parse(&body)?;
     drop(body);
-    let witness = actions::witness(&state.ledger, state.ledger.genesis().shape, request)?;
+    let shape = state.ledger.genesis().shape;
+    // Root choice: wait, holding the client's slot, until the current root hides the
+    // invoice's block (reads only, each a moment under the ledger's read lock).
+    let mut choice = state.config.root_choice.for_request(&request);
+    if !wait {
+        choice.wait = Duration::ZERO;
+    }
+    let started = Instant::now();
+    while !choice.ready(&state.ledger, shape, &request, started)? {
+        tokio::time::sleep(ROOT_POLL).await;
+    }
+    let witness = actions::witness(&state.ledger, shape, request)?;
     Ok((pool, witness, slot))
 }
 
@@ -28,8 +47,11 @@ fn admitted<'a>(
 ///
 /// The body holds the patient's invoice, key and policy; the node takes the invoice's
 /// Merkle path from the ledger and answers the claim package once proved (a few seconds,
-/// queueing included). A claim that breaks a rule of the statement is refused before any
-/// proving. For long waits, see `submitProofJob`.
+/// queueing included). By default the node first waits (at most its `root_wait_ms`) until
+/// the current root follows the invoice's block by its `min_root_lag` registrations by
+/// other hospitals, so that the root does not point at that block; `claim_now` skips the
+/// wait. A claim that breaks a rule of the statement is refused before any proving. For
+/// long waits, see `submitProofJob`.
 #[utoipa::path(
     post,
     path = "/v1/proofs",
@@ -48,7 +70,7 @@ pub async fn prove_claim(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Answer<ClaimPackage> {
-    let (pool, witness, _slot) = admitted(&state, &peer, &headers, body)?;
+    let (pool, witness, _slot) = admitted(&state, &peer, &headers, body, true).await?;
     // Dropping the ticket (the client hung up) withdraws the job if no worker started it.
     let package = pool.submit(witness)?.await?;
     Ok(Json(package))
@@ -56,8 +78,10 @@ pub async fn prove_claim(
 
 /// Prove a claim asynchronously (patient)
 ///
-/// The body and its checks are those of `proveClaim`; the proof is queued as a job, answered
-/// at once with the job's id and location, to poll with `getProofJob`.
+/// The body and its checks are those of `proveClaim`, except that a root too fresh for the
+/// node's `min_root_lag` is refused at once (503 `root_too_fresh`, with Retry-After) instead
+/// of waited for; the proof is queued as a job, answered at once with the job's id and
+/// location, to poll with `getProofJob`.
 #[utoipa::path(
     post,
     path = "/v1/proofs/jobs",
@@ -79,7 +103,9 @@ pub async fn submit_proof_job(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ServiceError> {
-    let (pool, witness, slot) = admitted(&state, &peer, &headers, body)?;
+    // Answered at once, under the request time limit: a root too fresh is refused with
+    // Retry-After rather than waited for.
+    let (pool, witness, slot) = admitted(&state, &peer, &headers, body, false).await?;
     let limit = state.config.proof_timeout;
     let accepted = state.jobs.submit(pool, witness, limit, slot)?;
     let location = [(header::LOCATION, accepted.location.clone())];
