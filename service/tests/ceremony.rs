@@ -569,11 +569,12 @@ fn zkclaim_and_snarkjs_take_turns_on_one_ceremony_and_each_verifies_the_others()
     let out = init("pok.zkey");
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("proof of knowledge does not hold"));
-    assert!(!work.join("data/genesis.json").exists());
+    assert!(!work.join("data/consortium/genesis.json").exists());
     assert!(!work.join("data/params").exists());
     succeeded(init("final.zkey"));
     let genesis: Value =
-        serde_json::from_slice(&std::fs::read(work.join("data/genesis.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(work.join("data/consortium/genesis.json")).unwrap())
+            .unwrap();
     assert_eq!(genesis["ceremony"]["transcript_hash"], transcript);
     assert_eq!(genesis["ceremony"]["circuit_hash"], circuit_hash);
     let recorded: Vec<(&str, &str)> = genesis["ceremony"]["contributions"]
