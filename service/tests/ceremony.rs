@@ -38,6 +38,18 @@ fn phase1() -> PathBuf {
     path
 }
 
+/// A new folder holding `zkclaim export r1cs`'s circuit of `SHAPE` (`claim.r1cs`), and the
+/// phase-1 file's path.
+fn with_circuit() -> (tempfile::TempDir, String) {
+    let ptau = phase1().to_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    succeeded(zkclaim(
+        dir.path(),
+        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
+    ));
+    (dir, ptau)
+}
+
 /// `args`, then `SHAPE`.
 fn shaped<'a>(args: &[&'a str]) -> Vec<&'a str> {
     [args, &SHAPE[..]].concat()
@@ -72,14 +84,8 @@ fn section_offset(bytes: &[u8], kind: u32) -> usize {
 
 #[test]
 fn a_snarkjs_ceremonys_key_proves_claims_that_zkclaim_and_snarkjs_verify() {
-    let ptau = phase1();
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path();
-    let ptau = ptau.to_str().unwrap();
-    succeeded(zkclaim(
-        work,
-        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
-    ));
+    let (dir, ptau) = with_circuit();
+    let (work, ptau) = (dir.path(), ptau.as_str());
     for args in [
         &["groth16", "setup", "claim.r1cs", ptau, "0.zkey"][..],
         &["zkey", "contribute", "0.zkey", "claim.zkey", "-e=phase 2"],
@@ -303,14 +309,8 @@ fn both_refuse(work: &Path, init: &str, zkey: &str, says: &str, snarkjs_says: &s
 
 #[test]
 fn zkclaim_and_snarkjs_take_turns_on_one_ceremony_and_each_verifies_the_others() {
-    let ptau = phase1();
-    let ptau = ptau.to_str().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path();
-    succeeded(zkclaim(
-        work,
-        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
-    ));
+    let (dir, ptau) = with_circuit();
+    let (work, ptau) = (dir.path(), ptau.as_str());
     let (ok, text) = snarkjs(work, &["groth16", "setup", "claim.r1cs", ptau, "0.zkey"]);
     assert!(ok, "{text}");
 
@@ -653,14 +653,8 @@ fn new_refused(work: &Path, args: &[&str], says: &str) {
 
 #[test]
 fn zkclaim_makes_the_initial_key_that_snarkjs_groth16_setup_makes_byte_for_byte() {
-    let ptau = phase1();
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path();
-    let ptau = ptau.to_str().unwrap();
-    succeeded(zkclaim(
-        work,
-        &shaped(&["export", "r1cs", "--out", "claim.r1cs"]),
-    ));
+    let (dir, ptau) = with_circuit();
+    let (work, ptau) = (dir.path(), ptau.as_str());
     let (ok, text) = snarkjs(
         work,
         &["groth16", "setup", "claim.r1cs", ptau, "snarkjs_0000.zkey"],

@@ -43,8 +43,12 @@ fn the_solidity_verifier_accepts_a_claim_and_refuses_it_tampered_or_non_canonica
             "{refused}"
         );
     }
-    // A verification is two hundred thousand gas or so: four pairings and five scalar
+    // A verification is two hundred thousand gas or so: four pairings and six scalar
     // multiplications; report it, and catch a contract that skipped the pairing.
     let gas = run["valid"]["gas"].as_u64().unwrap();
     assert!(gas > 181_000, "{gas} is less than the pairing alone costs");
+    println!(
+        "a verification: {gas} gas of execution, {} for the whole transaction; deployment {}",
+        run["valid"]["transaction_gas"], run["deploy_gas"]
+    );
 }
