@@ -142,22 +142,13 @@ fn import(
     let dir = ctx.params_dir(params);
     super::setup::existing(&dir, false)?;
     let shape = shape.over(Shape::default());
-    let bytes = std::fs::read(&zkey).map_err(|source| Error::Io {
-        path: zkey.clone(),
-        source,
-    })?;
-    let key = Zkey::read(&bytes).map_err(|e| Error::BadFile {
-        path: zkey.clone(),
-        reason: e.to_string(),
-    })?;
-    let (circuit_hash, contributions) = (hex::encode(key.circuit_hash()), key.contribution_count());
-    let imported = ClaimParams::from_zkey(shape, key)?;
+    let (imported, circuit_hash, contributions) = key_params(&zkey, &read(&zkey)?, shape)?;
     imported.save(&dir)?;
     ctx.output.result(
         json!({
             "params": dir,
             "shape": shape,
-            "circuit_hash": circuit_hash,
+            "circuit_hash": hex::encode(circuit_hash),
             "contributions": contributions,
             "verifying_key_digest": hex::encode(imported.verifying_key.digest()),
         }),
@@ -259,12 +250,29 @@ pub fn parameters(
     shape: Shape,
 ) -> Result<(zkclaim_ledger::Ceremony, ClaimParams), Error> {
     let (report, bytes) = verified(zkey, ptau, shape)?;
-    let key = Zkey::read(&bytes).map_err(|e| Error::BadFile {
-        path: zkey.into(),
+    let (params, ..) = key_params(zkey, &bytes, shape)?;
+    Ok((record(&report), params))
+}
+
+/// The parameters of the key `bytes` (the file `path`) for the claim circuit of `shape`,
+/// checked as [`ClaimParams::from_zkey`] checks them; its circuit hash and contribution count.
+fn key_params(
+    path: &Path,
+    bytes: &[u8],
+    shape: Shape,
+) -> Result<(ClaimParams, [u8; 64], u32), Error> {
+    let key = Zkey::read(bytes).map_err(|e| Error::BadFile {
+        path: path.into(),
         reason: e.to_string(),
     })?;
-    let params = ClaimParams::from_zkey(shape, key)?;
-    Ok((record(&report), params))
+    let mut circuit_hash = [0; 64];
+    circuit_hash.copy_from_slice(key.circuit_hash());
+    let contributions = key.contribution_count();
+    Ok((
+        ClaimParams::from_zkey(shape, key)?,
+        circuit_hash,
+        contributions,
+    ))
 }
 
 /// What the genesis records of a verified transcript.
