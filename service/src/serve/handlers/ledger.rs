@@ -67,8 +67,9 @@ pub async fn void_invoice(
 
 /// Settle a claim (insurer)
 ///
-/// The body is the insurer's member-signed `settle_claim` transaction. The proof must verify,
-/// and the insurer rule hold: the claim's claimant tag and policy hash are enrolled at the
+/// The body is the insurer's member-signed `settle_claim` transaction. The claim must name
+/// the signing insurer (its `insurer_id`; 403 `wrong_insurer` otherwise, nothing recorded),
+/// the proof must verify, and the insurer rule hold: the claim's claimant tag and policy hash are enrolled at the
 /// signing insurer in this node's registry, not revoked and not past the policy's last claim
 /// day (403 with the reason otherwise). The ledger then checks the invoice root is recent
 /// and spends the nullifier; the answer comes once the block is durable.
