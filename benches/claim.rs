@@ -1,5 +1,6 @@
 //! Criterion benchmarks: hashing, the tree, synthesis, key generation, stock vs our prover,
-//! and verification, all on the default claim circuit (8 items, depth 32).
+//! and verification, all on the default claim circuit (8 items, depth 32); the continuation
+//! circuit of statement v2 (synthesis, stock prover, verification) beside it.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::Groth16;
@@ -9,7 +10,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
 use zkclaim_circuits::{
     claim::{PublicInputs, Shape},
-    gadget::claim::ClaimCircuit,
+    gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
     poseidon, sample,
     tree::IncrementalTree,
 };
@@ -126,5 +127,43 @@ fn proving(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hashing, proving);
+/// The continuation circuit (default shape, rank 1), with the stock arkworks prover:
+/// zkclaim's own prover takes only the primary circuit so far.
+fn continuation(c: &mut Criterion) {
+    let shape = Shape::default();
+    let mut rng = StdRng::seed_from_u64(2);
+    let circuit = ContinuationCircuit::new(shape, sample::continuation(&mut rng, shape, 1, 64))
+        .expect("sample continuations are valid");
+    let public = circuit.public.to_field_elements();
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    circuit.clone().generate_constraints(cs.clone()).unwrap();
+    assert!(cs.is_satisfied().unwrap());
+    println!("continuation/constraints: {}", cs.num_constraints());
+
+    c.bench_function("continuation/synthesis", |b| {
+        b.iter(|| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            circuit.clone().generate_constraints(cs.clone()).unwrap();
+            cs.finalize();
+        })
+    });
+    let (pk, vk) =
+        Groth16::<Bn254>::circuit_specific_setup(ContinuationCircuit::blank(shape), &mut rng)
+            .unwrap();
+    let prepared = Groth16::<Bn254>::process_vk(&vk).unwrap();
+    let mut group = c.benchmark_group("continuation/prove");
+    group.sample_size(10);
+    group.bench_function("stock ark_groth16::Groth16::prove", |b| {
+        b.iter(|| Groth16::<Bn254>::prove(&pk, circuit.clone(), &mut rng).unwrap())
+    });
+    group.finish();
+    let proof = Groth16::<Bn254>::prove(&pk, circuit.clone(), &mut rng).unwrap();
+    c.bench_function("continuation/verify (prepared key)", |b| {
+        b.iter(|| {
+            assert!(Groth16::<Bn254>::verify_with_processed_vk(&prepared, &public, &proof).unwrap())
+        })
+    });
+}
+
+criterion_group!(benches, hashing, proving, continuation);
 criterion_main!(benches);
