@@ -1,4 +1,5 @@
-//! Batch verification of claim proofs under one verifying key.
+//! Batch verification of claim proofs under one verifying key (one circuit: a block mixing
+//! primary and continuation claims is verified as one batch per circuit).
 //!
 //! With random 128-bit weights rᵢ, all n pairing equations hold (except with probability
 //! about n/2^128) iff
@@ -6,11 +7,11 @@
 //! n + 2 Miller loops and one final exponentiation instead of 3n loops and n exponentiations.
 //! When the batch fails, each proof is checked alone to name the bad ones.
 
-use crate::{verify, PreparedClaimKey, Proof, VerifyError};
+use crate::{same_circuit, verify, PreparedClaimKey, Proof, VerifyError};
 use ark_bn254::{Bn254, Fr, G1Projective};
 use ark_ec::{pairing::Pairing, CurveGroup, VariableBaseMSM};
 use ark_std::rand::{CryptoRng, RngCore};
-use zkclaim_circuits::claim::PublicInputs;
+use zkclaim_circuits::PublicStatement;
 
 /// Which proofs of a batch failed, by position, with each one's reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,14 +20,19 @@ pub struct BatchError {
     pub failures: Vec<(usize, VerifyError)>,
 }
 
-/// Verifies all `claims` at once; on failure names every bad one.
-pub fn verify_batch<R: RngCore + CryptoRng>(
+/// Verifies all `claims` (of `key`'s circuit) at once; on failure names every bad one.
+pub fn verify_batch<P: PublicStatement, R: RngCore + CryptoRng>(
     key: &PreparedClaimKey,
-    claims: &[(PublicInputs, Proof)],
+    claims: &[(P, Proof)],
     rng: &mut R,
 ) -> Result<(), BatchError> {
     if claims.is_empty() {
         return Ok(());
+    }
+    if let Err(e) = same_circuit::<P>(key) {
+        return Err(BatchError {
+            failures: (0..claims.len()).map(|i| (i, e.clone())).collect(),
+        });
     }
     let weights: Vec<Fr> = claims
         .iter()
@@ -48,7 +54,11 @@ pub fn verify_batch<R: RngCore + CryptoRng>(
     Err(BatchError { failures })
 }
 
-fn batch_holds(key: &PreparedClaimKey, claims: &[(PublicInputs, Proof)], weights: &[Fr]) -> bool {
+fn batch_holds<P: PublicStatement>(
+    key: &PreparedClaimKey,
+    claims: &[(P, Proof)],
+    weights: &[Fr],
+) -> bool {
     let weighted_a: Vec<G1Projective> = claims
         .iter()
         .zip(weights)
@@ -57,13 +67,10 @@ fn batch_holds(key: &PreparedClaimKey, claims: &[(PublicInputs, Proof)], weights
     let weighted_a = G1Projective::normalize_batch(&weighted_a);
     // Σ rᵢ·(IC₀ + Σⱼ xᵢⱼ·ICⱼ₊₁) = (Σ rᵢ)·IC₀ + Σⱼ (Σᵢ rᵢ·xᵢⱼ)·ICⱼ₊₁: fold the weights into
     // the scalars first, so the inputs cost one small MSM per batch, not one per proof.
-    let mut input_scalars = [Fr::from(0u64); PublicInputs::COUNT + 1];
+    let mut input_scalars = vec![Fr::from(0u64); P::CIRCUIT.inputs() + 1];
     for ((public, _), r) in claims.iter().zip(weights) {
         input_scalars[0] += r;
-        for (acc, x) in input_scalars[1..]
-            .iter_mut()
-            .zip(public.to_field_elements())
-        {
+        for (acc, x) in input_scalars[1..].iter_mut().zip(public.field_elements()) {
             *acc += *r * x;
         }
     }

@@ -30,7 +30,7 @@ use ark_ec::{
 };
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use sha2::{Digest, Sha256};
-use zkclaim_circuits::claim::PublicInputs;
+use zkclaim_circuits::Circuit;
 
 /// A Groth16 verifying key for the claim circuit, laid out as `ark_groth16::VerifyingKey`.
 /// Only constructed through [`ClaimVerifyingKey::from_bytes`], which validates it.
@@ -76,16 +76,31 @@ pub enum KeyWeakness {
 }
 
 impl ClaimVerifyingKey {
-    /// Decodes a compressed key: every point on the curve and in the prime-order subgroup,
-    /// exactly the claim's public inputs, the canonical encoding with nothing after it, and
-    /// none of the weaknesses in the module documentation.
+    /// Decodes a compressed key of the primary claim circuit: every point on the curve and in
+    /// the prime-order subgroup, exactly the claim's public inputs, the canonical encoding
+    /// with nothing after it, and none of the weaknesses in the module documentation.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, VerifyError> {
-        let key = Self::decode(bytes)?;
+        Self::from_bytes_for(Circuit::Primary, bytes)
+    }
+
+    /// [`ClaimVerifyingKey::from_bytes`] for a key of `circuit`: a key with another
+    /// circuit's number of public inputs is refused.
+    pub fn from_bytes_for(circuit: Circuit, bytes: &[u8]) -> Result<Self, VerifyError> {
+        let key = Self::decode(circuit, bytes)?;
         key.check()?;
         Ok(key)
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, VerifyError> {
+    /// The circuit whose proofs this key verifies (by its number of public inputs, which
+    /// [`ClaimVerifyingKey::from_bytes_for`] checked).
+    pub fn circuit(&self) -> Circuit {
+        match self.gamma_abc_g1.len() - 1 {
+            n if n == Circuit::Continuation.inputs() => Circuit::Continuation,
+            _ => Circuit::Primary,
+        }
+    }
+
+    fn decode(circuit: Circuit, bytes: &[u8]) -> Result<Self, VerifyError> {
         let malformed =
             |e: ark_serialize::SerializationError| VerifyError::MalformedKey(e.to_string());
         let mut r = bytes;
@@ -96,15 +111,17 @@ impl ClaimVerifyingKey {
         // The count first: another circuit's key is named as such, and a huge count reads
         // nothing.
         let count = u64::deserialize_compressed(&mut r).map_err(malformed)?;
-        if count != PublicInputs::COUNT as u64 + 1 {
+        let expected = circuit.inputs();
+        if count != expected as u64 + 1 {
             return Err(VerifyError::WrongInputCount {
+                circuit,
                 found: usize::try_from(count)
                     .unwrap_or(usize::MAX)
                     .saturating_sub(1),
-                expected: PublicInputs::COUNT,
+                expected,
             });
         }
-        let gamma_abc_g1 = (0..=PublicInputs::COUNT)
+        let gamma_abc_g1 = (0..=expected)
             .map(|_| G1Affine::deserialize_compressed(&mut r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(malformed)?;
@@ -218,6 +235,7 @@ mod tests {
     use ark_ec::{CurveGroup, PrimeGroup};
     use ark_ff::{Field, UniformRand, Zero};
     use rand::{rngs::StdRng, Rng, SeedableRng};
+    use zkclaim_circuits::{claim::PublicInputs, continuation::ContinuationPublicInputs};
 
     /// A key by the discrete logarithms of its points (its trapdoor), so that a test can make
     /// any key, degenerate ones included, and prove honestly under it without a circuit.
@@ -255,11 +273,15 @@ mod tests {
         }
 
         /// A proof for `public` made with the trapdoor: `c = (ab − αβ − vₓγ) / δ`.
-        fn prove(&self, public: &PublicInputs, rng: &mut StdRng) -> Proof {
+        fn prove<P: zkclaim_circuits::PublicStatement>(
+            &self,
+            public: &P,
+            rng: &mut StdRng,
+        ) -> Proof {
             let (a, b) = (Fr::rand(rng), Fr::rand(rng));
             let vx = self.ic[0]
                 + public
-                    .to_field_elements()
+                    .field_elements()
                     .iter()
                     .zip(&self.ic[1..])
                     .map(|(x, ic)| *x * ic)
@@ -490,22 +512,109 @@ mod tests {
     }
 
     #[test]
+    fn each_circuits_key_verifies_its_own_proofs_and_refuses_the_others() {
+        use crate::{verify_batch, BatchError};
+        let mut rng = StdRng::seed_from_u64(13);
+        let primary = Trapdoor::random(&mut rng, PublicInputs::COUNT);
+        let continuation = Trapdoor::random(&mut rng, ContinuationPublicInputs::COUNT);
+        let (pk, ck) = (primary.key().prepare(), continuation.key().prepare());
+        let inputs = ContinuationPublicInputs {
+            invoice_root: Fr::rand(&mut rng),
+            settled_root: Fr::rand(&mut rng),
+            nullifier: Fr::rand(&mut rng),
+            claimant_tag: Fr::rand(&mut rng),
+            policy_hash: Fr::rand(&mut rng),
+            claim_amount: 1_234,
+            settled_leaf: Fr::rand(&mut rng),
+            insurer_id: 11,
+        };
+        let proof = continuation.prove(&inputs, &mut rng);
+        assert_eq!(verify(&ck, &inputs, &proof), Ok(()));
+        assert_eq!(
+            verify_batch(&ck, &[(inputs, proof), (inputs, proof)], &mut rng),
+            Ok(())
+        );
+        let mut changed = inputs;
+        changed.settled_leaf += Fr::from(1u64);
+        assert_eq!(
+            verify(&ck, &changed, &proof),
+            Err(VerifyError::InvalidProof)
+        );
+        assert_eq!(
+            verify_batch(&ck, &[(inputs, proof), (changed, proof)], &mut rng),
+            Err(BatchError {
+                failures: vec![(1, VerifyError::InvalidProof)]
+            })
+        );
+        let wrong = VerifyError::WrongCircuit {
+            key: Circuit::Primary,
+            proof: Circuit::Continuation,
+        };
+        assert_eq!(verify(&pk, &inputs, &proof), Err(wrong.clone()));
+        assert_eq!(
+            verify_batch(&pk, &[(inputs, proof)], &mut rng),
+            Err(BatchError {
+                failures: vec![(0, wrong)]
+            })
+        );
+        let public = random_inputs(&mut rng);
+        let proof = primary.prove(&public, &mut rng);
+        assert_eq!(verify(&pk, &public, &proof), Ok(()));
+        assert_eq!(
+            verify(&ck, &public, &proof),
+            Err(VerifyError::WrongCircuit {
+                key: Circuit::Continuation,
+                proof: Circuit::Primary,
+            })
+        );
+    }
+
+    fn k_primary() -> ClaimVerifyingKey {
+        key(PublicInputs::COUNT)
+    }
+
+    #[test]
     fn rejects_another_circuits_input_count() {
         // Statement v1's key: five inputs, no insurer_id.
         let k = key(5);
         assert_eq!(
             ClaimVerifyingKey::from_bytes(&k.to_bytes()),
             Err(VerifyError::WrongInputCount {
+                circuit: Circuit::Primary,
                 found: 5,
                 expected: 6
             })
         );
+        // Each circuit's key is refused as the other's, and known as its own.
+        let continuation = key(ContinuationPublicInputs::COUNT);
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes(&continuation.to_bytes()),
+            Err(VerifyError::WrongInputCount {
+                circuit: Circuit::Primary,
+                found: 8,
+                expected: 6
+            })
+        );
+        assert_eq!(
+            ClaimVerifyingKey::from_bytes_for(Circuit::Continuation, &k_primary().to_bytes()),
+            Err(VerifyError::WrongInputCount {
+                circuit: Circuit::Continuation,
+                found: 6,
+                expected: 8
+            })
+        );
+        let decoded =
+            ClaimVerifyingKey::from_bytes_for(Circuit::Continuation, &continuation.to_bytes())
+                .unwrap();
+        assert_eq!(decoded.circuit(), Circuit::Continuation);
+        assert_eq!(k_primary().circuit(), Circuit::Primary);
         // A count far beyond the bytes given is refused before any point is read.
         let mut bytes = key(PublicInputs::COUNT).to_bytes();
         bytes[224..232].copy_from_slice(&(1u64 << 40).to_le_bytes());
         assert_eq!(
             ClaimVerifyingKey::from_bytes(&bytes),
             Err(VerifyError::WrongInputCount {
+                circuit: Circuit::Primary,
                 found: (1 << 40) - 1,
                 expected: PublicInputs::COUNT
             })

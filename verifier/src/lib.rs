@@ -15,13 +15,13 @@ pub mod solidity;
 
 pub use batch::{verify_batch, BatchError};
 pub use key::{ClaimVerifyingKey, KeyPoint, KeyWeakness, PreparedClaimKey};
-pub use package::ClaimPackage;
+pub use package::{ClaimPackage, ContinuationPackage};
 pub use proof::Proof;
 
 use ark_bn254::{Bn254, G1Affine, G1Projective};
 use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup};
 use ark_ff::PrimeField;
-use zkclaim_circuits::claim::PublicInputs;
+use zkclaim_circuits::{Circuit, PublicStatement};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
@@ -36,16 +36,25 @@ pub enum VerifyError {
     /// [`ClaimVerifyingKey`]'s module documentation).
     #[error("unsafe verifying key: {0}")]
     WeakKey(KeyWeakness),
-    #[error("verifying key takes {found} public inputs; a claim has {expected}")]
-    WrongInputCount { found: usize, expected: usize },
+    #[error("verifying key takes {found} public inputs; a {circuit} claim has {expected}")]
+    WrongInputCount {
+        circuit: Circuit,
+        found: usize,
+        expected: usize,
+    },
+    /// A proof of one circuit given to the other's key.
+    #[error("a {proof} claim cannot be verified with the {key} circuit's key")]
+    WrongCircuit { key: Circuit, proof: Circuit },
 }
 
-/// Verifies one claim proof. A proof that does not verify is an error, never `Ok(false)`.
-pub fn verify(
+/// Verifies one claim proof of either circuit (the key must be of the same circuit). A proof
+/// that does not verify is an error, never `Ok(false)`.
+pub fn verify<P: PublicStatement>(
     key: &PreparedClaimKey,
-    public: &PublicInputs,
+    public: &P,
     proof: &Proof,
 ) -> Result<(), VerifyError> {
+    same_circuit::<P>(key)?;
     let prepared = prepare_inputs(key.key(), public);
     let a: <Bn254 as Pairing>::G1Prepared = proof.a.into();
     let pairing = Bn254::multi_miller_loop(
@@ -60,11 +69,22 @@ pub fn verify(
     }
 }
 
+/// Refuses a key of another circuit than `P`'s.
+fn same_circuit<P: PublicStatement>(key: &PreparedClaimKey) -> Result<(), VerifyError> {
+    match key.key().circuit() {
+        circuit if circuit == P::CIRCUIT => Ok(()),
+        circuit => Err(VerifyError::WrongCircuit {
+            key: circuit,
+            proof: P::CIRCUIT,
+        }),
+    }
+}
+
 /// `IC₀ + Σ xᵢ·ICᵢ₊₁` over the inputs in the one serialized order.
-fn prepare_inputs(key: &ClaimVerifyingKey, public: &PublicInputs) -> G1Projective {
+fn prepare_inputs<P: PublicStatement>(key: &ClaimVerifyingKey, public: &P) -> G1Projective {
     let ic: &[G1Affine] = &key.gamma_abc_g1;
     public
-        .to_field_elements()
+        .field_elements()
         .iter()
         .zip(&ic[1..])
         .fold(ic[0].into_group(), |acc, (x, base)| {

@@ -1,11 +1,11 @@
-//! The claim package a patient hands to an insurer.
+//! The claim packages a patient hands to an insurer: one per circuit.
 
 use crate::{verify, PreparedClaimKey, Proof, VerifyError};
 use serde::{Deserialize, Serialize};
-use zkclaim_circuits::claim::PublicInputs;
+use zkclaim_circuits::{claim::PublicInputs, continuation::ContinuationPublicInputs};
 
-/// `{"public_inputs": {…}, "proof": "0x…"}`. Decoding it already rejects non-canonical field
-/// elements and malformed proof points.
+/// A primary claim: `{"public_inputs": {…}, "proof": "0x…"}`. Decoding it already rejects
+/// non-canonical field elements and malformed proof points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -15,6 +15,25 @@ pub struct ClaimPackage {
 }
 
 impl ClaimPackage {
+    /// Verifies it under the primary circuit's key.
+    pub fn verify(&self, key: &PreparedClaimKey) -> Result<(), VerifyError> {
+        verify(key, &self.public_inputs, &self.proof)
+    }
+}
+
+/// A continuation claim (statement v2, a later payer on the same invoice): the same layout
+/// with the continuation circuit's eight public inputs, which its `deny_unknown_fields` tells
+/// apart from a primary package's six.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ContinuationPackage {
+    pub public_inputs: ContinuationPublicInputs,
+    pub proof: Proof,
+}
+
+impl ContinuationPackage {
+    /// Verifies it under the continuation circuit's key.
     pub fn verify(&self, key: &PreparedClaimKey) -> Result<(), VerifyError> {
         verify(key, &self.public_inputs, &self.proof)
     }

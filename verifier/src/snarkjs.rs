@@ -8,7 +8,7 @@ use crate::{ClaimVerifyingKey, Proof};
 use ark_bn254::{Fq, G1Affine, G2Affine};
 use ark_ff::PrimeField;
 use serde_json::{json, Value};
-use zkclaim_circuits::claim::PublicInputs;
+use zkclaim_circuits::PublicStatement;
 
 fn fq(x: &Fq) -> String {
     x.into_bigint().to_string()
@@ -31,7 +31,7 @@ pub fn verification_key(key: &ClaimVerifyingKey) -> Value {
     json!({
         "protocol": "groth16",
         "curve": "bn128",
-        "nPublic": PublicInputs::COUNT,
+        "nPublic": key.circuit().inputs(),
         "vk_alpha_1": g1(&key.alpha_g1),
         "vk_beta_2": g2(&key.beta_g2),
         "vk_gamma_2": g2(&key.gamma_g2),
@@ -45,10 +45,11 @@ pub fn proof(p: &Proof) -> Value {
     json!({"pi_a": g1(&p.a), "pi_b": g2(&p.b), "pi_c": g1(&p.c), "protocol": "groth16", "curve": "bn128"})
 }
 
-/// `public.json`: the public inputs as decimal strings, in the statement's order.
-pub fn public(inputs: &PublicInputs) -> Value {
+/// `public.json`: the public inputs (of either circuit) as decimal strings, in the
+/// statement's order.
+pub fn public<P: PublicStatement>(inputs: &P) -> Value {
     json!(inputs
-        .to_field_elements()
+        .field_elements()
         .iter()
         .map(|x| x.into_bigint().to_string())
         .collect::<Vec<_>>())
@@ -59,6 +60,7 @@ mod tests {
     use super::*;
     use ark_bn254::{Fr, G1Projective, G2Projective};
     use ark_ec::{CurveGroup, PrimeGroup};
+    use zkclaim_circuits::claim::PublicInputs;
 
     #[test]
     fn formats_points_as_snarkjs_does() {
