@@ -11,7 +11,7 @@ use zkclaim_circuits::{
 };
 use zkclaim_ledger::{
     tx_root, Block, BlockHeader, BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey,
-    MemoryStore, Role, SignedTransaction, Transaction,
+    MemoryStore, Role, SignedTransaction, Transaction, VerifyingKeys,
 };
 use zkclaim_prover::{prove, ClaimParams};
 use zkclaim_verifier::ClaimPackage;
@@ -69,6 +69,7 @@ pub fn genesis_for(
         verifying_key_digest,
         proving_key_digest: None,
         ceremony: None,
+        continuation: None,
         shape: SHAPE,
         root_window,
         root_max_age_ms: zkclaim_ledger::DEFAULT_ROOT_MAX_AGE_MS,
@@ -77,9 +78,15 @@ pub fn genesis_for(
     }
 }
 
+/// The verifying keys of the circuits `genesis` pins.
+pub fn keys(genesis: &Genesis) -> VerifyingKeys {
+    VerifyingKeys::new(genesis, params().prepared.clone(), None).unwrap()
+}
+
 /// The regulator proposes blocks.
 pub fn open(store: Arc<dyn BlockStore>, genesis: Genesis) -> Ledger {
-    Ledger::open(store, genesis, params().prepared.clone(), key(REGULATOR)).unwrap()
+    let keys = keys(&genesis);
+    Ledger::open(store, genesis, keys, key(REGULATOR)).unwrap()
 }
 
 pub fn memory_ledger(root_window: u32, block_window_ms: u64) -> (Ledger, Arc<MemoryStore>) {
@@ -166,7 +173,7 @@ pub enum Edit {
 }
 
 /// A block for slot `height` signed by `proposer`, chained onto `head` with a correct
-/// tx_root, a later time and `head`'s invoice root, unless `edit` changes them.
+/// tx_root, a later time and `head`'s invoice and settled roots, unless `edit` changes them.
 pub fn forged(
     head: &BlockHeader,
     height: u64,
@@ -181,6 +188,7 @@ pub fn forged(
         prev_hash: head.hash(),
         tx_root: tx_root(&ids),
         invoice_root: head.invoice_root,
+        settled_root: head.settled_root,
         time_ms: head.time_ms + 1,
         proposer: 0,
         signature: [0; 64],
