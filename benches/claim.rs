@@ -8,6 +8,7 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
+use zkclaim_circuits::Circuit;
 use zkclaim_circuits::{
     claim::{PublicInputs, Shape},
     gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
@@ -41,7 +42,7 @@ fn hashing(c: &mut Criterion) {
 fn proving(c: &mut Criterion) {
     let shape = Shape::default();
     let mut rng = StdRng::seed_from_u64(1);
-    let params = ClaimParams::setup(shape, &mut rng).unwrap();
+    let params = ClaimParams::setup(Circuit::Primary, shape, &mut rng).unwrap();
     let witness = sample::claim(&mut rng, shape, 64);
     let circuit = ClaimCircuit::new(shape, witness.clone()).unwrap();
 
@@ -122,7 +123,7 @@ fn proving(c: &mut Criterion) {
     let mut group = c.benchmark_group("claim/setup");
     group.sample_size(10);
     group.bench_function("single-party key generation", |b| {
-        b.iter(|| ClaimParams::setup(shape, &mut rng).unwrap())
+        b.iter(|| ClaimParams::setup(Circuit::Primary, shape, &mut rng).unwrap())
     });
     group.finish();
 }

@@ -10,6 +10,7 @@ use rand::{rngs::StdRng, SeedableRng};
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use zkclaim_circuits::Circuit;
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
     keys::SecretKey,
@@ -50,7 +51,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
     let mut rng = StdRng::seed_from_u64(7);
-    let params = ClaimParams::setup(SHAPE, &mut rng).unwrap();
+    let params = ClaimParams::setup(Circuit::Primary, SHAPE, &mut rng).unwrap();
     let keys: Vec<MemberKey> = [1, 10, 20]
         .iter()
         .map(|id| MemberKey::generate(*id, &mut rng))

@@ -1,4 +1,4 @@
-//! The claim circuit and a claim's witness in circom's binary formats, so that snarkjs,
+//! The claim circuits and a claim's witness in circom's binary formats, so that snarkjs,
 //! rapidsnark and other provers and ceremony tools work on the same statement: `.r1cs` (the
 //! constraints) and `.wtns` (a full assignment).
 //!
@@ -6,16 +6,18 @@
 //! little-endian), then sections of `type: u32, size: u64, bytes`. Field elements are 32
 //! bytes, little-endian, in standard (not Montgomery) form. Wires are numbered as arkworks
 //! numbers variables, which is circom's order: wire 0 is the constant 1, then the public
-//! inputs in statement order (`PublicInputs::to_field_elements`), then the witness.
+//! inputs in statement order (`PublicStatement::field_elements`), then the witness.
 //! snarkjs's proving keys (`.zkey`, [`crate::zkey`]) are such containers too.
 
 use crate::{matrices::ClaimMatrices, ProveError};
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
+use ark_relations::gr1cs::ConstraintSynthesizer;
 use zeroize::Zeroizing;
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
-    gadget::claim::ClaimCircuit,
+    continuation::ContinuationWitness,
+    gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
 };
 
 /// Bytes of a field element.
@@ -120,15 +122,30 @@ pub fn r1cs(matrices: &ClaimMatrices) -> Vec<u8> {
     container(b"r1cs", 1, &[(1, &header), (2, &constraints), (3, &labels)])
 }
 
-/// The full assignment of a claim as a `.wtns` file (version 2), the secrets included: the
-/// buffer is wiped when dropped. The witness must satisfy the statement and every constraint
-/// (checked as when proving).
+/// The full assignment of a primary claim as a `.wtns` file (version 2), the secrets
+/// included: the buffer is wiped when dropped. The witness must satisfy the statement and
+/// every constraint (checked as when proving).
 pub fn wtns(
     matrices: &ClaimMatrices,
     shape: Shape,
     witness: ClaimWitness,
 ) -> Result<Zeroizing<Vec<u8>>, ProveError> {
-    let circuit = ClaimCircuit::new(shape, witness)?;
+    wtns_of(matrices, ClaimCircuit::new(shape, witness)?)
+}
+
+/// [`wtns`] for a continuation claim, with the continuation circuit's matrices.
+pub fn wtns_continuation(
+    matrices: &ClaimMatrices,
+    shape: Shape,
+    witness: ContinuationWitness,
+) -> Result<Zeroizing<Vec<u8>>, ProveError> {
+    wtns_of(matrices, ContinuationCircuit::new(shape, witness)?)
+}
+
+fn wtns_of(
+    matrices: &ClaimMatrices,
+    circuit: impl ConstraintSynthesizer<Fr>,
+) -> Result<Zeroizing<Vec<u8>>, ProveError> {
     let z = matrices.assignment(circuit)?;
     if let Some(row) = matrices.first_unsatisfied(&z) {
         return Err(ProveError::Unsatisfied(format!("#{row}")));

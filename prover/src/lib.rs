@@ -14,7 +14,7 @@ pub mod zkey;
 
 pub use matrices::ClaimMatrices;
 pub use params::{ClaimParams, ClaimProvingKey, ParamsError, Qap};
-pub use prove::{prove, ProveError};
+pub use prove::{prove, prove_continuation, ProveError};
 
 #[cfg(test)]
 mod tests;

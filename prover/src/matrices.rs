@@ -1,4 +1,5 @@
-//! The claim circuit's R1CS matrices, computed once per parameter set.
+//! A claim circuit's R1CS matrices (primary or continuation), computed once per parameter
+//! set.
 //!
 //! Synthesizing the circuit with matrices costs a third of a stock proof (mostly inlining the
 //! wide linear combinations of Poseidon's MDS mix). The matrices never change for a shape, so
@@ -11,9 +12,13 @@ use ark_relations::gr1cs::{
 };
 use rayon::prelude::*;
 use zeroize::Zeroizing;
-use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
+use zkclaim_circuits::{
+    claim::Shape,
+    gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
+    Circuit,
+};
 
-/// `A`, `B`, `C` of the claim circuit and its dimensions.
+/// `A`, `B`, `C` of one of the claim circuits and its dimensions.
 pub struct ClaimMatrices {
     pub(crate) abc: Vec<Matrix<Fr>>,
     pub(crate) num_instance: usize,
@@ -28,12 +33,17 @@ impl core::fmt::Debug for ClaimMatrices {
 }
 
 impl ClaimMatrices {
-    pub fn build(shape: Shape) -> Result<Self, SynthesisError> {
+    pub fn build(circuit: Circuit, shape: Shape) -> Result<Self, SynthesisError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         // Must match key generation (ark_groth16 uses the same goal), or the matrices differ.
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Setup);
-        ClaimCircuit::blank(shape).generate_constraints(cs.clone())?;
+        match circuit {
+            Circuit::Primary => ClaimCircuit::blank(shape).generate_constraints(cs.clone())?,
+            Circuit::Continuation => {
+                ContinuationCircuit::blank(shape).generate_constraints(cs.clone())?
+            }
+        }
         cs.finalize();
         let mut all = cs.to_matrices()?;
         let abc = all
@@ -54,7 +64,10 @@ impl ClaimMatrices {
     /// The assignment `z = (1, inputs…, witness…)` of `circuit`, synthesized without
     /// building constraints or linear combinations. The constraint system's copy of the
     /// witness is moved out and wiped, and the circuit (with its witness) is wiped on drop.
-    pub fn assignment(&self, circuit: ClaimCircuit) -> Result<Zeroizing<Vec<Fr>>, SynthesisError> {
+    pub fn assignment(
+        &self,
+        circuit: impl ConstraintSynthesizer<Fr>,
+    ) -> Result<Zeroizing<Vec<Fr>>, SynthesisError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Prove {

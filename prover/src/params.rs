@@ -1,5 +1,9 @@
-//! Claim-circuit parameters: generation (single-party, development only), import of a
-//! snarkjs ceremony's key, files, loading.
+//! Parameters of the claim circuits (primary and continuation): generation (single-party,
+//! development only), import of a snarkjs ceremony's key, files, loading.
+//!
+//! A deployment's parameters folder holds the primary circuit's files; the continuation
+//! circuit's are in its subfolder `continuation/` ([`ClaimParams::folder`]), the same three
+//! files, so that one `--params DIR` names both.
 
 use crate::{
     groth16::SparseQueries,
@@ -16,12 +20,17 @@ use ark_std::rand::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use zkclaim_circuits::{claim::Shape, gadget::claim::ClaimCircuit};
+use zkclaim_circuits::{
+    claim::Shape,
+    gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
+    Circuit,
+};
 use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey, VerifyError};
 
 const PROVING_KEY_FILE: &str = "claim.pk";
 const VERIFYING_KEY_FILE: &str = "claim.vk";
 const SHAPE_FILE: &str = "shape.json";
+const CONTINUATION_FOLDER: &str = "continuation";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParamsError {
@@ -48,8 +57,19 @@ pub enum ParamsError {
     #[error("the proving key is inconsistent with its verifying key: {0}")]
     Inconsistent(&'static str),
     /// A zkey made for another circuit (or another shape of this one).
-    #[error("the zkey is not of the claim circuit of shape {shape:?}: {source}")]
-    NotTheCircuit { shape: Shape, source: ZkeyError },
+    #[error("the zkey is not of the {circuit} claim circuit of shape {shape:?}: {source}")]
+    NotTheCircuit {
+        circuit: Circuit,
+        shape: Shape,
+        source: ZkeyError,
+    },
+    /// A folder holding the other circuit's parameters.
+    #[error("{path} holds parameters of the {found} circuit, not of the {expected} one")]
+    WrongCircuit {
+        path: String,
+        found: Circuit,
+        expected: Circuit,
+    },
     #[error("key generation failed: {0}")]
     Setup(String),
     /// Saving never replaces parameters: a lost proving key cannot be recovered.
@@ -77,17 +97,23 @@ impl Qap {
     }
 }
 
-/// `shape.json`: the shape, and the key's QAP convention when it is not the default (so
-/// development parameters' files are as they were).
+/// `shape.json`: the shape, and the key's QAP convention and circuit when they are not the
+/// defaults (so development parameters' files of the primary circuit are as they were).
 #[derive(Serialize, Deserialize)]
 struct ShapeFile {
     #[serde(flatten)]
     shape: Shape,
     #[serde(default, skip_serializing_if = "Qap::is_libsnark")]
     qap: Qap,
+    #[serde(default, skip_serializing_if = "is_primary")]
+    circuit: Circuit,
 }
 
-/// The Groth16 proving key of the claim circuit, with its queries compacted for the prover.
+fn is_primary(circuit: &Circuit) -> bool {
+    *circuit == Circuit::Primary
+}
+
+/// The Groth16 proving key of a claim circuit, with its queries compacted for the prover.
 #[derive(Clone)]
 pub struct ClaimProvingKey {
     pub(crate) key: ProvingKey<Bn254>,
@@ -118,10 +144,11 @@ impl core::fmt::Debug for ClaimProvingKey {
     }
 }
 
-/// Everything needed to prove and verify claims of one shape. Load once, share between
-/// proofs (it is read-only).
+/// Everything needed to prove and verify claims of one circuit and shape. Load once, share
+/// between proofs (it is read-only).
 #[derive(Debug, Clone)]
 pub struct ClaimParams {
+    pub circuit: Circuit,
     pub shape: Shape,
     /// The proving key's QAP convention.
     pub qap: Qap,
@@ -135,23 +162,47 @@ pub struct ClaimParams {
 impl ClaimParams {
     /// Single-party key generation. Whoever holds this run's randomness can forge proofs:
     /// development and tests only; production keys come from a multi-party ceremony.
-    pub fn setup<R: RngCore + CryptoRng>(shape: Shape, rng: &mut R) -> Result<Self, ParamsError> {
-        let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(ClaimCircuit::blank(shape), rng)
-            .map_err(|e| ParamsError::Setup(e.to_string()))?;
+    pub fn setup<R: RngCore + CryptoRng>(
+        circuit: Circuit,
+        shape: Shape,
+        rng: &mut R,
+    ) -> Result<Self, ParamsError> {
+        let setup = match circuit {
+            Circuit::Primary => {
+                Groth16::<Bn254>::circuit_specific_setup(ClaimCircuit::blank(shape), rng)
+            }
+            Circuit::Continuation => {
+                Groth16::<Bn254>::circuit_specific_setup(ContinuationCircuit::blank(shape), rng)
+            }
+        };
+        let (pk, _) = setup.map_err(|e| ParamsError::Setup(e.to_string()))?;
         // Made here, just now: nothing to check it against that it could fail.
-        Self::from_proving_key(shape, Qap::Libsnark, pk, false, |_| Ok(()))
+        Self::from_proving_key(circuit, shape, Qap::Libsnark, pk, false, |_| Ok(()))
     }
 
-    /// Parameters around a snarkjs ceremony's key ([`Zkey::read`]), which must be of the
-    /// claim circuit of `shape` ([`crate::zkey::ZkeyCircuit::check`]) and pass
+    /// Parameters around a snarkjs ceremony's key ([`Zkey::read`]), which must be of
+    /// `circuit` in `shape` ([`crate::zkey::ZkeyCircuit::check`]) and pass
     /// [`check_consistency`].
-    pub fn from_zkey(shape: Shape, zkey: Zkey) -> Result<Self, ParamsError> {
-        let Zkey { key, circuit, .. } = zkey;
-        Self::from_proving_key(shape, Qap::Circom, key, true, |m| {
-            circuit
-                .check(m)
-                .map_err(|source| ParamsError::NotTheCircuit { shape, source })
+    pub fn from_zkey(circuit: Circuit, shape: Shape, zkey: Zkey) -> Result<Self, ParamsError> {
+        let Zkey {
+            key, circuit: r1cs, ..
+        } = zkey;
+        Self::from_proving_key(circuit, shape, Qap::Circom, key, true, |m| {
+            r1cs.check(m).map_err(|source| ParamsError::NotTheCircuit {
+                circuit,
+                shape,
+                source,
+            })
         })
+    }
+
+    /// Where `circuit`'s files are in the parameters folder `dir`: `dir` itself for the
+    /// primary circuit, `dir/continuation` for the continuation circuit.
+    pub fn folder(dir: &Path, circuit: Circuit) -> PathBuf {
+        match circuit {
+            Circuit::Primary => dir.to_path_buf(),
+            Circuit::Continuation => dir.join(CONTINUATION_FOLDER),
+        }
     }
 
     /// Parameters around `pk`, which must embed a valid verifying key and fit the circuit
@@ -159,13 +210,15 @@ impl ClaimParams {
     /// that key (run beside the construction of the matrices: about 80 ms of a 2-core
     /// machine for the default shape).
     pub(crate) fn from_proving_key(
+        circuit: Circuit,
         shape: Shape,
         qap: Qap,
         pk: ProvingKey<Bn254>,
         check_key: bool,
         fits: impl FnOnce(&ClaimMatrices) -> Result<(), ParamsError> + Send,
     ) -> Result<Self, ParamsError> {
-        let verifying_key = ClaimVerifyingKey::from_bytes(&encode(&pk.vk, Compress::Yes))?;
+        let verifying_key =
+            ClaimVerifyingKey::from_bytes_for(circuit, &encode(&pk.vk, Compress::Yes))?;
         // The compressed form keeps x and the sign of y only; the prover computes with the
         // proving key's own points, so they must be exactly the ones just validated.
         if encode(&pk.vk, Compress::No) != encode(&verifying_key, Compress::No) {
@@ -176,8 +229,8 @@ impl ClaimParams {
         let prepared = verifying_key.prepare();
         let (matrices, consistent) = rayon::join(
             || {
-                let matrices =
-                    ClaimMatrices::build(shape).map_err(|e| ParamsError::Setup(e.to_string()))?;
+                let matrices = ClaimMatrices::build(circuit, shape)
+                    .map_err(|e| ParamsError::Setup(e.to_string()))?;
                 fits(&matrices)?;
                 Ok::<_, ParamsError>(matrices)
             },
@@ -190,7 +243,8 @@ impl ClaimParams {
         let variables = matrices.num_instance + matrices.num_witness;
         if variables != pk.a_query.len() {
             return Err(ParamsError::Setup(format!(
-                "the proving key has {} variables; the circuit of shape {shape:?} has {variables}",
+                "the proving key has {} variables; the {circuit} circuit of shape {shape:?} has \
+                 {variables}",
                 pk.a_query.len()
             )));
         }
@@ -201,6 +255,7 @@ impl ClaimParams {
             ));
         }
         Ok(Self {
+            circuit,
             shape,
             qap,
             matrices: std::sync::Arc::new(matrices),
@@ -213,16 +268,21 @@ impl ClaimParams {
         })
     }
 
-    /// Writes `claim.pk`, `claim.vk` and `shape.json` into `dir`; refuses when any of them
-    /// is there already.
+    /// Writes `claim.pk`, `claim.vk` and `shape.json` into this circuit's folder of the
+    /// parameters folder `dir` ([`ClaimParams::folder`]); refuses when any of them is there
+    /// already.
     pub fn save(&self, dir: &Path) -> Result<(), ParamsError> {
         let io = |path: &Path| {
             let path = path.display().to_string();
             move |source| ParamsError::Io { path, source }
         };
-        if let Some(existing) = Self::files(dir).into_iter().find(|f| f.exists()) {
+        if let Some(existing) = Self::files(dir, self.circuit)
+            .into_iter()
+            .find(|f| f.exists())
+        {
             return Err(ParamsError::Exists(existing.display().to_string()));
         }
+        let dir = &Self::folder(dir, self.circuit);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         for (name, bytes) in [
             (
@@ -235,6 +295,7 @@ impl ClaimParams {
                 serde_json::to_vec_pretty(&ShapeFile {
                     shape: self.shape,
                     qap: self.qap,
+                    circuit: self.circuit,
                 })
                 .expect("shape serializes"),
             ),
@@ -248,21 +309,26 @@ impl ClaimParams {
         Ok(())
     }
 
-    /// Loads parameters saved by [`ClaimParams::save`]. The verifying key is fully validated;
-    /// the (large) proving key is read without per-point checks, then must embed exactly that
-    /// verifying key and pass the consistency checks against it.
-    pub fn load(dir: &Path) -> Result<Self, ParamsError> {
-        Self::load_pinned(dir, None)
+    /// Loads `circuit`'s parameters saved by [`ClaimParams::save`] in the parameters folder
+    /// `dir`. The verifying key is fully validated; the (large) proving key is read without
+    /// per-point checks, then must embed exactly that verifying key and pass the consistency
+    /// checks against it.
+    pub fn load(dir: &Path, circuit: Circuit) -> Result<Self, ParamsError> {
+        Self::load_pinned(dir, circuit, None)
     }
 
     /// [`ClaimParams::load`], and when `pin` is given the proving key file's SHA-256 must be
     /// it: the only check that sees an edited A, L or H query point before a proof does. A
     /// pinned key is not checked again against its verifying key: the tools that pin one
     /// (`consortium init` and `genesis`) load it, and so check it, first.
-    pub fn load_pinned(dir: &Path, pin: Option<[u8; 32]>) -> Result<Self, ParamsError> {
-        let ShapeFile { shape, qap } = load_shape_file(dir)?;
-        let verifying_key = Self::load_verifying_key(dir)?;
-        let path = dir.join(PROVING_KEY_FILE);
+    pub fn load_pinned(
+        dir: &Path,
+        circuit: Circuit,
+        pin: Option<[u8; 32]>,
+    ) -> Result<Self, ParamsError> {
+        let ShapeFile { shape, qap, .. } = load_shape_file(dir, circuit)?;
+        let verifying_key = Self::load_verifying_key(dir, circuit)?;
+        let path = Self::folder(dir, circuit).join(PROVING_KEY_FILE);
         let bytes = read(&path)?;
         if let Some(pinned) = pin {
             let found: [u8; 32] = Sha256::digest(&bytes).into();
@@ -281,29 +347,35 @@ impl ClaimParams {
                     reason: e.to_string(),
                 }
             })?;
-        let params = Self::from_proving_key(shape, qap, pk, pin.is_none(), |_| Ok(()))?;
+        let params = Self::from_proving_key(circuit, shape, qap, pk, pin.is_none(), |_| Ok(()))?;
         if params.verifying_key != verifying_key {
-            return Err(ParamsError::Mismatch(dir.display().to_string()));
+            return Err(ParamsError::Mismatch(
+                Self::folder(dir, circuit).display().to_string(),
+            ));
         }
         Ok(params)
     }
 
-    /// Loads only the verifying key from saved parameters: all an insurer or auditor needs,
-    /// without reading the proving key or building the circuit's matrices.
-    pub fn load_verifying_key(dir: &Path) -> Result<ClaimVerifyingKey, ParamsError> {
-        Ok(ClaimVerifyingKey::from_bytes(&read(
-            &dir.join(VERIFYING_KEY_FILE),
-        )?)?)
+    /// Loads only `circuit`'s verifying key from saved parameters: all an insurer or auditor
+    /// needs, without reading the proving key or building the circuit's matrices.
+    pub fn load_verifying_key(
+        dir: &Path,
+        circuit: Circuit,
+    ) -> Result<ClaimVerifyingKey, ParamsError> {
+        let path = Self::folder(dir, circuit).join(VERIFYING_KEY_FILE);
+        Ok(ClaimVerifyingKey::from_bytes_for(circuit, &read(&path)?)?)
     }
 
-    /// The circuit shape of saved parameters (`shape.json`).
+    /// The circuit shape of saved parameters (`shape.json` of the primary circuit).
     pub fn load_shape(dir: &Path) -> Result<Shape, ParamsError> {
-        Ok(load_shape_file(dir)?.shape)
+        Ok(load_shape_file(dir, Circuit::Primary)?.shape)
     }
 
-    /// The files [`ClaimParams::save`] writes into `dir`: the proving key, the verifying key
-    /// and the shape, in that order. A verify-only folder holds the verifying key alone.
-    pub fn files(dir: &Path) -> [PathBuf; 3] {
+    /// The files [`ClaimParams::save`] writes for `circuit` into the parameters folder `dir`:
+    /// the proving key, the verifying key and the shape, in that order. A verify-only folder
+    /// holds the verifying keys alone.
+    pub fn files(dir: &Path, circuit: Circuit) -> [PathBuf; 3] {
+        let dir = Self::folder(dir, circuit);
         [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE].map(|f| dir.join(f))
     }
 }
@@ -366,12 +438,22 @@ fn check_consistency(pk: &ProvingKey<Bn254>) -> Result<(), ParamsError> {
     Ok(())
 }
 
-fn load_shape_file(dir: &Path) -> Result<ShapeFile, ParamsError> {
-    let path = dir.join(SHAPE_FILE);
-    serde_json::from_slice(&read(&path)?).map_err(|e| ParamsError::Corrupt {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
+/// `circuit`'s `shape.json` in the parameters folder `dir`, which must say it is of `circuit`.
+fn load_shape_file(dir: &Path, circuit: Circuit) -> Result<ShapeFile, ParamsError> {
+    let path = ClaimParams::folder(dir, circuit).join(SHAPE_FILE);
+    let file: ShapeFile =
+        serde_json::from_slice(&read(&path)?).map_err(|e| ParamsError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    if file.circuit != circuit {
+        return Err(ParamsError::WrongCircuit {
+            path: path.display().to_string(),
+            found: file.circuit,
+            expected: circuit,
+        });
+    }
+    Ok(file)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ParamsError> {

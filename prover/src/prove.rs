@@ -1,22 +1,30 @@
-//! Proving one claim.
+//! Proving one claim, of either circuit.
 
 use crate::{groth16::create_proof, ClaimParams};
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
-use ark_relations::gr1cs::SynthesisError;
+use ark_relations::gr1cs::{ConstraintSynthesizer, SynthesisError};
 use ark_std::rand::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 use zkclaim_circuits::{
     claim::{ClaimWitness, RuleViolation},
-    gadget::claim::ClaimCircuit,
+    continuation::{ContinuationViolation, ContinuationWitness},
+    gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
+    Circuit,
 };
-use zkclaim_verifier::{ClaimPackage, Proof};
+use zkclaim_verifier::{ClaimPackage, ContinuationPackage, Proof};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
     /// The witness breaks a rule of the statement (caught natively, before any proving).
     #[error("the claim does not satisfy the statement: {0}")]
     Rule(#[from] RuleViolation),
+    /// The witness breaks a rule of the continuation statement (caught natively).
+    #[error("the continuation claim does not satisfy the statement: {0}")]
+    Continuation(#[from] ContinuationViolation),
+    /// Parameters of the other circuit than the witness's.
+    #[error("a {witness} claim cannot be proven with the {params} circuit's parameters")]
+    WrongCircuit { params: Circuit, witness: Circuit },
     /// The native checks passed but a constraint did not: a bug, reported rather than
     /// turned into a proof that cannot verify.
     #[error("the witness does not satisfy the claim circuit (constraint {0})")]
@@ -33,9 +41,9 @@ pub enum ProveError {
     Unverified,
 }
 
-/// Proves a claim: checks every rule natively, synthesizes only the witness (the matrices
-/// are cached in the parameters), checks every constraint against it, runs Groth16, and
-/// verifies the proof before returning it (about a millisecond).
+/// Proves a primary claim: checks every rule natively, synthesizes only the witness (the
+/// matrices are cached in the parameters), checks every constraint against it, runs Groth16,
+/// and verifies the proof before returning it (about a millisecond).
 /// The witness, its full assignment and the prover's scalars derived from it are wiped
 /// before this returns (see "What is wiped" in `docs/protocol.md` for what is not).
 pub fn prove<R: RngCore + CryptoRng>(
@@ -43,8 +51,57 @@ pub fn prove<R: RngCore + CryptoRng>(
     witness: ClaimWitness,
     rng: &mut R,
 ) -> Result<ClaimPackage, ProveError> {
+    same_circuit(params, Circuit::Primary)?;
     let circuit = ClaimCircuit::new(params.shape, witness)?;
     let public_inputs = circuit.public;
+    let package = ClaimPackage {
+        public_inputs,
+        proof: groth16(params, circuit, rng)?,
+    };
+    package
+        .verify(&params.prepared)
+        .map_err(|_| ProveError::Unverified)?;
+    Ok(package)
+}
+
+/// Proves a continuation claim (statement v2: a later payer on an invoice whose previous
+/// rank settled), as [`prove`] does a primary one, with the continuation circuit's
+/// parameters.
+pub fn prove_continuation<R: RngCore + CryptoRng>(
+    params: &ClaimParams,
+    witness: ContinuationWitness,
+    rng: &mut R,
+) -> Result<ContinuationPackage, ProveError> {
+    same_circuit(params, Circuit::Continuation)?;
+    let circuit = ContinuationCircuit::new(params.shape, witness)?;
+    let public_inputs = circuit.public;
+    let package = ContinuationPackage {
+        public_inputs,
+        proof: groth16(params, circuit, rng)?,
+    };
+    package
+        .verify(&params.prepared)
+        .map_err(|_| ProveError::Unverified)?;
+    Ok(package)
+}
+
+fn same_circuit(params: &ClaimParams, witness: Circuit) -> Result<(), ProveError> {
+    match params.circuit == witness {
+        true => Ok(()),
+        false => Err(ProveError::WrongCircuit {
+            params: params.circuit,
+            witness,
+        }),
+    }
+}
+
+/// The Groth16 proof of `circuit` (already checked natively) under `params`: its assignment,
+/// every constraint checked against it, then the proof.
+fn groth16<R: RngCore + CryptoRng>(
+    params: &ClaimParams,
+    circuit: impl ConstraintSynthesizer<Fr>,
+    rng: &mut R,
+) -> Result<Proof, ProveError> {
     let m = &params.matrices;
     let z = m.assignment(circuit)?;
     if let Some(row) = m.first_unsatisfied(&z) {
@@ -64,16 +121,9 @@ pub fn prove<R: RngCore + CryptoRng>(
         *r,
         *s,
     )?;
-    let package = ClaimPackage {
-        public_inputs,
-        proof: Proof {
-            a: proof.a,
-            b: proof.b,
-            c: proof.c,
-        },
-    };
-    package
-        .verify(&params.prepared)
-        .map_err(|_| ProveError::Unverified)?;
-    Ok(package)
+    Ok(Proof {
+        a: proof.a,
+        b: proof.b,
+        c: proof.c,
+    })
 }

@@ -1,6 +1,6 @@
 //! Proofs end to end: valid claims verify; anything changed does not.
 
-use crate::{prove, ClaimParams, ParamsError, ProveError, Qap};
+use crate::{prove, prove_continuation, ClaimParams, ParamsError, ProveError, Qap};
 use ark_bn254::{Bn254, Fr};
 use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
@@ -10,16 +10,25 @@ use sha2::Digest;
 use std::sync::OnceLock;
 use zkclaim_circuits::{
     claim::{ClaimWitness, PublicInputs, RuleViolation, Shape},
+    continuation::ContinuationViolation,
     field,
     keys::SecretKey,
     sample,
     tree::IncrementalTree,
+    Circuit,
 };
-use zkclaim_verifier::{verify, ClaimPackage, Proof, VerifyError};
+use zkclaim_verifier::{verify, ClaimPackage, ClaimVerifyingKey, Proof, VerifyError};
 
 fn params() -> &'static ClaimParams {
     static P: OnceLock<ClaimParams> = OnceLock::new();
-    P.get_or_init(|| ClaimParams::setup(Shape::default(), &mut StdRng::seed_from_u64(1)).unwrap())
+    P.get_or_init(|| {
+        ClaimParams::setup(
+            Circuit::Primary,
+            Shape::default(),
+            &mut StdRng::seed_from_u64(1),
+        )
+        .unwrap()
+    })
 }
 
 fn witness(rng: &mut StdRng) -> ClaimWitness {
@@ -198,28 +207,34 @@ fn parameters_survive_save_and_load() {
     let dir = std::env::temp_dir().join(format!("zkclaim-params-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     params().save(&dir).unwrap();
-    assert!(ClaimParams::files(&dir).iter().all(|f| f.is_file()));
+    assert!(ClaimParams::files(&dir, Circuit::Primary)
+        .iter()
+        .all(|f| f.is_file()));
     // Saving again never replaces them.
     let pk = std::fs::read(dir.join("claim.pk")).unwrap();
     assert!(matches!(params().save(&dir), Err(ParamsError::Exists(f)) if f.ends_with("claim.pk")));
     assert_eq!(std::fs::read(dir.join("claim.pk")).unwrap(), pk);
-    let loaded = ClaimParams::load(&dir).unwrap();
+    let loaded = ClaimParams::load(&dir, Circuit::Primary).unwrap();
     assert_eq!(loaded.verifying_key, params().verifying_key);
     assert_eq!(loaded.shape, Shape::default());
     assert_eq!(
-        ClaimParams::load_verifying_key(&dir).unwrap(),
+        ClaimParams::load_verifying_key(&dir, Circuit::Primary).unwrap(),
         params().verifying_key
     );
     let (pkg, _) = proved();
     pkg.verify(&loaded.prepared).unwrap();
     // A verifying key from other parameters does not match the proving key.
     std::fs::write(dir.join("claim.vk"), {
-        let other = ClaimParams::setup(Shape { items: 2, depth: 2 }, &mut StdRng::seed_from_u64(9))
-            .unwrap();
+        let other = ClaimParams::setup(
+            Circuit::Primary,
+            Shape { items: 2, depth: 2 },
+            &mut StdRng::seed_from_u64(9),
+        )
+        .unwrap();
         other.verifying_key.to_bytes()
     })
     .unwrap();
-    assert!(ClaimParams::load(&dir).is_err());
+    assert!(ClaimParams::load(&dir, Circuit::Primary).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -318,13 +333,16 @@ fn every_loader_refuses_a_verifying_key_that_forges() {
     let mut forging = honest.vk.clone();
     forging.delta_g2 = -forging.gamma_g2;
     write("claim.vk", &|b| forging.serialize_compressed(b).unwrap());
-    assert_eq!(weak(ClaimParams::load_verifying_key(&dir)), gamma_delta);
-    assert_eq!(weak(ClaimParams::load(&dir)), gamma_delta);
+    assert_eq!(
+        weak(ClaimParams::load_verifying_key(&dir, Circuit::Primary)),
+        gamma_delta
+    );
+    assert_eq!(weak(ClaimParams::load(&dir, Circuit::Primary)), gamma_delta);
     // The same key inside claim.pk (and in claim.vk, so that the two agree).
     let mut pk = honest.clone();
     pk.vk = forging;
     write("claim.pk", &|b| pk.serialize_uncompressed(b).unwrap());
-    assert_eq!(weak(ClaimParams::load(&dir)), gamma_delta);
+    assert_eq!(weak(ClaimParams::load(&dir, Circuit::Primary)), gamma_delta);
 
     // gamma = O inside claim.pk, with the honest claim.vk beside it.
     write("claim.vk", &|b| honest.vk.serialize_compressed(b).unwrap());
@@ -332,7 +350,7 @@ fn every_loader_refuses_a_verifying_key_that_forges() {
     pk.vk.gamma_g2 = G2Affine::zero();
     write("claim.pk", &|b| pk.serialize_uncompressed(b).unwrap());
     assert_eq!(
-        weak(ClaimParams::load(&dir)),
+        weak(ClaimParams::load(&dir, Circuit::Primary)),
         KeyWeakness::Identity(KeyPoint::Gamma)
     );
 
@@ -343,7 +361,7 @@ fn every_loader_refuses_a_verifying_key_that_forges() {
     write("claim.pk", &|b| pk.serialize_uncompressed(b).unwrap());
     assert!(
         matches!(
-            ClaimParams::load(&dir),
+            ClaimParams::load(&dir, Circuit::Primary),
             Err(ParamsError::Key(VerifyError::MalformedKey(_)))
         ),
         "an off-curve alpha in claim.pk"
@@ -357,7 +375,14 @@ fn tampered(
 ) -> Result<ClaimParams, ParamsError> {
     let mut pk = params().proving_key.as_ark().clone();
     edit(&mut pk);
-    ClaimParams::from_proving_key(Shape::default(), Qap::Libsnark, pk, true, |_| Ok(()))
+    ClaimParams::from_proving_key(
+        Circuit::Primary,
+        Shape::default(),
+        Qap::Libsnark,
+        pk,
+        true,
+        |_| Ok(()),
+    )
 }
 
 #[test]
@@ -511,7 +536,7 @@ fn a_proving_key_with_one_query_point_changed_is_refused_against_the_pinned_dige
         <[u8; 32]>::from(sha2::Sha256::digest(std::fs::read(&pk_file).unwrap())),
         "the digest is the file's"
     );
-    ClaimParams::load_pinned(&dir, Some(pin)).unwrap();
+    ClaimParams::load_pinned(&dir, Circuit::Primary, Some(pin)).unwrap();
     // One L query point moved to another point of the curve: every check against the
     // verifying key passes, the pin does not.
     let mut pk = params().proving_key.as_ark().clone();
@@ -519,8 +544,8 @@ fn a_proving_key_with_one_query_point_changed_is_refused_against_the_pinned_dige
     let mut bytes = Vec::new();
     pk.serialize_uncompressed(&mut bytes).unwrap();
     std::fs::write(&pk_file, bytes).unwrap();
-    ClaimParams::load(&dir).unwrap();
-    let refused = ClaimParams::load_pinned(&dir, Some(pin));
+    ClaimParams::load(&dir, Circuit::Primary).unwrap();
+    let refused = ClaimParams::load_pinned(&dir, Circuit::Primary, Some(pin));
     assert!(
         matches!(refused, Err(ParamsError::NotPinned { .. })),
         "{refused:?}"
@@ -574,4 +599,141 @@ fn circoms_witness_map_is_the_quotient_on_the_odd_powers_of_the_2n_th_root_of_un
     let last = z.len() - 1;
     z[last] += Fr::from(1u64);
     assert!(!agree(&z));
+}
+
+/// Continuation parameters of a small shape (setup is the slow part).
+fn continuation_params() -> &'static ClaimParams {
+    static P: OnceLock<ClaimParams> = OnceLock::new();
+    P.get_or_init(|| {
+        ClaimParams::setup(Circuit::Continuation, SMALL, &mut StdRng::seed_from_u64(3)).unwrap()
+    })
+}
+
+const SMALL: Shape = Shape { items: 4, depth: 8 };
+
+#[test]
+fn continuation_claims_of_every_rank_prove_and_verify_under_their_own_key_only() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let params = continuation_params();
+    assert_eq!(params.circuit, Circuit::Continuation);
+    assert_eq!(params.verifying_key.circuit(), Circuit::Continuation);
+    for rank in 1..=zkclaim_circuits::continuation::MAX_RANK {
+        let w = sample::continuation(&mut rng, SMALL, rank, 2);
+        let expected = w.public_inputs(SMALL).unwrap();
+        let pkg = prove_continuation(params, w, &mut rng).unwrap();
+        assert_eq!(pkg.public_inputs, expected);
+        pkg.verify(&params.prepared).unwrap();
+        let mut changed = pkg.clone();
+        changed.public_inputs.settled_root += Fr::from(1u64);
+        assert_eq!(
+            changed.verify(&params.prepared),
+            Err(VerifyError::InvalidProof)
+        );
+        assert_eq!(
+            pkg.verify(&params_small().prepared),
+            Err(VerifyError::WrongCircuit {
+                key: Circuit::Primary,
+                proof: Circuit::Continuation
+            })
+        );
+    }
+}
+
+fn params_small() -> &'static ClaimParams {
+    static P: OnceLock<ClaimParams> = OnceLock::new();
+    P.get_or_init(|| {
+        ClaimParams::setup(Circuit::Primary, SMALL, &mut StdRng::seed_from_u64(4)).unwrap()
+    })
+}
+
+#[test]
+fn each_circuits_parameters_refuse_the_other_circuits_witness() {
+    let mut rng = StdRng::seed_from_u64(22);
+    let w = sample::continuation(&mut rng, SMALL, 1, 0);
+    assert!(matches!(
+        prove_continuation(params_small(), w, &mut rng),
+        Err(ProveError::WrongCircuit {
+            params: Circuit::Primary,
+            witness: Circuit::Continuation
+        })
+    ));
+    let w = sample::claim(&mut rng, SMALL, 1);
+    assert!(matches!(
+        prove(continuation_params(), w, &mut rng),
+        Err(ProveError::WrongCircuit {
+            params: Circuit::Continuation,
+            witness: Circuit::Primary
+        })
+    ));
+}
+
+#[test]
+fn a_continuation_that_breaks_the_statement_is_refused_with_its_rule() {
+    let mut rng = StdRng::seed_from_u64(23);
+    let mut w = sample::continuation(&mut rng, SMALL, 2, 1);
+    // (A wrong `paid_before` alone proves against a settled root the ledger never had: the
+    // ledger refuses that root. Above the total, no root helps.)
+    let total = zkclaim_circuits::invoice::total(&w.claim.invoice.items);
+    w.paid_before = total + 1;
+    let refused = prove_continuation(continuation_params(), w, &mut rng).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            ProveError::Continuation(ContinuationViolation::PaidBeforeAboveTotal { .. })
+        ),
+        "{refused:?}"
+    );
+    let mut w = sample::continuation(&mut rng, SMALL, 3, 1);
+    w.rank = 4;
+    assert!(matches!(
+        prove_continuation(continuation_params(), w, &mut rng),
+        Err(ProveError::Continuation(
+            ContinuationViolation::RankOutOfRange { rank: 4 }
+        ))
+    ));
+}
+
+#[test]
+fn both_circuits_parameters_share_one_folder_and_each_loads_as_its_own() {
+    let dir = tempfile_dir("both-circuits");
+    params_small().save(&dir).unwrap();
+    continuation_params().save(&dir).unwrap();
+    assert_eq!(
+        ClaimParams::files(&dir, Circuit::Continuation)[0],
+        dir.join("continuation").join("claim.pk")
+    );
+    let loaded = ClaimParams::load(&dir, Circuit::Continuation).unwrap();
+    assert_eq!(loaded.circuit, Circuit::Continuation);
+    assert_eq!(loaded.verifying_key, continuation_params().verifying_key);
+    let primary = ClaimParams::load(&dir, Circuit::Primary).unwrap();
+    assert_eq!(primary.verifying_key, params_small().verifying_key);
+    // Saving again refuses to replace either.
+    assert!(matches!(
+        continuation_params().save(&dir),
+        Err(ParamsError::Exists(_))
+    ));
+    // The continuation's files copied where the primary's belong are named as what they are.
+    let other = tempfile_dir("continuation-as-primary");
+    std::fs::create_dir_all(&other).unwrap();
+    for (from, to) in ClaimParams::files(&dir, Circuit::Continuation)
+        .iter()
+        .zip(ClaimParams::files(&other, Circuit::Primary))
+    {
+        std::fs::copy(from, to).unwrap();
+    }
+    assert!(matches!(
+        ClaimParams::load(&other, Circuit::Primary),
+        Err(ParamsError::WrongCircuit {
+            found: Circuit::Continuation,
+            expected: Circuit::Primary,
+            ..
+        })
+    ));
+    // And its verifying key alone is refused as the primary circuit's.
+    assert!(matches!(
+        ClaimVerifyingKey::from_bytes(
+            &std::fs::read(&ClaimParams::files(&other, Circuit::Primary)[1]).unwrap()
+        ),
+        Err(VerifyError::WrongInputCount { found: 8, .. })
+    ));
 }

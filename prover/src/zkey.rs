@@ -475,8 +475,8 @@ mod tests {
 
     #[test]
     fn the_circuit_check_takes_snarkjss_coefficients_of_the_exported_r1cs_and_no_others() {
-        use zkclaim_circuits::claim::Shape;
-        let m = ClaimMatrices::build(Shape { items: 2, depth: 4 }).unwrap();
+        use zkclaim_circuits::{claim::Shape, Circuit};
+        let m = ClaimMatrices::build(Circuit::Primary, Shape { items: 2, depth: 4 }).unwrap();
         let mut circuit = snarkjs_coefficients(&circom::r1cs(&m));
         circuit.check(&m).unwrap();
         circuit.coefficients[100].3 += Fr::one();
@@ -499,7 +499,7 @@ mod tests {
                 ..
             })
         ));
-        let other = ClaimMatrices::build(Shape { items: 2, depth: 5 }).unwrap();
+        let other = ClaimMatrices::build(Circuit::Primary, Shape { items: 2, depth: 5 }).unwrap();
         assert!(matches!(
             snarkjs_coefficients(&circom::r1cs(&m)).check(&other),
             Err(ZkeyError::Count {

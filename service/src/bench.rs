@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use rand::{rngs::StdRng, SeedableRng};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use zkclaim_circuits::Circuit;
 use zkclaim_circuits::{claim::Shape, sample};
 use zkclaim_prover::{prove, ClaimParams};
 
@@ -82,7 +83,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     for shape in &shapes {
         bar.set_message(format!("(items {}, depth {})", shape.items, shape.depth));
         let start = Instant::now();
-        let params = ClaimParams::setup(*shape, &mut rng)?;
+        let params = ClaimParams::setup(Circuit::Primary, *shape, &mut rng)?;
         let setup = start.elapsed();
         let pk_bytes = params.proving_key.uncompressed_size();
         let vk_bytes = params.verifying_key.to_bytes().len();

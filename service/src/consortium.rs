@@ -14,6 +14,7 @@ use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use zkclaim_circuits::Circuit;
 use zkclaim_ledger::{
     BlockStore, EtcdStore, Genesis, Ledger, LedgerError, Member, MemberKey, RedbStore, Role,
     VerifyingKeys, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
@@ -84,14 +85,14 @@ impl DataDir {
     /// when it pins one.
     pub fn load_params(&self, dir: &Path) -> Result<Params, Error> {
         let verifying_key = self.verifying_key(dir)?;
-        let [proving_key_file, ..] = ClaimParams::files(dir);
+        let [proving_key_file, ..] = ClaimParams::files(dir, Circuit::Primary);
         // `load` reads the verifying key again and requires the proving key to embed it.
         let prover = if proving_key_file.exists() {
             let pin = match self.genesis().exists() {
                 true => self.load_genesis()?.proving_key_digest,
                 false => None,
             };
-            Some(ClaimParams::load_pinned(dir, pin)?)
+            Some(ClaimParams::load_pinned(dir, Circuit::Primary, pin)?)
         } else {
             None
         };
@@ -261,7 +262,7 @@ pub fn parse_digest(text: &str) -> Result<[u8; 32], String> {
 
 /// The verifying key in `dir`, refused unless its digest is `pin`'s.
 pub fn load_verifying_key(dir: &Path, pin: Option<&Pin>) -> Result<ClaimVerifyingKey, Error> {
-    let [_, path, _] = ClaimParams::files(dir);
+    let [_, path, _] = ClaimParams::files(dir, Circuit::Primary);
     if !path.exists() {
         return Err(Error::NoVerifyingKey {
             path,
@@ -270,7 +271,7 @@ pub fn load_verifying_key(dir: &Path, pin: Option<&Pin>) -> Result<ClaimVerifyin
             }),
         });
     }
-    let key = ClaimParams::load_verifying_key(dir)?;
+    let key = ClaimParams::load_verifying_key(dir, Circuit::Primary)?;
     match pin {
         Some(pin) if pin.digest != key.digest() => Err(Error::ForeignParams {
             dir: dir.into(),

@@ -3,6 +3,7 @@
 use ark_bn254::Fr;
 use rand::{rngs::StdRng, SeedableRng};
 use std::sync::{Arc, OnceLock};
+use zkclaim_circuits::Circuit;
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
     invoice::Invoice,
@@ -26,7 +27,9 @@ pub const REGULATOR: u32 = 20;
 
 pub fn params() -> &'static ClaimParams {
     static P: OnceLock<ClaimParams> = OnceLock::new();
-    P.get_or_init(|| ClaimParams::setup(SHAPE, &mut StdRng::seed_from_u64(1)).unwrap())
+    P.get_or_init(|| {
+        ClaimParams::setup(Circuit::Primary, SHAPE, &mut StdRng::seed_from_u64(1)).unwrap()
+    })
 }
 
 /// Member keys are fixed per id, so a genesis can be rebuilt in another process.

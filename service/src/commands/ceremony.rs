@@ -9,6 +9,7 @@ use crate::{
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
+use zkclaim_circuits::Circuit;
 use zkclaim_prover::{
     ceremony::{
         init::{initial_zkey, InitialKey},
@@ -269,7 +270,7 @@ fn key_params(
     circuit_hash.copy_from_slice(key.circuit_hash());
     let contributions = key.contribution_count();
     Ok((
-        ClaimParams::from_zkey(shape, key)?,
+        ClaimParams::from_zkey(Circuit::Primary, shape, key)?,
         circuit_hash,
         contributions,
     ))
@@ -298,7 +299,7 @@ fn record(report: &TranscriptReport) -> zkclaim_ledger::Ceremony {
 /// The initial key of the claim circuit of `shape` from the phase-1 file `ptau`, and the
 /// circuit's constraint count.
 fn initial_key(ptau: &Path, shape: Shape) -> Result<(InitialKey, usize), Error> {
-    let matrices = ClaimMatrices::build(shape).map_err(ProveError::from)?;
+    let matrices = ClaimMatrices::build(Circuit::Primary, shape).map_err(ProveError::from)?;
     let bytes = read(ptau)?;
     let bad_ptau = |reason: String| Error::BadFile {
         path: ptau.into(),

@@ -10,6 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
+use zkclaim_circuits::Circuit;
 use zkclaim_ledger::{Ceremony, Genesis, Member, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW};
 use zkclaim_prover::ClaimParams;
 
@@ -160,7 +161,10 @@ fn ceremony_params(
     dir: &Path,
     imported: ClaimParams,
 ) -> Result<ClaimParams, Error> {
-    if !ClaimParams::files(dir).iter().any(|f| f.exists()) {
+    if !ClaimParams::files(dir, Circuit::Primary)
+        .iter()
+        .any(|f| f.exists())
+    {
         imported.save(dir)?;
         return Ok(imported);
     }
@@ -200,9 +204,13 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
             let dir = ctx.params_dir(args.params);
             let key = consortium::load_verifying_key(&dir, None)?;
             // Pinned when the folder holds the proving key: loading it checks it first.
-            let [proving_key_file, ..] = ClaimParams::files(&dir);
+            let [proving_key_file, ..] = ClaimParams::files(&dir, Circuit::Primary);
             let proving_key = match proving_key_file.exists() {
-                true => Some(ClaimParams::load(&dir)?.proving_key.digest()),
+                true => Some(
+                    ClaimParams::load(&dir, Circuit::Primary)?
+                        .proving_key
+                        .digest(),
+                ),
                 false => args.pk_digest,
             };
             (key.digest(), proving_key, ClaimParams::load_shape(&dir)?)

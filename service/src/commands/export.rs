@@ -9,6 +9,7 @@ use crate::{
 use serde_json::json;
 use std::path::PathBuf;
 use zkclaim_circuits::claim::Shape;
+use zkclaim_circuits::Circuit;
 use zkclaim_prover::{circom, ClaimMatrices, ClaimParams, ProveError};
 use zkclaim_verifier::{snarkjs, solidity, ClaimPackage};
 
@@ -86,14 +87,15 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
         }
         Command::R1cs { params, shape, out } => {
             let dir = ctx.params_dir(params);
-            let [.., shape_file] = ClaimParams::files(&dir);
+            let [.., shape_file] = ClaimParams::files(&dir, Circuit::Primary);
             let base = if shape_file.exists() {
                 ClaimParams::load_shape(&dir)?
             } else {
                 Shape::default()
             };
             let shape = shape.over(base);
-            let matrices = ClaimMatrices::build(shape).map_err(ProveError::from)?;
+            let matrices =
+                ClaimMatrices::build(Circuit::Primary, shape).map_err(ProveError::from)?;
             std::fs::write(&out, circom::r1cs(&matrices)).map_err(|source| Error::Io {
                 path: out.clone(),
                 source,

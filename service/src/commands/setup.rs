@@ -4,6 +4,7 @@ use crate::{commands::Context, consortium::DataDir, error::Error, files};
 use rand::rngs::OsRng;
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
+use zkclaim_circuits::Circuit;
 use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Args)]
@@ -39,7 +40,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
 
 /// The parameter files already in `dir`: an error naming them unless `force`.
 pub fn existing(dir: &Path, force: bool) -> Result<Vec<PathBuf>, Error> {
-    let existing: Vec<PathBuf> = ClaimParams::files(dir)
+    let existing: Vec<PathBuf> = ClaimParams::files(dir, Circuit::Primary)
         .into_iter()
         .filter(|f| f.exists())
         .collect();
@@ -72,7 +73,7 @@ fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
         shape.items, shape.depth
     ));
     spinner.enable_steady_tick(std::time::Duration::from_millis(100));
-    let params = ClaimParams::setup(shape, &mut OsRng)?;
+    let params = ClaimParams::setup(Circuit::Primary, shape, &mut OsRng)?;
     params.save(dir)?;
     spinner.finish_and_clear();
     Ok(params)
@@ -83,7 +84,11 @@ fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
 /// a loud notice, only when `dir` holds no parameter file at all and DATA no genesis (whose
 /// digest fresh parameters could never match).
 pub fn load_or_setup(data: &DataDir, dir: &Path) -> Result<ClaimParams, Error> {
-    if ClaimParams::files(dir).iter().any(|f| f.exists()) || data.genesis().exists() {
+    if ClaimParams::files(dir, Circuit::Primary)
+        .iter()
+        .any(|f| f.exists())
+        || data.genesis().exists()
+    {
         return data.load_params(dir)?.into_prover();
     }
     eprintln!(
