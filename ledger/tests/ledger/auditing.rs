@@ -10,7 +10,7 @@ use zkclaim_ledger::{
 };
 
 /// Stored blocks as raw bytes, to be corrupted at will.
-struct RawStore(Vec<Vec<u8>>);
+pub(crate) struct RawStore(pub(crate) Vec<Vec<u8>>);
 
 impl BlockStore for RawStore {
     fn append(&self, _: &Block) -> Result<(), LedgerError> {

@@ -22,7 +22,7 @@ use zkclaim_ledger::{
 /// is empty (the losses are counted), and [`SharedLog::put`] writes any bytes in any slot,
 /// as anyone with write access to etcd can.
 #[derive(Default)]
-struct SharedLog {
+pub(crate) struct SharedLog {
     slots: Mutex<BTreeMap<u64, Vec<u8>>>,
     lost: AtomicUsize,
 }
@@ -92,7 +92,7 @@ fn node(store: &Arc<SharedLog>, genesis: &zkclaim_ledger::Genesis, proposer: u32
     Ledger::open(store.clone(), genesis.clone(), keys(genesis), key(proposer)).unwrap()
 }
 
-fn converge(a: &Ledger, b: &Ledger) {
+pub(crate) fn converge(a: &Ledger, b: &Ledger) {
     for _ in 0..1000 {
         if a.height() == b.height() && a.rejections() == b.rejections() {
             break;
@@ -105,6 +105,7 @@ fn converge(a: &Ledger, b: &Ledger) {
     assert_eq!(head(a), head(b));
     assert_eq!(a.root(), b.root());
     assert_eq!(a.roots(), b.roots());
+    assert_eq!(a.settled_root(), b.settled_root());
 }
 
 #[test]
