@@ -18,6 +18,7 @@ use zkclaim_circuits::{
 };
 use zkclaim_ledger::{
     BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, RedbStore, Role, Transaction,
+    VerifyingKeys,
 };
 use zkclaim_prover::{prove, ClaimParams};
 use zkclaim_verifier::ClaimPackage;
@@ -71,6 +72,7 @@ fn main() {
         verifying_key_digest: params.verifying_key.digest(),
         proving_key_digest: None,
         ceremony: None,
+        continuation: None,
         shape: SHAPE,
         root_window: zkclaim_ledger::DEFAULT_ROOT_WINDOW,
         root_max_age_ms: zkclaim_ledger::DEFAULT_ROOT_MAX_AGE_MS,
@@ -95,7 +97,7 @@ fn main() {
             Ledger::open(
                 store.clone(),
                 genesis.clone(),
-                params.prepared.clone(),
+                VerifyingKeys::new(&genesis, params.prepared.clone(), None).unwrap(),
                 keys[2].clone(),
             )
             .unwrap()
