@@ -19,7 +19,7 @@ async fn admitted<'a>(
     headers: &HeaderMap,
     body: Bytes,
     wait: bool,
-) -> Result<(&'a ProverPool, ClaimWitness, Slot), ServiceError> {
+) -> Result<(&'a ProverPool, Witness, Slot), ServiceError> {
     // The body holds `sk` in clear: wiped when this goes. Best effort: a `Bytes` that is the
     // only view of its buffer converts in place, but one that shares hyper's read buffer is
     // copied, and that buffer is not ours to wipe (docs/protocol.md, "What is wiped").
@@ -59,7 +59,7 @@ async fn admitted<'a>(
     tag = "proofs",
     request_body = ProofRequest,
     responses(
-        (status = 200, description = "The claim package", body = ClaimPackage),
+        (status = 200, description = "The claim package: a continuation's with `previous`", body = Package),
         BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
         TooManyRequests, InternalError, Unavailable,
     ),
@@ -69,7 +69,7 @@ pub async fn prove_claim(
     peer: Peer,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Answer<ClaimPackage> {
+) -> Answer<Package> {
     let (pool, witness, _slot) = admitted(&state, &peer, &headers, body, true).await?;
     // Dropping the ticket (the client hung up) withdraws the job if no worker started it.
     let package = pool.submit(witness)?.await?;
