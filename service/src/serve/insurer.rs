@@ -96,10 +96,19 @@ pub fn settle(
         time_ms: now_ms(),
         status,
     };
-    // A refusal of the claim itself is recorded; a failure of ours (storage) is not.
+    // A refusal of the claim itself is recorded; a failure of ours (storage) is not, nor a
+    // refusal of another copy (a duplicate) of a claim this insurer settled: its status
+    // stays settled.
     let refused = |e: ServiceError| -> Result<Settled, ServiceError> {
         let (status, code) = e.status_and_code();
-        if status.is_client_error() {
+        let settled_here = matches!(
+            registry.outcome(insurer, statement.nullifier())?,
+            Some(Outcome {
+                status: Status::Settled { .. },
+                ..
+            })
+        );
+        if status.is_client_error() && !settled_here {
             let status = Status::Refused {
                 code: code.to_owned(),
                 reason: e.to_string(),

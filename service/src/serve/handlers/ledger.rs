@@ -137,9 +137,17 @@ pub struct Roots {
     pub roots: Vec<String>,
     /// The genesis `root_max_age_ms`.
     pub root_max_age_ms: u64,
+    /// The current settled root (statement v2): the settled tree holds a leaf of every
+    /// settled claim, which continuation claims prove against.
+    #[schema(value_type = Field)]
+    pub settled_root: String,
+    /// The settled roots a continuation settled now may prove against, oldest first, by
+    /// the same rules as `roots`.
+    #[schema(value_type = Vec<Field>)]
+    pub settled_roots: Vec<String>,
 }
 
-/// The recent invoice roots
+/// The recent invoice roots, and settled roots
 #[utoipa::path(
     get,
     path = "/v1/roots",
@@ -155,6 +163,8 @@ pub async fn roots(State(state): State<Shared>) -> Json<Roots> {
         root: field::format(&ledger.root()),
         roots: ledger.roots().iter().map(field::format).collect(),
         root_max_age_ms: ledger.genesis().root_max_age_ms,
+        settled_root: field::format(&ledger.settled_root()),
+        settled_roots: ledger.settled_roots().iter().map(field::format).collect(),
     })
 }
 
@@ -263,6 +273,9 @@ pub struct BlockAnswer {
     /// The invoice root after this block's transactions.
     #[schema(value_type = Field)]
     pub invoice_root: String,
+    /// The settled root after this block's transactions (block format 2).
+    #[schema(value_type = Field)]
+    pub settled_root: String,
     pub time_ms: u64,
     pub proposer: u32,
     /// The proposer's Ed25519 signature of the header.
@@ -304,6 +317,7 @@ pub async fn block(State(state): State<Shared>, Param(height): Param) -> Answer<
         prev_hash: hex::encode(h.prev_hash),
         tx_root: hex::encode(h.tx_root),
         invoice_root: field::format(&h.invoice_root),
+        settled_root: field::format(&h.settled_root),
         time_ms: h.time_ms,
         proposer: h.proposer,
         signature: hex::encode(h.signature),
