@@ -233,6 +233,16 @@ fn a_node_proves_a_continuation_serves_its_settled_path_and_its_insurer_takes_it
         &continuation_request(&patient, &previous),
     );
     assert_refused(&job, 422, "fully_reimbursed", "fully reimbursed");
+    // So does `prove --continue` through the node.
+    let dir = tempfile::tempdir().unwrap();
+    let mut prove = patient.prove_command(dir.path());
+    for (i, package) in previous.iter().enumerate() {
+        let file = dir.path().join(format!("rank{i}.json"));
+        std::fs::write(&file, package.to_string()).unwrap();
+        prove.extend(["--continue".to_owned(), file.display().to_string()]);
+    }
+    let remote = [&["--json", "--server", &server.base][..], &strs(&prove)].concat();
+    refused(c.zkclaim(&remote), "fully_reimbursed", "fully reimbursed");
     // The continuation rank proved again is a spent nullifier.
     assert_refused(
         &server.post("/v1/proofs", &request),
