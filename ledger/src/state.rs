@@ -220,6 +220,7 @@ pub(crate) struct Pending {
     claims: HashMap<Fr, ClaimRecord>,
     /// The claims' settled leaves, in order.
     settled: Vec<Fr>,
+    new_settled: HashSet<Fr>,
     ids: Vec<[u8; 32]>,
 }
 
@@ -451,6 +452,7 @@ impl State {
             changers: HashSet::new(),
             claims: HashMap::new(),
             settled: Vec::new(),
+            new_settled: HashSet::new(),
             ids: Vec::new(),
         }
     }
@@ -549,7 +551,7 @@ impl State {
         // Leaves commit to their nullifiers, so a fresh nullifier brings a fresh leaf;
         // checked all the same, since the settled index is keyed by leaf.
         let leaf = statement.settled_leaf();
-        if self.settled_index.contains_key(&leaf) || pending.settled.contains(&leaf) {
+        if self.settled_index.contains_key(&leaf) || pending.new_settled.contains(&leaf) {
             return Err(LedgerError::DuplicateSettledLeaf);
         }
         let len = self.settled.len() + pending.settled.len() as u64;
@@ -612,7 +614,9 @@ impl State {
             }
             Transaction::SettleClaim { .. } | Transaction::SettleContinuation { .. } => {
                 let (statement, proof) = stx.tx.claim().expect("a claim");
-                pending.settled.push(statement.settled_leaf());
+                let leaf = statement.settled_leaf();
+                pending.settled.push(leaf);
+                pending.new_settled.insert(leaf);
                 let record = ClaimRecord {
                     height: pending.height,
                     tx_index: pending.count,

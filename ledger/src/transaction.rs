@@ -236,13 +236,6 @@ impl ClaimStatement {
         }
     }
 
-    pub fn claim_amount(&self) -> u64 {
-        match self {
-            ClaimStatement::Primary(p) => p.claim_amount,
-            ClaimStatement::Continuation(p) => p.claim_amount,
-        }
-    }
-
     pub fn insurer_id(&self) -> u32 {
         match self {
             ClaimStatement::Primary(p) => p.insurer_id,
