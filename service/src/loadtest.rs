@@ -214,7 +214,7 @@ fn round(
 
     let mut confirmed = 0;
     for package in &packages {
-        let nullifier = field::format(&package.statement().nullifier());
+        let nullifier = field::format(&package.common().nullifier);
         let record = client.get(&format!("/v1/claims/{nullifier}"))?;
         if record["insurer"] == members.insurer.member_id() {
             confirmed += 1;

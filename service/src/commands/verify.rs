@@ -40,8 +40,7 @@ pub struct Args {
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     // Either circuit's package (statement v2), verified with its circuit's key.
     let package: Package = files::read(&args.claim)?;
-    let statement = package.statement();
-    let circuit = statement.circuit();
+    let circuit = package.circuit();
     // A fresh key could verify nothing: verification never generates parameters.
     let pin = match args.vk_digest {
         Some(digest) => Some(Pin::flag(digest)),
@@ -63,17 +62,20 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         (None, hash) => hash.map(|hash| (hash, "--policy-hash")),
     };
     package.verify(&key).map_err(Error::Rejected)?;
-    let (claimant_tag, policy_hash) = package.enrolment();
+    let common = package.common();
     if let Some((expected, by)) = expected {
-        if policy_hash != expected {
+        if common.policy_hash != expected {
             return Err(Error::PolicyMismatch {
-                found: field::format(&policy_hash),
+                found: field::format(&common.policy_hash),
                 expected: field::format(&expected),
                 by,
             });
         }
     }
-    let (tag, hash) = (field::format(&claimant_tag), field::format(&policy_hash));
+    let (tag, hash) = (
+        field::format(&common.claimant_tag),
+        field::format(&common.policy_hash),
+    );
     let public = match &package {
         Package::Primary(p) => serde_json::to_value(p.public_inputs),
         Package::Continuation(p) => serde_json::to_value(p.public_inputs),
@@ -91,7 +93,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         }),
         format_args!(
             "valid: {circuit} claim of {} fen\nclaimant tag {tag}\npolicy hash {hash}{checked}",
-            statement.claim_amount()
+            common.claim_amount
         ),
     );
     Ok(())

@@ -15,7 +15,7 @@ use zkclaim_circuits::{
     keys::KeyFile,
     policy::Policy,
     schema::Field,
-    settled, Fr,
+    settled, Circuit, Fr,
 };
 use zkclaim_ledger::{ClaimStatement, Ledger, SignedTransaction, Transaction};
 use zkclaim_prover::ClaimParams;
@@ -55,20 +55,45 @@ pub enum Package {
     Continuation(ContinuationPackage),
 }
 
+/// The public inputs both circuits' claims have: what the insurer rule checks (the claimant
+/// tag and the policy hash) and its registry records.
+#[derive(Debug, Clone, Copy)]
+pub struct Common {
+    pub nullifier: Fr,
+    pub claimant_tag: Fr,
+    pub policy_hash: Fr,
+    pub claim_amount: u64,
+}
+
 impl Package {
-    /// Its public inputs, as the ledger holds them.
-    pub fn statement(&self) -> ClaimStatement {
+    pub fn circuit(&self) -> Circuit {
         match self {
-            Package::Primary(p) => ClaimStatement::Primary(p.public_inputs),
-            Package::Continuation(p) => ClaimStatement::Continuation(p.public_inputs),
+            Package::Primary(_) => Circuit::Primary,
+            Package::Continuation(_) => Circuit::Continuation,
         }
     }
 
-    /// The claimant tag and the policy hash: what the insurer rule checks.
-    pub fn enrolment(&self) -> (Fr, Fr) {
+    /// The public inputs both circuits have.
+    pub fn common(&self) -> Common {
         match self {
-            Package::Primary(p) => (p.public_inputs.claimant_tag, p.public_inputs.policy_hash),
-            Package::Continuation(p) => (p.public_inputs.claimant_tag, p.public_inputs.policy_hash),
+            Package::Primary(p) => {
+                let p = &p.public_inputs;
+                Common {
+                    nullifier: p.nullifier,
+                    claimant_tag: p.claimant_tag,
+                    policy_hash: p.policy_hash,
+                    claim_amount: p.claim_amount,
+                }
+            }
+            Package::Continuation(p) => {
+                let p = &p.public_inputs;
+                Common {
+                    nullifier: p.nullifier,
+                    claimant_tag: p.claimant_tag,
+                    policy_hash: p.policy_hash,
+                    claim_amount: p.claim_amount,
+                }
+            }
         }
     }
 

@@ -87,12 +87,12 @@ pub fn settle(
     // root be recorded unverified, since the ledger refuses a stale root before verifying.
     ledger.precheck(&stx)?;
     let insurer = stx.signer;
-    let (statement, (claimant_tag, policy_hash)) = (claim.statement(), claim.enrolment());
+    let public = claim.common();
     let outcome = |status| Outcome {
-        nullifier: statement.nullifier(),
-        claimant_tag,
-        policy_hash,
-        claim_amount: statement.claim_amount(),
+        nullifier: public.nullifier,
+        claimant_tag: public.claimant_tag,
+        policy_hash: public.policy_hash,
+        claim_amount: public.claim_amount,
         time_ms: now_ms(),
         status,
     };
@@ -102,7 +102,7 @@ pub fn settle(
     let refused = |e: ServiceError| -> Result<Settled, ServiceError> {
         let (status, code) = e.status_and_code();
         let settled_here = matches!(
-            registry.outcome(insurer, statement.nullifier())?,
+            registry.outcome(insurer, public.nullifier)?,
             Some(Outcome {
                 status: Status::Settled { .. },
                 ..
@@ -117,15 +117,15 @@ pub fn settle(
         }
         Err(e)
     };
-    if let Err(e) = registry.check(insurer, claimant_tag, policy_hash, today()) {
+    if let Err(e) = registry.check(insurer, public.claimant_tag, public.policy_hash, today()) {
         return refused(e.into());
     }
     match ledger.submit(stx) {
         Ok(receipt) => {
             let settled = Settled {
                 receipt: receipt.into(),
-                nullifier: field::format(&statement.nullifier()),
-                claim_amount: statement.claim_amount(),
+                nullifier: field::format(&public.nullifier),
+                claim_amount: public.claim_amount,
             };
             let r = &settled.receipt;
             let status = Status::Settled {
@@ -179,12 +179,13 @@ fn settled_before(
     insurer: u32,
     package: &Package,
 ) -> Result<Option<Settled>, ServiceError> {
-    let (statement, enrolment) = (package.statement(), package.enrolment());
-    let Some(outcome) = registry.outcome(insurer, statement.nullifier())? else {
+    let public = package.common();
+    let Some(outcome) = registry.outcome(insurer, public.nullifier)? else {
         return Ok(None);
     };
-    let same = (outcome.claimant_tag, outcome.policy_hash) == enrolment
-        && outcome.claim_amount == statement.claim_amount();
+    let same = outcome.claimant_tag == public.claimant_tag
+        && outcome.policy_hash == public.policy_hash
+        && outcome.claim_amount == public.claim_amount;
     Ok(match outcome.status {
         Status::Settled {
             height,
@@ -198,8 +199,8 @@ fn settled_before(
                 tx_index,
                 tx_id,
             },
-            nullifier: field::format(&statement.nullifier()),
-            claim_amount: statement.claim_amount(),
+            nullifier: field::format(&public.nullifier),
+            claim_amount: public.claim_amount,
         }),
         _ => None,
     })
