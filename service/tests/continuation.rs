@@ -124,6 +124,9 @@ fn a_continuation_on_the_embedded_ledger_pays_what_is_left_once_and_only_at_its_
     let paid_by_b = settled["claim_amount"].as_u64().unwrap();
     assert_eq!(paid_by_b, TOTAL - PRIMARY_PAYS, "{settled}");
     assert!(PRIMARY_PAYS + paid_by_b <= TOTAL);
+    let nullifier = public["nullifier"].as_str().unwrap();
+    let status = json_of(run(&["claim", "status", nullifier, "--insurer", "11"]));
+    assert_eq!(status["status"], "settled", "{status}");
     // The same rank again, in another proof: its nullifier is spent.
     refused(
         run(&[
@@ -144,13 +147,10 @@ fn a_continuation_on_the_embedded_ledger_pays_what_is_left_once_and_only_at_its_
     );
     assert!(!dir.path().join("rank2.json").exists());
 
-    // The ledger serves the continuation as it settled it, and its status at B says so.
-    let nullifier = public["nullifier"].as_str().unwrap();
+    // The ledger serves the continuation as it settled it.
     let shown = json_of(run(&["claim", "show", nullifier]));
     assert_eq!(shown["insurer"], INSURER_B, "{shown}");
     assert_eq!(shown["claim"], rank1, "{shown}");
-    let status = json_of(run(&["claim", "status", nullifier, "--insurer", "11"]));
-    assert_eq!(status["status"], "settled", "{status}");
     let audit = json_of(run(&["audit"]));
     assert_eq!(audit["claims"], 2, "{audit}");
 }

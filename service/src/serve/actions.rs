@@ -46,13 +46,28 @@ pub struct ProofRequest {
 }
 
 /// A claim package of either circuit: a primary claim's, or a continuation's (statement
-/// v2). As JSON it is one or the other, told apart by its public inputs (each kind refuses
-/// the other's fields).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// v2). As JSON it is one or the other, told apart by its public inputs: a continuation's
+/// hold `settled_root` (and each kind refuses the other's fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Package {
     Primary(ClaimPackage),
     Continuation(ContinuationPackage),
+}
+
+/// Read as the kind its public inputs say, so that a refusal is that kind's own (a field
+/// not canonical, a field missing), not "no variant matched".
+impl<'de> Deserialize<'de> for Package {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        let continuation = value["public_inputs"].get("settled_root").is_some();
+        match continuation {
+            true => serde_json::from_value(value).map(Package::Continuation),
+            false => serde_json::from_value(value).map(Package::Primary),
+        }
+        .map_err(D::Error::custom)
+    }
 }
 
 /// The public inputs both circuits' claims have: what the insurer rule checks (the claimant

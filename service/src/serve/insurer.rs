@@ -96,19 +96,10 @@ pub fn settle(
         time_ms: now_ms(),
         status,
     };
-    // A refusal of the claim itself is recorded; a failure of ours (storage) is not, nor a
-    // refusal of another copy (a duplicate) of a claim this insurer settled: its status
-    // stays settled.
+    // A refusal of the claim itself is recorded; a failure of ours (storage) is not.
     let refused = |e: ServiceError| -> Result<Settled, ServiceError> {
         let (status, code) = e.status_and_code();
-        let settled_here = matches!(
-            registry.outcome(insurer, public.nullifier)?,
-            Some(Outcome {
-                status: Status::Settled { .. },
-                ..
-            })
-        );
-        if status.is_client_error() && !settled_here {
+        if status.is_client_error() {
             let status = Status::Refused {
                 code: code.to_owned(),
                 reason: e.to_string(),

@@ -87,7 +87,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
 }
 
 /// A claim package of either circuit, parsed as [`parse`] parses its kind, so that a
-/// refusal names the field: a continuation's when its public inputs hold `settled_root`.
+/// refusal names the field by its path (which [`Package`]'s own reading of a JSON value
+/// cannot): a continuation's when its public inputs hold `settled_root`.
 fn parse_package(body: &[u8]) -> Result<Package, ServiceError> {
     let continuation = serde_json::from_slice::<Value>(body)
         .is_ok_and(|v| v["public_inputs"].get("settled_root").is_some());
