@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use zkclaim_circuits::{
     field,
     policy::{policy_hash, Policy},
-    Fr,
+    Circuit, Fr,
 };
 
 #[derive(clap::Args)]
@@ -92,7 +92,11 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
             "public_inputs": public,
         }),
         format_args!(
-            "valid: {circuit} claim of {} fen\nclaimant tag {tag}\npolicy hash {hash}{checked}",
+            "valid: {}claim of {} fen\nclaimant tag {tag}\npolicy hash {hash}{checked}",
+            match circuit {
+                Circuit::Primary => "",
+                Circuit::Continuation => "continuation ",
+            },
             common.claim_amount
         ),
     );
