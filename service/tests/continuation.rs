@@ -334,3 +334,48 @@ fn one_continuation_raced_through_two_nodes_on_etcd_settles_once() {
     let audit: Value = serde_json::from_str(&succeeded(out)).unwrap();
     assert_eq!(audit["claims"], 2, "{audit}");
 }
+
+#[test]
+fn by_default_a_continuations_settled_root_follows_the_previous_rank_by_min_root_lag_settlements() {
+    let c = Consortium::init();
+    let server = c.serve(&["--min-root-lag", "1"], None);
+    let mut patient = c.enrolled_patient(&server);
+    let other = c.enrolled_patient(&server);
+    // A registration by the other hospital hides both invoices' block.
+    let hiding = server.post_signed(
+        "/v1/invoices",
+        &c.register_by(&Patient::new().invoice, HOSPITAL_B),
+        &c.key(HOSPITAL_B),
+    );
+    assert_eq!(hiding.status, 200, "{}", hiding.body);
+    let primary = server.prove(&patient);
+    let settle = |claim: &ClaimPackage| {
+        let r = server.post_signed("/v1/claims", &c.settle(claim, INSURER_A), &c.key(INSURER_A));
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    settle(&primary);
+    let primary_root = server.get("/v1/roots").body["settled_root"].clone();
+    full_cover(&mut patient);
+    c.enroll(&server, &mut patient, INSURER_B);
+    let request = continuation_request(&patient, &[serde_json::to_value(&primary).unwrap()]);
+
+    // No claim settled after the primary's block: its settled root would point at that
+    // block. A proof job does not wait: refused at once, saying why.
+    let job = server.post("/v1/proofs/jobs", &request);
+    assert_refused(&job, 503, "root_too_fresh", "followed by 0 settlements");
+    // Claiming now proves against that very root.
+    let mut now: Value = serde_json::from_str(&request).unwrap();
+    now["claim_now"] = true.into();
+    let hurried = server.post("/v1/proofs", &now.to_string());
+    assert_eq!(hurried.status, 200, "{}", hurried.body);
+    assert_eq!(hurried.body["public_inputs"]["settled_root"], primary_root);
+
+    // Once another claim settled in a later block, the default choice proves, against a
+    // settled root that is not the primary's block's.
+    settle(&server.prove(&other));
+    let proved = server.post("/v1/proofs", &request);
+    assert_eq!(proved.status, 200, "{}", proved.body);
+    let root = &proved.body["public_inputs"]["settled_root"];
+    assert_ne!(*root, primary_root);
+    assert_eq!(*root, server.get("/v1/roots").body["settled_root"]);
+}

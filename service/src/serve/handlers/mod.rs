@@ -419,7 +419,7 @@ mod tests {
         assert_eq!(
             unknown,
             "invalid request at `.`: unknown field, expected one of `invoice`, `key`, `policy`, \
-             `claim_now`"
+             `claim_now`, `previous`"
         );
         let signature = refusal_of::<SignedTransaction>(
             r#"{"tx": {"register_invoice": {"commitment": "0x0000000000000000000000000000000000000000000000000000000000000001"}}, "signer": 1, "signature": "4242"}"#,
