@@ -40,8 +40,9 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
 
 /// The parameter files already in `dir`: an error naming them unless `force`.
 pub fn existing(dir: &Path, force: bool) -> Result<Vec<PathBuf>, Error> {
-    let existing: Vec<PathBuf> = ClaimParams::files(dir, Circuit::Primary)
+    let existing: Vec<PathBuf> = [Circuit::Primary, Circuit::Continuation]
         .into_iter()
+        .flat_map(|circuit| ClaimParams::files(dir, circuit))
         .filter(|f| f.exists())
         .collect();
     if !existing.is_empty() && !force {
@@ -75,6 +76,8 @@ fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
     spinner.enable_steady_tick(std::time::Duration::from_millis(100));
     let params = ClaimParams::setup(Circuit::Primary, shape, &mut OsRng)?;
     params.save(dir)?;
+    // The continuation circuit's too (statement v2), in dir/continuation.
+    ClaimParams::setup(Circuit::Continuation, shape, &mut OsRng)?.save(dir)?;
     spinner.finish_and_clear();
     Ok(params)
 }
