@@ -206,12 +206,24 @@ fn a_node_proves_a_continuation_serves_its_settled_path_and_its_insurer_takes_it
     let key = ClaimVerifyingKey::from_bytes_for(Circuit::Continuation, &key).unwrap();
     package.verify(&key.prepare()).unwrap();
 
-    // Insurer B's intake settles it, once: handed in again, the same receipt.
+    // The command line verifies it with the node's continuation key, pinned by DATA's
+    // genesis.
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("rank1.json");
+    std::fs::write(&file, serde_json::to_string(&package).unwrap()).unwrap();
+    let file = file.display().to_string();
+    let remote =
+        |args: &[&str]| c.zkclaim(&[&["--json", "--server", &server.base][..], args].concat());
+    let valid = json_of(remote(&["verify", &file]));
+    assert_eq!(valid["circuit"], "continuation", "{valid}");
+
+    // Insurer B's intake settles it, once: handed in again, by the command line, the same
+    // receipt.
     let body = serde_json::to_string(&package).unwrap();
     let taken = server.post("/v1/intake", &body);
     assert_eq!(taken.status, 200, "{}", taken.body);
     assert_eq!(taken.body["claim_amount"], TOTAL - PRIMARY_PAYS);
-    assert_eq!(server.post("/v1/intake", &body).body, taken.body);
+    assert_eq!(json_of(remote(&["claim", "submit", &file])), taken.body);
     let nullifier = field::format(&package.public_inputs.nullifier);
     let on_ledger = server.get(&format!("/v1/claims/{nullifier}"));
     assert_eq!(on_ledger.status, 200, "{}", on_ledger.body);
