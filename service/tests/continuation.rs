@@ -391,3 +391,68 @@ fn by_default_a_continuations_settled_root_follows_the_previous_rank_by_min_root
     assert_ne!(*root, primary_root);
     assert_eq!(*root, server.get("/v1/roots").body["settled_root"]);
 }
+
+#[test]
+fn a_genesis_assembled_from_digests_pins_the_continuation_circuit() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| zkclaim(dir.path(), args);
+    let keygen = [
+        "member",
+        "keygen",
+        "--id",
+        "10",
+        "--role",
+        "insurer",
+        "--name",
+        "Insurer A",
+    ];
+    let members = dir.path().join("insurer.json");
+    std::fs::write(&members, succeeded(run(&keygen))).unwrap();
+    let members = members.display().to_string();
+    let (vk, continuation_vk, continuation_pk) =
+        ("11".repeat(32), "22".repeat(32), "33".repeat(32));
+    let genesis = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out).display().to_string();
+        let base = [
+            "consortium",
+            "genesis",
+            "--chain-id",
+            "zkclaim-test",
+            "--members",
+            &members,
+            "--out",
+            &out,
+        ];
+        (run(&[&base[..], extra].concat()), out)
+    };
+    let (written, out) = genesis(
+        "genesis.json",
+        &[
+            "--vk-digest",
+            &vk,
+            "--continuation-vk-digest",
+            &continuation_vk,
+            "--continuation-pk-digest",
+            &continuation_pk,
+        ],
+    );
+    succeeded(written);
+    let pin = Genesis::load(Path::new(&out))
+        .unwrap()
+        .continuation
+        .unwrap();
+    assert_eq!(hex::encode(pin.verifying_key_digest), continuation_vk);
+    assert_eq!(
+        pin.proving_key_digest.map(hex::encode),
+        Some(continuation_pk)
+    );
+    // Without it, the consortium takes no continuations; the flag goes with --vk-digest.
+    let (written, out) = genesis("primary-only.json", &["--vk-digest", &vk]);
+    succeeded(written);
+    assert_eq!(Genesis::load(Path::new(&out)).unwrap().continuation, None);
+    let (refused, _) = genesis(
+        "refused.json",
+        &["--continuation-vk-digest", &continuation_vk],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+}

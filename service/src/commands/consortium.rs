@@ -75,6 +75,14 @@ pub struct GenesisArgs {
     /// (or with --vk-digest): nodes and patients then prove only with that key.
     #[arg(long, value_parser = parse_digest, conflicts_with = "ceremony")]
     pk_digest: Option<[u8; 32]>,
+    /// With --vk-digest: the continuation circuit's verifying-key digest (64 hex digits) to
+    /// pin (statement v2), so that the consortium takes continuation claims. (With
+    /// --params, the folder's continuation/claim.vk is pinned when it is there.)
+    #[arg(long, value_parser = parse_digest, requires = "vk_digest")]
+    continuation_vk_digest: Option<[u8; 32]>,
+    /// With --continuation-vk-digest: the continuation proving key file's SHA-256 to pin.
+    #[arg(long, value_parser = parse_digest, requires = "continuation_vk_digest")]
+    continuation_pk_digest: Option<[u8; 32]>,
     /// With --vk-digest or --ceremony: the circuit's invoice items [default: 8].
     #[arg(long, requires = "shape_source")]
     items: Option<usize>,
@@ -212,7 +220,14 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
     let mut ceremony = None;
     let mut continuation = None;
     let (verifying_key_digest, proving_key_digest, shape) = match args.vk_digest {
-        Some(digest) => (digest, args.pk_digest, shape),
+        Some(digest) => {
+            continuation = args.continuation_vk_digest.map(|digest| CircuitPin {
+                verifying_key_digest: digest,
+                proving_key_digest: args.continuation_pk_digest,
+                ceremony: None,
+            });
+            (digest, args.pk_digest, shape)
+        }
         None if args.ceremony.ceremony.is_some() => {
             let (record, params) = args.ceremony.verified(shape)?.expect("--ceremony given");
             ceremony = Some(record);
