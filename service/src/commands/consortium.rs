@@ -35,7 +35,8 @@ pub enum Command {
     },
     /// Assemble a consortium's genesis from its members' public parts (as `member keygen`
     /// prints them) and the verifying key it pins. No secret is read.
-    Genesis(GenesisArgs),
+    // Boxed: its digests are most of the command line's size.
+    Genesis(Box<GenesisArgs>),
 }
 
 /// A phase-2 ceremony's output, verified from the circuit and phase 1 before the genesis
@@ -158,7 +159,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             );
             Ok(())
         }
-        Command::Genesis(args) => genesis(args, ctx),
+        Command::Genesis(args) => genesis(*args, ctx),
     }
 }
 
