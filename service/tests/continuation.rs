@@ -103,7 +103,7 @@ fn a_continuation_on_the_embedded_ledger_pays_what_is_left_once_and_only_at_its_
     let rank1 = read(&dir.path().join("rank1.json"));
     let public = &rank1["public_inputs"];
     assert_eq!(public["insurer_id"], INSURER_B, "{rank1}");
-    let valid = json_of(run(&["verify", &path("rank1.json")]));
+    let valid = json_of(c.zkclaim(&["--json", "verify", &path("rank1.json")]));
     assert_eq!(valid["circuit"], "continuation", "{valid}");
     assert_eq!(valid["valid"], true, "{valid}");
 
