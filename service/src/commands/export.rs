@@ -134,6 +134,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                     p.proof,
                     snarkjs::public(&p.public_inputs),
                 ),
+                // Not checked against DATA's genesis, which pins the primary key alone so far.
                 Package::Continuation(p) => (
                     Circuit::Continuation,
                     ClaimParams::load_verifying_key(&dir, Circuit::Continuation)?,
