@@ -1,8 +1,12 @@
 //! Settlement latency (proof verification + durable block) for single claims and for a burst
 //! of claims with proofs computed beforehand, throughput, and bytes per claim: on the embedded
 //! ledger and, in the same run, on an etcd cluster when `ZKCLAIM_BENCH_ETCD=etcd://…` names
-//! one (`benches/etcd-cluster.sh` starts three members on loopback). Verification cost does not depend on the circuit's size (five public
-//! inputs), so the claims use a small circuit to precompute 1,000 proofs quickly.
+//! one (`benches/etcd-cluster.sh` starts three members on loopback). Verification cost does not depend on the circuit's size (six or eight
+//! public inputs), so the claims use a small circuit to precompute 1,000 proofs quickly.
+//!
+//! Then, per backend, a **mixed** burst: half new primary claims, half continuation claims
+//! (statement v2: rank 1 at a second insurer on invoices whose primary claim the burst
+//! settled), proven against that backend's settled tree, submitted together.
 //!
 //! `cargo bench -p zkclaim-benches --bench settlement` (`ZKCLAIM_BURST=N` to change 1000).
 
@@ -10,17 +14,19 @@ use rand::{rngs::StdRng, SeedableRng};
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zkclaim_circuits::Circuit;
 use zkclaim_circuits::{
     claim::{ClaimWitness, Shape},
+    continuation::ContinuationWitness,
+    invoice::Invoice,
     keys::SecretKey,
-    sample,
+    policy::Policy,
+    sample, settled, Circuit,
 };
 use zkclaim_ledger::{
-    BlockStore, EtcdStore, Genesis, Ledger, Member, MemberKey, RedbStore, Role, Transaction,
+    BlockStore, CircuitPin, EtcdStore, Genesis, Ledger, Member, MemberKey, RedbStore, Role,
+    SignedTransaction, Transaction, VerifyingKeys,
 };
-use zkclaim_prover::{prove, ClaimParams};
-use zkclaim_verifier::ClaimPackage;
+use zkclaim_prover::{prove, prove_continuation, ClaimParams, ProveError};
 
 const SHAPE: Shape = Shape {
     items: 4,
@@ -51,11 +57,17 @@ fn main() {
         .unwrap_or(1000);
     let mut rng = StdRng::seed_from_u64(7);
     let params = ClaimParams::setup(Circuit::Primary, SHAPE, &mut rng).unwrap();
-    let keys: Vec<MemberKey> = [1, 10, 20]
+    let continuation = ClaimParams::setup(Circuit::Continuation, SHAPE, &mut rng).unwrap();
+    let keys: Vec<MemberKey> = [1, 10, 20, 11]
         .iter()
         .map(|id| MemberKey::generate(*id, &mut rng))
         .collect();
-    let roles = [Role::Hospital, Role::Insurer, Role::Regulator];
+    let roles = [
+        Role::Hospital,
+        Role::Insurer,
+        Role::Regulator,
+        Role::Insurer,
+    ];
     let genesis = Genesis {
         chain_id: CHAIN.into(),
         members: keys
@@ -71,6 +83,11 @@ fn main() {
         verifying_key_digest: params.verifying_key.digest(),
         proving_key_digest: None,
         ceremony: None,
+        continuation: Some(CircuitPin {
+            verifying_key_digest: continuation.verifying_key.digest(),
+            proving_key_digest: None,
+            ceremony: None,
+        }),
         shape: SHAPE,
         root_window: zkclaim_ledger::DEFAULT_ROOT_WINDOW,
         root_max_age_ms: zkclaim_ledger::DEFAULT_ROOT_MAX_AGE_MS,
@@ -95,7 +112,12 @@ fn main() {
             Ledger::open(
                 store.clone(),
                 genesis.clone(),
-                params.prepared.clone(),
+                VerifyingKeys::new(
+                    &genesis,
+                    params.prepared.clone(),
+                    Some(continuation.prepared.clone()),
+                )
+                .unwrap(),
                 keys[2].clone(),
             )
             .unwrap()
@@ -104,9 +126,12 @@ fn main() {
 
     // Patients and their invoices, registered in the same order everywhere so that every
     // ledger ends with the same tree and one set of proofs serves them all.
-    let n = SINGLES + burst;
+    // The mixed burst's new primary claims are the last `mixed` patients'.
+    let mixed = burst / 2;
+    let n = SINGLES + burst + mixed;
     let policy = sample::policy(&mut rng, 10);
-    let patients: Vec<(SecretKey, zkclaim_circuits::invoice::Invoice)> = (0..n)
+    let second_policy = sample::policy(&mut rng, 11);
+    let patients: Vec<(SecretKey, Invoice)> = (0..n)
         .map(|_| {
             let sk = SecretKey::random(&mut rng);
             let inv = sample::invoice(
@@ -134,27 +159,15 @@ fn main() {
     // One proof at a time: each already uses every core, and nesting proofs inside a rayon
     // iterator lets work-stealing stack proof upon proof on one thread's stack.
     let mut prng = StdRng::from_entropy();
-    let claims: Vec<ClaimPackage> = patients
+    let signed: Vec<_> = patients
         .iter()
         .map(|(sk, inv)| {
-            let index = ledger
-                .leaf_index(inv.commitment(SHAPE.items).unwrap())
-                .unwrap();
-            let path = ledger.leaf_path(index).unwrap().path;
-            let w = ClaimWitness {
-                sk: sk.clone(),
-                invoice: inv.clone(),
-                path,
-                policy: policy.clone(),
-            };
-            prove(&params, w, &mut prng).unwrap()
+            let claim = prove(&params, witness(ledger, sk, inv, &policy), &mut prng).unwrap();
+            Transaction::SettleClaim { claim }.sign(CHAIN, &keys[1])
         })
         .collect();
-    let signed: Vec<_> = claims
-        .into_iter()
-        .map(|claim| Transaction::SettleClaim { claim }.sign(CHAIN, &keys[1]))
-        .collect();
-    let (singles, bursts) = signed.split_at(SINGLES);
+    let (singles, rest) = signed.split_at(SINGLES);
+    let (bursts, fresh) = rest.split_at(burst);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(64)
         .build()
@@ -190,6 +203,61 @@ fn main() {
             latencies,
             start.elapsed(),
         );
+
+        // Rank-1 continuations at the second insurer on the burst's invoices, proven against
+        // this backend's settled tree (the burst settled in its own order), beside as many
+        // new primary claims.
+        eprintln!("proving {mixed} continuations …");
+        let continuations: Vec<SignedTransaction> = patients[SINGLES..SINGLES + burst]
+            .iter()
+            .filter_map(|(sk, inv)| {
+                let primary = witness(ledger, sk, inv, &policy);
+                let public = primary.public_inputs(SHAPE).unwrap();
+                let index = ledger
+                    .settled_index(settled::primary_leaf(&public))
+                    .unwrap();
+                let path = ledger.settled_path(index).unwrap().path;
+                let w = ContinuationWitness::after_primary(
+                    &primary,
+                    &public,
+                    second_policy.clone(),
+                    path,
+                );
+                match prove_continuation(&continuation, w, &mut prng) {
+                    Ok(claim) => {
+                        Some(Transaction::SettleContinuation { claim }.sign(CHAIN, &keys[3]))
+                    }
+                    // The primary paid the whole invoice: nothing for the second insurer.
+                    Err(ProveError::FullyReimbursed { .. }) => None,
+                    Err(e) => panic!("{e}"),
+                }
+            })
+            .take(mixed)
+            .collect();
+        let both: Vec<&SignedTransaction> = fresh
+            .iter()
+            .zip(&continuations)
+            .flat_map(|(a, b)| [a, b])
+            .collect();
+        let start = Instant::now();
+        let latencies: Vec<Duration> = pool.install(|| {
+            both.par_iter()
+                .map(|tx| {
+                    let t = Instant::now();
+                    ledger.submit((*tx).clone()).unwrap();
+                    t.elapsed()
+                })
+                .collect()
+        });
+        report(
+            &format!(
+                "mixed burst of {} primary and {} continuation claims, 64 submitters",
+                both.len() / 2,
+                both.len() / 2
+            ),
+            latencies,
+            start.elapsed(),
+        );
         ledger.close();
         // Bytes of the encoded claim blocks (what every node stores and replicates).
         let claim_bytes: usize = zkclaim_ledger::blocks(&**store)
@@ -199,10 +267,24 @@ fn main() {
             .sum();
         println!(
             "store: {:.0} bytes per claim ({} claim blocks, {} bytes)",
-            claim_bytes as f64 / n as f64,
+            claim_bytes as f64 / (n + continuations.len()) as f64,
             ledger.height() - height_before_claims,
             claim_bytes,
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The primary claim's witness of a patient under `policy`, with the invoice's path at the
+/// ledger's current root.
+fn witness(ledger: &Ledger, sk: &SecretKey, invoice: &Invoice, policy: &Policy) -> ClaimWitness {
+    let index = ledger
+        .leaf_index(invoice.commitment(SHAPE.items).unwrap())
+        .unwrap();
+    ClaimWitness {
+        sk: sk.clone(),
+        invoice: invoice.clone(),
+        path: ledger.leaf_path(index).unwrap().path,
+        policy: policy.clone(),
+    }
 }

@@ -2,10 +2,12 @@
 //!
 //! Block 1's `prev_hash` is the genesis digest; there is no stored block 0.
 //!
-//! The header hash is SHA-256 of `"zkclaim/block/v1" ‖ height u64 ‖ prev_hash ‖ tx_root ‖
-//! invoice_root ‖ time_ms u64 ‖ proposer u32`; the proposer signs those 32 bytes.
-//! A stored block is `0x01 (format) ‖ the same header fields ‖ signature ‖ tx count u32`,
-//! then per transaction `len u32 ‖ SignedTransaction::to_bytes`.
+//! The header hash is SHA-256 of `"zkclaim/block/v2" ‖ height u64 ‖ prev_hash ‖ tx_root ‖
+//! invoice_root ‖ settled_root ‖ time_ms u64 ‖ proposer u32`; the proposer signs those 32
+//! bytes. A stored block is `0x02 (format) ‖ the same header fields ‖ signature ‖ tx count
+//! u32`, then per transaction `len u32 ‖ SignedTransaction::to_bytes`. Format 1
+//! (`"zkclaim/block/v1"`, no `settled_root`) is refused by name
+//! ([`DecodeError::BlockFormat`]).
 
 use crate::{
     encoding::{put_bytes, put_fr, put_u32, put_u64, DecodeError, Reader},
@@ -15,8 +17,8 @@ use crate::{
 use ark_bn254::Fr;
 use sha2::{Digest, Sha256};
 
-const HEADER_DOMAIN: &[u8] = b"zkclaim/block/v1";
-const BLOCK_FORMAT: u8 = 1;
+const HEADER_DOMAIN: &[u8] = b"zkclaim/block/v2";
+const BLOCK_FORMAT: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockHeader {
@@ -25,6 +27,8 @@ pub struct BlockHeader {
     pub tx_root: [u8; 32],
     /// The invoice-tree root after this block's transactions.
     pub invoice_root: Fr,
+    /// The settled-tree root after this block's claims (statement v2).
+    pub settled_root: Fr,
     pub time_ms: u64,
     pub proposer: u32,
     pub signature: [u8; 64],
@@ -36,6 +40,7 @@ impl BlockHeader {
         out.extend_from_slice(&self.prev_hash);
         out.extend_from_slice(&self.tx_root);
         put_fr(out, &self.invoice_root);
+        put_fr(out, &self.settled_root);
         put_u64(out, self.time_ms);
         put_u32(out, self.proposer);
     }
@@ -59,6 +64,7 @@ impl BlockHeader {
             prev_hash: r.array()?,
             tx_root: r.array()?,
             invoice_root: r.fr()?,
+            settled_root: r.fr()?,
             time_ms: r.u64()?,
             proposer: r.u32()?,
             signature: r.array()?,
@@ -93,6 +99,12 @@ impl Block {
         let mut r = Reader::new(bytes);
         match r.u8()? {
             BLOCK_FORMAT => {}
+            found @ 1..BLOCK_FORMAT => {
+                return Err(DecodeError::BlockFormat {
+                    found,
+                    supported: BLOCK_FORMAT,
+                })
+            }
             other => return Err(DecodeError::UnknownFormat(other)),
         }
         let header = BlockHeader::decode(&mut r)?;
@@ -147,7 +159,7 @@ pub fn tx_root(ids: &[[u8; 32]]) -> [u8; 32] {
 mod tests {
     use super::*;
     use crate::transaction::{
-        tests::{claim, key},
+        tests::{claim, continuation, key},
         Transaction,
     };
 
@@ -158,6 +170,7 @@ mod tests {
             prev_hash: [1; 32],
             tx_root: [2; 32],
             invoice_root: Fr::from(3u64),
+            settled_root: Fr::from(4u64),
             time_ms: 1_700_000_000_000,
             proposer: 0,
             signature: [0; 64],
@@ -171,6 +184,10 @@ mod tests {
                 }
                 .sign("c", &k),
                 Transaction::SettleClaim { claim: claim(20) }.sign("c", &k),
+                Transaction::SettleContinuation {
+                    claim: continuation(30),
+                }
+                .sign("c", &k),
             ],
         }
     }
@@ -193,7 +210,7 @@ mod tests {
         let mut long = bytes.clone();
         long.extend_from_slice(&[0, 0]);
         assert_eq!(Block::from_bytes(&long), Err(DecodeError::TrailingBytes(2)));
-        for cut in [0, 1, 100, 181, 185, bytes.len() - 1] {
+        for cut in [0, 1, 100, 213, 217, bytes.len() - 1] {
             assert_eq!(
                 Block::from_bytes(&bytes[..cut]),
                 Err(DecodeError::Truncated),
@@ -201,29 +218,41 @@ mod tests {
             );
         }
         let mut format = bytes.clone();
-        format[0] = 2;
+        format[0] = 3;
         assert_eq!(
             Block::from_bytes(&format),
-            Err(DecodeError::UnknownFormat(2))
+            Err(DecodeError::UnknownFormat(3))
         );
+        // Format 1, before the settled tree, is refused by name.
+        format[0] = 1;
+        let old = Block::from_bytes(&format).unwrap_err();
+        assert_eq!(
+            old,
+            DecodeError::BlockFormat {
+                found: 1,
+                supported: 2
+            }
+        );
+        assert!(old.to_string().contains("block format 1"), "{old}");
         // A transaction count larger than what follows.
         let mut count = bytes.clone();
-        count[181..185].copy_from_slice(&u32::MAX.to_be_bytes());
+        count[213..217].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(Block::from_bytes(&count), Err(DecodeError::Truncated));
         // A transaction length one too long swallows a byte of the next transaction.
         let mut len = bytes.clone();
-        len[188] += 1;
+        len[220] += 1;
         assert!(Block::from_bytes(&len).is_err());
     }
 
     #[test]
     fn the_header_hash_covers_every_field_but_the_signature() {
         let h = block().header;
-        let edits: [fn(&mut BlockHeader); 6] = [
+        let edits: [fn(&mut BlockHeader); 7] = [
             |h| h.height += 1,
             |h| h.prev_hash[31] ^= 1,
             |h| h.tx_root[0] ^= 1,
             |h| h.invoice_root += Fr::from(1u64),
+            |h| h.settled_root += Fr::from(1u64),
             |h| h.time_ms += 1,
             |h| h.proposer += 1,
         ];

@@ -16,6 +16,14 @@ pub enum DecodeError {
     TrailingBytes(usize),
     #[error("unknown block format {0}")]
     UnknownFormat(u8),
+    /// A block of an older format: format 1 had no settled-tree root in its header
+    /// (statement v2's continuation claims).
+    #[error(
+        "block format {found} (before the settled tree of statement v2) is not supported by \
+         this version, which reads format {supported}: replay it with zkclaim 0.1 from before \
+         continuation claims, or start a new chain"
+    )]
+    BlockFormat { found: u8, supported: u8 },
     #[error("unknown transaction tag {0}")]
     UnknownTag(u8),
     #[error(

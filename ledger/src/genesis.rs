@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::{collections::HashMap, fmt, path::Path};
 use zeroize::{Zeroize, Zeroizing};
-use zkclaim_circuits::{claim::Shape, tree};
+use zkclaim_circuits::{claim::Shape, tree, Circuit};
 
 /// Domain separator of [`Genesis::digest`].
 const GENESIS_DOMAIN: &[u8] = b"zkclaim/genesis/v1";
@@ -84,6 +84,10 @@ pub struct Genesis {
     /// it; absent for single-party development parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceremony: Option<Ceremony>,
+    /// Statement v2: the continuation circuit's keys (coordination of benefits). Absent,
+    /// continuation claims are refused; a genesis without it keeps its digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<CircuitPin>,
     pub shape: Shape,
     /// K: how many distinct invoice roots (one per block that registered or voided
     /// invoices) the ledger keeps. Statement v2 accepts a root by age
@@ -109,6 +113,29 @@ pub struct Genesis {
     /// which batches under load without delaying a lone transaction.
     #[serde(default = "default_block_window_ms")]
     pub block_window_ms: u64,
+}
+
+/// What the genesis pins of a circuit other than the primary one: its verifying key's digest,
+/// and, as for the primary circuit, its proving key's digest and the ceremony it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CircuitPin {
+    /// SHA-256 of the circuit's compressed verifying key.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{64}$"))]
+    #[serde(with = "hex_bytes")]
+    pub verifying_key_digest: [u8; 32],
+    /// SHA-256 of the circuit's proving key file, when pinned.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-fA-F]{64}$"))]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_hex_bytes"
+    )]
+    pub proving_key_digest: Option<[u8; 32]>,
+    /// The phase-2 ceremony of the circuit's parameters; absent for development ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<Ceremony>,
 }
 
 /// A verified phase-2 ceremony's transcript, in snarkjs's terms, so that anyone holding the
@@ -161,6 +188,57 @@ pub struct Beacon {
     pub iterations_exp: u8,
 }
 
+/// A circuit's optional pins, in [`Genesis::digest`]: when pinned the byte 1 and the
+/// proving-key digest, and when recorded the byte 2 and the ceremony.
+fn put_keys(out: &mut Vec<u8>, proving_key_digest: &Option<[u8; 32]>, ceremony: &Option<Ceremony>) {
+    if let Some(digest) = proving_key_digest {
+        out.push(1);
+        out.extend_from_slice(digest);
+    }
+    if let Some(ceremony) = ceremony {
+        out.push(2);
+        out.extend_from_slice(&ceremony.circuit_hash);
+        out.extend_from_slice(&ceremony.transcript_hash);
+        put_u32(out, ceremony.contributions.len() as u32);
+        for c in &ceremony.contributions {
+            put_bytes(out, c.name.as_bytes());
+            out.extend_from_slice(&c.hash);
+            match &c.beacon {
+                None => out.push(0),
+                Some(beacon) => {
+                    out.push(1);
+                    out.push(beacon.iterations_exp);
+                    put_bytes(out, &beacon.hash);
+                }
+            }
+        }
+    }
+}
+
+/// A recorded ceremony must have a contribution and a pinned proving key.
+fn check_ceremony(
+    circuit: Circuit,
+    proving_key_digest: &Option<[u8; 32]>,
+    ceremony: &Option<Ceremony>,
+) -> Result<(), LedgerError> {
+    let Some(ceremony) = ceremony else {
+        return Ok(());
+    };
+    if ceremony.contributions.is_empty() {
+        return Err(LedgerError::InvalidGenesis(format!(
+            "the {circuit} circuit's ceremony has no contribution: its key is the circuit's \
+             initial key, which anyone can forge proofs with"
+        )));
+    }
+    if proving_key_digest.is_none() {
+        return Err(LedgerError::InvalidGenesis(format!(
+            "a ceremony is recorded for the {circuit} circuit but no proving_key_digest pins \
+             its key"
+        )));
+    }
+    Ok(())
+}
+
 fn default_root_window() -> u32 {
     128
 }
@@ -188,7 +266,9 @@ impl Genesis {
     /// count u32, each contribution's name (length-prefixed) and hash, then 0, or 1 for a
     /// beacon with its iteration exponent and hash (length-prefixed)), when
     /// `root_max_age_ms` is not the default 600,000 the byte 3 and it (u64), and when set the
-    /// byte 4 and `hospital_root_quota` (u32). What is absent or default adds nothing, so
+    /// byte 4 and `hospital_root_quota` (u32), and when pinned the byte 5 and the
+    /// continuation circuit's verifying-key digest, then its proving-key digest and ceremony
+    /// as the primary circuit's (bytes 1 and 2). What is absent or default adds nothing, so
     /// older genesis files keep their digests (and get statement v2's rules with its
     /// defaults). It is the parent hash of block 1.
     /// `block_window_ms` is left out: it is each node's batching knob and does not change
@@ -210,28 +290,7 @@ impl Genesis {
         put_u64(&mut out, self.shape.items as u64);
         put_u64(&mut out, self.shape.depth as u64);
         put_u32(&mut out, self.root_window);
-        if let Some(digest) = &self.proving_key_digest {
-            out.push(1);
-            out.extend_from_slice(digest);
-        }
-        if let Some(ceremony) = &self.ceremony {
-            out.push(2);
-            out.extend_from_slice(&ceremony.circuit_hash);
-            out.extend_from_slice(&ceremony.transcript_hash);
-            put_u32(&mut out, ceremony.contributions.len() as u32);
-            for c in &ceremony.contributions {
-                put_bytes(&mut out, c.name.as_bytes());
-                out.extend_from_slice(&c.hash);
-                match &c.beacon {
-                    None => out.push(0),
-                    Some(beacon) => {
-                        out.push(1);
-                        out.push(beacon.iterations_exp);
-                        put_bytes(&mut out, &beacon.hash);
-                    }
-                }
-            }
-        }
+        put_keys(&mut out, &self.proving_key_digest, &self.ceremony);
         if self.root_max_age_ms != DEFAULT_ROOT_MAX_AGE_MS {
             out.push(3);
             put_u64(&mut out, self.root_max_age_ms);
@@ -239,6 +298,11 @@ impl Genesis {
         if let Some(quota) = self.hospital_root_quota {
             out.push(4);
             put_u32(&mut out, quota);
+        }
+        if let Some(pin) = &self.continuation {
+            out.push(5);
+            out.extend_from_slice(&pin.verifying_key_digest);
+            put_keys(&mut out, &pin.proving_key_digest, &pin.ceremony);
         }
         Sha256::digest(out).into()
     }
@@ -318,17 +382,13 @@ impl Genesis {
                 self.root_window
             ));
         }
-        if let Some(ceremony) = &self.ceremony {
-            if ceremony.contributions.is_empty() {
-                return bad(
-                    "the ceremony has no contribution: its key is the circuit's \
-                            initial key, which anyone can forge proofs with"
-                        .into(),
-                );
-            }
-            if self.proving_key_digest.is_none() {
-                return bad("a ceremony is recorded but no proving_key_digest pins its key".into());
-            }
+        check_ceremony(Circuit::Primary, &self.proving_key_digest, &self.ceremony)?;
+        if let Some(pin) = &self.continuation {
+            check_ceremony(
+                Circuit::Continuation,
+                &pin.proving_key_digest,
+                &pin.ceremony,
+            )?;
         }
         let mut members = HashMap::new();
         for m in &self.members {
@@ -522,6 +582,7 @@ mod tests {
                     },
                 ],
             }),
+            continuation: None,
             shape: Shape { items: 2, depth: 8 },
             root_window: 128,
             root_max_age_ms: 60_000,
@@ -632,6 +693,55 @@ mod tests {
             V1_DIGEST,
             "the digest of a genesis without v2 fields changed"
         );
+    }
+
+    #[test]
+    fn a_continuation_pin_is_covered_by_the_digest_and_its_ceremony_checked() {
+        let g = genesis();
+        let mut pinned = g.clone();
+        pinned.continuation = Some(CircuitPin {
+            verifying_key_digest: [14; 32],
+            proving_key_digest: Some([15; 32]),
+            ceremony: g.ceremony.clone(),
+        });
+        assert!(pinned.check().is_ok());
+        assert_ne!(pinned.digest(), g.digest());
+        let json = serde_json::to_string(&pinned).unwrap();
+        assert_eq!(serde_json::from_str::<Genesis>(&json).unwrap(), pinned);
+        // Unpinned, it is not written: older files keep their bytes and their digests.
+        assert!(!serde_json::to_string(&g).unwrap().contains("continuation"));
+        fn pin(g: &mut Genesis) -> &mut CircuitPin {
+            g.continuation.as_mut().unwrap()
+        }
+        let edits: [&dyn Fn(&mut Genesis); 5] = [
+            &|g| pin(g).verifying_key_digest[0] ^= 1,
+            &|g| pin(g).proving_key_digest.as_mut().unwrap()[0] ^= 1,
+            &|g| pin(g).ceremony.as_mut().unwrap().transcript_hash[0] ^= 1,
+            &|g| pin(g).ceremony = None,
+            &|g| g.continuation = None,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut changed = pinned.clone();
+            edit(&mut changed);
+            assert_ne!(changed.digest(), pinned.digest(), "edit {i}");
+        }
+        // The pin's ceremony is checked as the primary circuit's is.
+        let mut unpinned_key = pinned.clone();
+        pin(&mut unpinned_key).proving_key_digest = None;
+        let mut no_contribution = pinned.clone();
+        pin(&mut no_contribution)
+            .ceremony
+            .as_mut()
+            .unwrap()
+            .contributions
+            .clear();
+        for g in [unpinned_key, no_contribution] {
+            assert!(
+                matches!(g.check(), Err(LedgerError::InvalidGenesis(reason)) if reason.contains("continuation")),
+                "{:?}",
+                g.check()
+            );
+        }
     }
 
     #[test]

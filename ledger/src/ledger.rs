@@ -2,7 +2,7 @@
 //!
 //! `submit` does the expensive, state-free checks (signature, role, proof) in the caller's
 //! thread, then queues the transaction. A single committer thread gathers what arrives within
-//! the genesis `block_window_ms`, checks it against the state (a root young enough, unspent
+//! the genesis `block_window_ms`, checks it against the state (roots young enough, unspent
 //! nullifier, fresh commitment, a void by its registrant, the hospital's quota of blocks)
 //! and applies it, all under the state's write lock, writes the block durably, and only then
 //! answers each submitter. Readers never see a block that is not yet durable: the write lock
@@ -18,6 +18,7 @@
 use crate::{
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis, MemberKey, Role},
+    keys::VerifyingKeys,
     state::{replay, verify_claim, ClaimRecord, Rejection, Replay, State},
     store::{BlockStore, RequestId},
     transaction::SignedTransaction,
@@ -34,7 +35,6 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use zkclaim_circuits::tree::MerklePath;
-use zkclaim_verifier::PreparedClaimKey;
 
 /// Where an accepted transaction landed. It is returned only once its block is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,22 @@ pub struct LeafPath {
     pub later_by_others: u64,
 }
 
+/// A settled claim's leaf and its Merkle path at the ledger's current settled root
+/// ([`Ledger::settled_path`]): what a continuation claim proves against (statement v2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledPath {
+    /// The leaf's index in the settled tree.
+    pub index: u64,
+    pub path: MerklePath,
+    /// The settled root the path leads to: the current one.
+    pub root: Fr,
+    /// The height of the last block, which produced `root` or came after it.
+    pub height: u64,
+    /// Claims settled in blocks after the one that settled this leaf: the crowd `root`
+    /// hides that block in, as [`LeafPath::later_by_others`] for invoice roots.
+    pub later_settlements: u64,
+}
+
 /// A ledger node: the state rebuilt from its store, and the committer that extends it.
 pub struct Ledger {
     inner: Arc<Inner>,
@@ -68,7 +84,7 @@ pub struct Ledger {
 struct Inner {
     genesis: Genesis,
     consortium: Consortium,
-    key: PreparedClaimKey,
+    keys: VerifyingKeys,
     proposer: MemberKey,
     store: Arc<dyn BlockStore>,
     live: RwLock<Live>,
@@ -105,20 +121,18 @@ struct Entry {
 const MAX_ATTEMPTS: usize = 64;
 
 impl Ledger {
-    /// Checks the genesis, the verifying key (its digest must be the genesis one) and the
-    /// proposer key, replays every stored block, and starts the committer (and, on a shared
-    /// store, the follower). Blocks of a shared store are other members' work: their proofs
-    /// are verified too.
+    /// Checks the genesis, the verifying keys (their digests must be the genesis ones) and
+    /// the proposer key, replays every stored block, and starts the committer (and, on a
+    /// shared store, the follower). Blocks of a shared store are other members' work: their
+    /// proofs are verified too.
     pub fn open(
         store: Arc<dyn BlockStore>,
         genesis: Genesis,
-        key: PreparedClaimKey,
+        keys: VerifyingKeys,
         proposer: MemberKey,
     ) -> Result<Self, LedgerError> {
         let consortium = genesis.consortium()?;
-        if key.key().digest() != genesis.verifying_key_digest {
-            return Err(LedgerError::WrongVerifyingKey);
-        }
+        keys.check(&genesis)?;
         let id = proposer.member_id();
         match consortium.public_key(id) {
             None => return Err(LedgerError::UnknownMember(id)),
@@ -127,12 +141,12 @@ impl Ledger {
             }
             Some(_) => {}
         }
-        let state = replay(&*store, &genesis, &key, Replay::Open)
+        let state = replay(&*store, &genesis, &keys, Replay::Open)
             .map_err(|(height, reason)| LedgerError::Corrupt { height, reason })?;
         let inner = Arc::new(Inner {
             genesis,
             consortium,
-            key,
+            keys,
             proposer,
             store,
             live: RwLock::new(Live {
@@ -188,7 +202,7 @@ impl Ledger {
             let now = now_ms().max(live.state.time_ms());
             live.state.check(&stx, &live.state.pending(now))?;
         }
-        verify_claim(&inner.key, &stx.tx)?;
+        verify_claim(&inner.keys, &stx.tx)?;
         let (reply, answer) = mpsc::sync_channel(1);
         self.queue
             .send(Message::Submit(Box::new(Queued { stx, id, reply })))
@@ -202,7 +216,7 @@ impl Ledger {
     /// outcome of verified claims only).
     pub fn precheck(&self, stx: &SignedTransaction) -> Result<(), LedgerError> {
         stx.authorize(&self.inner.consortium)?;
-        verify_claim(&self.inner.key, &stx.tx)
+        verify_claim(&self.inner.keys, &stx.tx)
     }
 
     pub fn genesis(&self) -> &Genesis {
@@ -259,6 +273,43 @@ impl Ledger {
         })
     }
 
+    /// The settled-tree root after the last block (statement v2).
+    pub fn settled_root(&self) -> Fr {
+        self.inner.read().state.settled_root()
+    }
+
+    /// The settled roots a continuation settled now may prove against, oldest first, by the
+    /// same rules as [`Ledger::roots`].
+    pub fn settled_roots(&self) -> Vec<Fr> {
+        let live = self.inner.read();
+        live.state.settled_roots(now_ms().max(live.state.time_ms()))
+    }
+
+    /// How many claims (of both circuits) have settled: the settled tree's size.
+    pub fn settled_count(&self) -> u64 {
+        self.inner.read().state.settled_count()
+    }
+
+    /// The settled-tree index of a settled claim's leaf.
+    pub fn settled_index(&self, leaf: Fr) -> Option<u64> {
+        self.inner.read().state.settled_index(&leaf)
+    }
+
+    /// The settled leaf's path in the current settled tree, the root it proves against, and
+    /// how many claims settled in later blocks, all read together.
+    pub fn settled_path(&self, index: u64) -> Result<SettledPath, LedgerError> {
+        let live = self.inner.read();
+        let state = &live.state;
+        Ok(SettledPath {
+            index,
+            path: state.settled_path(index)?,
+            root: state.settled_root(),
+            height: state.height(),
+            later_settlements: state.later_settlements(index)?,
+        })
+    }
+
+    /// The settled claim of either circuit with this nullifier.
     pub fn claim(&self, nullifier: Fr) -> Option<ClaimRecord> {
         self.inner.read().state.claim(&nullifier)
     }
@@ -384,7 +435,7 @@ impl Inner {
             let rejected = live.state.rejected().len();
             match live
                 .state
-                .step(&*self.store, &self.consortium, Some(&self.key))
+                .step(&*self.store, &self.consortium, Some(&self.keys))
             {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),
@@ -462,12 +513,13 @@ impl Inner {
             }
             let ids: Vec<[u8; 32]> = accepted.iter().map(|&i| entries[i].id).collect();
             let prev_hash = live.state.head_hash();
-            let (invoice_root, undo) = live.state.apply(pending);
+            let (invoice_root, settled_root, undo) = live.state.apply(pending);
             let mut header = BlockHeader {
                 height: live.state.height(),
                 prev_hash,
                 tx_root: tx_root(&ids),
                 invoice_root,
+                settled_root,
                 time_ms,
                 proposer: 0,
                 signature: [0; 64],
@@ -510,7 +562,7 @@ impl Inner {
                     if self.store.shared() {
                         live.state.rollback(undo);
                     } else {
-                        match replay(&*self.store, &self.genesis, &self.key, Replay::Open) {
+                        match replay(&*self.store, &self.genesis, &self.keys, Replay::Open) {
                             Ok(state) => live.state = state,
                             Err((height, reason)) => {
                                 live.broken = Some(format!("block {height}: {reason}"))

@@ -4,15 +4,18 @@
 //! (Ed25519) by members listed in the [`Genesis`]. Transactions are cut into SHA-256
 //! hash-chained blocks signed by their proposer and written durably before anyone is told
 //! they are accepted. Hospitals may also void an invoice they registered (its leaf becomes 0).
-//! Only blocks are stored: the invoice tree, the window of recent roots, the voids, the
-//! hospitals' recent registration blocks and the spent nullifiers are rebuilt by replaying
-//! them, which is also what [`audit`] does.
+//! Insurers settle primary claims and (statement v2) continuation claims, a later payer's
+//! on the same invoice; every settled claim appends a leaf to the settled tree.
+//! Only blocks are stored: the invoice and settled trees, the windows of recent roots, the
+//! voids, the hospitals' recent registration blocks and the spent nullifiers are rebuilt by
+//! replaying them, which is also what [`audit`] does.
 
 mod audit;
 mod block;
 mod encoding;
 mod etcd;
 mod genesis;
+mod keys;
 mod ledger;
 mod state;
 mod store;
@@ -23,13 +26,15 @@ pub use block::{tx_root, Block, BlockHeader};
 pub use encoding::DecodeError;
 pub use etcd::{trusting, EtcdStore};
 pub use genesis::{
-    Beacon, Ceremony, Contribution, Genesis, Member, MemberKey, Role, DEFAULT_ROOT_MAX_AGE_MS,
-    DEFAULT_ROOT_WINDOW,
+    Beacon, Ceremony, CircuitPin, Contribution, Genesis, Member, MemberKey, Role,
+    DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
 };
-pub use ledger::{LeafPath, Ledger, Receipt};
+pub use keys::VerifyingKeys;
+pub use ledger::{LeafPath, Ledger, Receipt, SettledPath};
 pub use state::{ClaimRecord, Rejection};
 pub use store::{blocks, BlockStore, MemoryStore, RedbStore, RequestId};
-pub use transaction::{SignedTransaction, Transaction};
+pub use transaction::{ClaimStatement, SignedTransaction, Transaction};
+use zkclaim_circuits::Circuit;
 
 /// Why the ledger refused a transaction or could not serve a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +67,26 @@ pub enum LedgerError {
          against the current root"
     )]
     ExpiredRoot { age_ms: u64, max_age_ms: u64 },
+    #[error(
+        "the continuation's settled root is not one of the ledger's settled roots (the \
+         previous rank's claim is not settled, or the root is older than the last \
+         root_window settled roots it keeps)"
+    )]
+    StaleSettledRoot,
+    /// Settled roots are accepted by age as invoice roots are.
+    #[error(
+        "the continuation's settled root was replaced {age_ms} ms before this block, more \
+         than the {max_age_ms} ms (root_max_age_ms) a root is accepted for: prove again \
+         against the current settled root"
+    )]
+    ExpiredSettledRoot { age_ms: u64, max_age_ms: u64 },
+    #[error(
+        "the genesis pins no continuation circuit key: this consortium does not accept \
+         continuation claims"
+    )]
+    NoContinuationKey,
+    #[error("this settled leaf is already in the settled tree")]
+    DuplicateSettledLeaf,
     #[error("this invoice was already claimed (block {first_height})")]
     DuplicateClaim { first_height: u64 },
     #[error("invalid proof")]
@@ -99,12 +124,21 @@ pub enum LedgerError {
     },
     #[error("the invoice tree is full")]
     TreeFull,
+    #[error("the settled tree is full")]
+    SettledTreeFull,
     #[error("no invoice at leaf index {0}")]
     UnknownLeaf(u64),
+    #[error("no settled claim at settled-tree index {0}")]
+    UnknownSettledLeaf(u64),
     #[error("invalid genesis: {0}")]
     InvalidGenesis(String),
-    #[error("the verifying key's digest differs from the genesis verifying_key_digest")]
-    WrongVerifyingKey,
+    #[error(
+        "the {0} circuit's verifying key is not the one the genesis pins (its digest differs, \
+         or it is another circuit's key)"
+    )]
+    WrongVerifyingKey(Circuit),
+    #[error("the genesis pins a {0} circuit verifying key, but none was given")]
+    MissingVerifyingKey(Circuit),
     #[error("the proposer key is not member {0}'s key")]
     ProposerKeyMismatch(u32),
     #[error("member key file: {0}")]

@@ -1,6 +1,7 @@
 //! The deterministic state machine that blocks drive: the invoice tree (appended to by
-//! registrations, leaves set to 0 by voids), the recent roots with when each was replaced,
-//! each hospital's recent blocks that changed the tree, and the spent nullifiers. It is
+//! registrations, leaves set to 0 by voids), the settled tree (one leaf per settled claim,
+//! statement v2), the recent roots of each with when each was replaced, each hospital's
+//! recent blocks that changed the invoice tree, and the spent nullifiers. It is
 //! never stored; [`replay`] rebuilds it from blocks. Every rule that involves time reads the
 //! block's time, never a clock, so that every node decides alike.
 //!
@@ -13,16 +14,17 @@
 use crate::{
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis},
+    keys::VerifyingKeys,
     store::BlockStore,
-    transaction::{SignedTransaction, Transaction},
+    transaction::{ClaimStatement, SignedTransaction, Transaction},
     LedgerError,
 };
 use ark_bn254::Fr;
 use rand::rngs::OsRng;
 use std::collections::{HashMap, HashSet, VecDeque};
 use zkclaim_circuits::{
-    claim::PublicInputs,
     tree::{IncrementalTree, MerklePath},
+    PublicStatement,
 };
 use zkclaim_verifier::{verify_batch, PreparedClaimKey, Proof};
 
@@ -39,14 +41,15 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// A settled claim, keyed by its nullifier (never by proof bytes, which can be
-/// re-randomized).
+/// A settled claim of either circuit, keyed by its nullifier (never by proof bytes, which
+/// can be re-randomized).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimRecord {
     pub height: u64,
     pub tx_index: u32,
     pub insurer: u32,
-    pub public_inputs: PublicInputs,
+    /// Its public inputs, which say its circuit ([`ClaimStatement::circuit`]).
+    pub statement: ClaimStatement,
     pub proof: Proof,
 }
 
@@ -56,6 +59,101 @@ pub struct ClaimRecord {
 struct RootEntry {
     root: Fr,
     replaced_ms: Option<u64>,
+}
+
+/// What [`RootWindow::update`] changed: `None` when the root stayed, else the oldest entry
+/// that fell out of the window, if one did.
+type RootUndo = Option<Option<RootEntry>>;
+
+/// The last K distinct roots of a tree, oldest first (its empty root while that is one of
+/// them), each with when a later root replaced it: a claim may prove against a root while it
+/// is current and for `max_age_ms` of block time after (statement v2, "Root window"); K only
+/// bounds memory. The invoice tree and the settled tree each have one.
+struct RootWindow {
+    roots: VecDeque<RootEntry>,
+    capacity: usize,
+    max_age_ms: u64,
+}
+
+impl RootWindow {
+    fn new(root: Fr, capacity: usize, max_age_ms: u64) -> Self {
+        Self {
+            roots: VecDeque::from([RootEntry {
+                root,
+                replaced_ms: None,
+            }]),
+            capacity,
+            max_age_ms,
+        }
+    }
+
+    /// How long before `time_ms` a later root replaced this one (0 for the current root).
+    fn age(entry: &RootEntry, time_ms: u64) -> u64 {
+        entry
+            .replaced_ms
+            .map_or(0, |replaced| time_ms.saturating_sub(replaced))
+    }
+
+    /// The roots a claim in a block at `time_ms` may prove against, oldest first.
+    fn accepted(&self, time_ms: u64) -> Vec<Fr> {
+        self.roots
+            .iter()
+            .filter(|e| Self::age(e, time_ms) <= self.max_age_ms)
+            .map(|e| e.root)
+            .collect()
+    }
+
+    /// `Err(None)` when `root` is not in the window, `Err(Some(age_ms))` when it was replaced
+    /// more than `max_age_ms` before `time_ms`.
+    fn accepts(&self, root: &Fr, time_ms: u64) -> Result<(), Option<u64>> {
+        // The latest entry: a void can bring back an earlier root's value.
+        let entry = self
+            .roots
+            .iter()
+            .rev()
+            .find(|e| e.root == *root)
+            .ok_or(None)?;
+        let age_ms = Self::age(entry, time_ms);
+        if age_ms > self.max_age_ms {
+            return Err(Some(age_ms));
+        }
+        Ok(())
+    }
+
+    /// Makes `root` the current root at block time `time_ms`, if it is not already: only
+    /// blocks that change the tree move its root, so that others do not age a prover's root.
+    fn update(&mut self, root: Fr, time_ms: u64) -> RootUndo {
+        let current = self
+            .roots
+            .back_mut()
+            .expect("the window holds the current root");
+        if current.root == root {
+            return None;
+        }
+        current.replaced_ms = Some(time_ms);
+        self.roots.push_back(RootEntry {
+            root,
+            replaced_ms: None,
+        });
+        Some(
+            (self.roots.len() > self.capacity)
+                .then(|| self.roots.pop_front())
+                .flatten(),
+        )
+    }
+
+    /// Undoes an [`RootWindow::update`].
+    fn rollback(&mut self, undo: RootUndo) {
+        if let Some(evicted) = undo {
+            self.roots.pop_back();
+            if let Some(entry) = evicted {
+                self.roots.push_front(entry);
+            }
+            if let Some(current) = self.roots.back_mut() {
+                current.replaced_ms = None;
+            }
+        }
+    }
 }
 
 /// Who registered the invoice at a leaf, and in which block.
@@ -75,10 +173,17 @@ pub(crate) struct State {
     by_hospital: HashMap<u32, Vec<u64>>,
     /// Voided commitments and the height of the block that voided each.
     voided: HashMap<Fr, u64>,
-    /// The last K distinct invoice roots, oldest first (the genesis empty root while it is
-    /// one of them): the roots after the last K blocks that changed the tree.
-    roots: VecDeque<RootEntry>,
-    window: usize,
+    /// The invoice roots after the last K blocks that changed the invoice tree.
+    roots: RootWindow,
+    /// The settled tree (statement v2): one leaf per settled claim, in block order.
+    settled: IncrementalTree,
+    settled_index: HashMap<Fr, u64>,
+    /// By settled index, the height of the block that settled the leaf.
+    settled_heights: Vec<u64>,
+    /// The settled roots after the last K blocks that settled claims.
+    settled_roots: RootWindow,
+    /// Whether the genesis pins a continuation key: without, continuations are refused.
+    continuations: bool,
     max_age_ms: u64,
     quota: u32,
     /// Per hospital, the times of its last `quota` blocks that changed the tree, oldest
@@ -113,6 +218,9 @@ pub(crate) struct Pending {
     /// their quotas, however many transactions.
     changers: HashSet<u32>,
     claims: HashMap<Fr, ClaimRecord>,
+    /// The claims' settled leaves, in order.
+    settled: Vec<Fr>,
+    new_settled: HashSet<Fr>,
     ids: Vec<[u8; 32]>,
 }
 
@@ -122,8 +230,12 @@ pub(crate) struct Undo {
     invoices: u64,
     /// The leaves the block voided, with what they held.
     voids: Vec<(u64, Fr)>,
-    /// Whether the block pushed a new root, and the oldest one that fell out of the window.
-    new_root: Option<Option<RootEntry>>,
+    /// Whether the block pushed a new invoice root, and the oldest one that fell out of the
+    /// window.
+    new_root: RootUndo,
+    /// The settled tree's size before the block, and its window's change.
+    settled: u64,
+    new_settled_root: RootUndo,
     /// The hospitals whose block times were pushed, with the oldest time each dropped.
     recent: Vec<(u32, Option<u64>)>,
     slot: u64,
@@ -141,17 +253,21 @@ impl Pending {
 impl State {
     pub(crate) fn new(genesis: &Genesis) -> Self {
         let tree = IncrementalTree::new(genesis.shape.depth);
+        let settled = IncrementalTree::new(genesis.shape.depth);
+        let window =
+            |root| RootWindow::new(root, genesis.root_window as usize, genesis.root_max_age_ms);
         Self {
-            roots: VecDeque::from([RootEntry {
-                root: tree.root(),
-                replaced_ms: None,
-            }]),
+            roots: window(tree.root()),
             tree,
             leaf_index: HashMap::new(),
             registrations: Vec::new(),
             by_hospital: HashMap::new(),
             voided: HashMap::new(),
-            window: genesis.root_window as usize,
+            settled_roots: window(settled.root()),
+            settled,
+            settled_index: HashMap::new(),
+            settled_heights: Vec::new(),
+            continuations: genesis.continuation.is_some(),
             max_age_ms: genesis.root_max_age_ms,
             quota: genesis.root_quota(),
             recent: HashMap::new(),
@@ -205,20 +321,51 @@ impl State {
         self.tree.root()
     }
 
-    /// The roots a claim in a block at `time_ms` may prove against, oldest first.
+    /// The invoice roots a claim in a block at `time_ms` may prove against, oldest first.
     pub(crate) fn roots(&self, time_ms: u64) -> Vec<Fr> {
-        self.roots
-            .iter()
-            .filter(|e| self.root_age(e, time_ms) <= self.max_age_ms)
-            .map(|e| e.root)
-            .collect()
+        self.roots.accepted(time_ms)
     }
 
-    /// How long before `time_ms` a later root replaced this one (0 for the current root).
-    fn root_age(&self, entry: &RootEntry, time_ms: u64) -> u64 {
-        entry
-            .replaced_ms
-            .map_or(0, |replaced| time_ms.saturating_sub(replaced))
+    pub(crate) fn settled_root(&self) -> Fr {
+        self.settled.root()
+    }
+
+    /// The settled roots a continuation in a block at `time_ms` may prove against.
+    pub(crate) fn settled_roots(&self, time_ms: u64) -> Vec<Fr> {
+        self.settled_roots.accepted(time_ms)
+    }
+
+    pub(crate) fn settled_count(&self) -> u64 {
+        self.settled.len()
+    }
+
+    pub(crate) fn settled_index(&self, leaf: &Fr) -> Option<u64> {
+        self.settled_index.get(leaf).copied()
+    }
+
+    /// The settled leaf's path at the current settled root.
+    pub(crate) fn settled_path(&self, index: u64) -> Result<MerklePath, LedgerError> {
+        self.settled
+            .path(index)
+            .map_err(|_| LedgerError::UnknownSettledLeaf(index))
+    }
+
+    /// How many claims settled in blocks after the one that settled the leaf at `index`: the
+    /// crowd the current settled root hides that block in (docs/protocol.md, "Root choice").
+    pub(crate) fn later_settlements(&self, index: u64) -> Result<u64, LedgerError> {
+        let height = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.settled_heights.get(i))
+            .ok_or(LedgerError::UnknownSettledLeaf(index))?;
+        let end = self.settled_heights.partition_point(|h| h <= height) as u64;
+        Ok(self.settled.len() - end)
+    }
+
+    pub(crate) fn continuation_count(&self) -> u64 {
+        self.claims
+            .values()
+            .filter(|c| matches!(c.statement, ClaimStatement::Continuation(_)))
+            .count() as u64
     }
 
     pub(crate) fn invoice_count(&self) -> u64 {
@@ -304,6 +451,8 @@ impl State {
             voids: Vec::new(),
             changers: HashSet::new(),
             claims: HashMap::new(),
+            settled: Vec::new(),
+            new_settled: HashSet::new(),
             ids: Vec::new(),
         }
     }
@@ -311,7 +460,9 @@ impl State {
     /// The state's rules for one (already authorized) transaction: a fresh, never voided,
     /// non-zero commitment and room in the tree; a void by the commitment's registrant of a
     /// commitment registered and not voided; the signer's quota of blocks changing the tree;
-    /// a known root young enough and an unspent nullifier.
+    /// for a claim, a known invoice root young enough, an unspent nullifier and room in the
+    /// settled tree; for a continuation also a key in the genesis, a known settled root young
+    /// enough and a settled leaf not in the tree.
     pub(crate) fn check(
         &self,
         stx: &SignedTransaction,
@@ -350,32 +501,62 @@ impl State {
                 }
                 self.check_quota(stx.signer, pending)?;
             }
-            Transaction::SettleClaim { claim } => {
-                let public = &claim.public_inputs;
-                // The latest entry: a void can bring back an earlier root's value.
-                let entry = self
-                    .roots
-                    .iter()
-                    .rev()
-                    .find(|e| e.root == public.invoice_root)
-                    .ok_or(LedgerError::StaleRoot)?;
-                let age_ms = self.root_age(entry, pending.time_ms);
-                if age_ms > self.max_age_ms {
-                    return Err(LedgerError::ExpiredRoot {
+            Transaction::SettleClaim { .. } | Transaction::SettleContinuation { .. } => {
+                let (statement, _) = stx.tx.claim().expect("a claim");
+                self.check_claim(&statement, pending)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_claim(
+        &self,
+        statement: &ClaimStatement,
+        pending: &Pending,
+    ) -> Result<(), LedgerError> {
+        let time_ms = pending.time_ms;
+        if let ClaimStatement::Continuation(public) = statement {
+            if !self.continuations {
+                return Err(LedgerError::NoContinuationKey);
+            }
+            self.settled_roots
+                .accepts(&public.settled_root, time_ms)
+                .map_err(|age| match age {
+                    None => LedgerError::StaleSettledRoot,
+                    Some(age_ms) => LedgerError::ExpiredSettledRoot {
                         age_ms,
                         max_age_ms: self.max_age_ms,
-                    });
-                }
-                if let Some(first) = self
-                    .claims
-                    .get(&public.nullifier)
-                    .or_else(|| pending.claims.get(&public.nullifier))
-                {
-                    return Err(LedgerError::DuplicateClaim {
-                        first_height: first.height,
-                    });
-                }
-            }
+                    },
+                })?;
+        }
+        self.roots
+            .accepts(&statement.invoice_root(), time_ms)
+            .map_err(|age| match age {
+                None => LedgerError::StaleRoot,
+                Some(age_ms) => LedgerError::ExpiredRoot {
+                    age_ms,
+                    max_age_ms: self.max_age_ms,
+                },
+            })?;
+        let nullifier = statement.nullifier();
+        if let Some(first) = self
+            .claims
+            .get(&nullifier)
+            .or_else(|| pending.claims.get(&nullifier))
+        {
+            return Err(LedgerError::DuplicateClaim {
+                first_height: first.height,
+            });
+        }
+        // Leaves commit to their nullifiers, so a fresh nullifier brings a fresh leaf;
+        // checked all the same, since the settled index is keyed by leaf.
+        let leaf = statement.settled_leaf();
+        if self.settled_index.contains_key(&leaf) || pending.new_settled.contains(&leaf) {
+            return Err(LedgerError::DuplicateSettledLeaf);
+        }
+        let len = self.settled.len() + pending.settled.len() as u64;
+        if len >> self.settled.depth() != 0 {
+            return Err(LedgerError::SettledTreeFull);
         }
         Ok(())
     }
@@ -431,15 +612,19 @@ impl State {
                 pending.voids.push(*commitment);
                 pending.changers.insert(stx.signer);
             }
-            Transaction::SettleClaim { claim } => {
+            Transaction::SettleClaim { .. } | Transaction::SettleContinuation { .. } => {
+                let (statement, proof) = stx.tx.claim().expect("a claim");
+                let leaf = statement.settled_leaf();
+                pending.settled.push(leaf);
+                pending.new_settled.insert(leaf);
                 let record = ClaimRecord {
                     height: pending.height,
                     tx_index: pending.count,
                     insurer: stx.signer,
-                    public_inputs: claim.public_inputs,
-                    proof: claim.proof,
+                    statement,
+                    proof: *proof,
                 };
-                pending.claims.insert(claim.public_inputs.nullifier, record);
+                pending.claims.insert(statement.nullifier(), record);
             }
         }
         pending.ids.push(id);
@@ -447,13 +632,15 @@ impl State {
         Ok(())
     }
 
-    /// Applies an admitted block's effects and returns the invoice root after it; the
-    /// caller then [`State::seal`]s it with the block's header, or rolls it back.
-    pub(crate) fn apply(&mut self, pending: Pending) -> (Fr, Undo) {
+    /// Applies an admitted block's effects and returns the invoice and settled roots after
+    /// it; the caller then [`State::seal`]s it with the block's header, or rolls it back.
+    pub(crate) fn apply(&mut self, pending: Pending) -> (Fr, Fr, Undo) {
         let mut undo = Undo {
             invoices: self.tree.len(),
             voids: Vec::new(),
             new_root: None,
+            settled: self.settled.len(),
+            new_settled_root: None,
             recent: Vec::new(),
             slot: self.slot,
             height: self.height,
@@ -494,28 +681,21 @@ impl State {
                 .flatten();
             undo.recent.push((hospital, dropped));
         }
+        for leaf in pending.settled {
+            let index = self
+                .settled
+                .append(leaf)
+                .expect("admission checked the settled tree has room");
+            self.settled_index.insert(leaf, index);
+            self.settled_heights.push(height);
+        }
         self.claims.extend(pending.claims);
         self.slot = height;
         self.height = height;
-        let root = self.tree.root();
-        // Only blocks that change the tree move the root; blocks of claims alone must not
-        // age a patient's root.
-        let current = self
-            .roots
-            .back_mut()
-            .expect("the window holds the current root");
-        if current.root != root {
-            current.replaced_ms = Some(time_ms);
-            self.roots.push_back(RootEntry {
-                root,
-                replaced_ms: None,
-            });
-            let evicted = (self.roots.len() > self.window)
-                .then(|| self.roots.pop_front())
-                .flatten();
-            undo.new_root = Some(evicted);
-        }
-        (root, undo)
+        let (root, settled_root) = (self.tree.root(), self.settled.root());
+        undo.new_root = self.roots.update(root, time_ms);
+        undo.new_settled_root = self.settled_roots.update(settled_root, time_ms);
+        (root, settled_root, undo)
     }
 
     /// Undoes an [`State::apply`] that was not sealed.
@@ -540,15 +720,13 @@ impl State {
                 times.push_front(time);
             }
         }
-        if let Some(evicted) = undo.new_root {
-            self.roots.pop_back();
-            if let Some(entry) = evicted {
-                self.roots.push_front(entry);
-            }
-            if let Some(current) = self.roots.back_mut() {
-                current.replaced_ms = None;
-            }
+        self.roots.rollback(undo.new_root);
+        for leaf in &self.settled.leaves()[undo.settled as usize..] {
+            self.settled_index.remove(leaf);
         }
+        self.settled.truncate(undo.settled);
+        self.settled_heights.truncate(undo.settled as usize);
+        self.settled_roots.rollback(undo.new_settled_root);
         for nullifier in &undo.nullifiers {
             self.claims.remove(nullifier);
         }
@@ -581,7 +759,7 @@ impl State {
         &mut self,
         store: &dyn BlockStore,
         consortium: &Consortium,
-        proofs: Option<&PreparedClaimKey>,
+        proofs: Option<&VerifyingKeys>,
     ) -> Result<bool, LedgerError> {
         let height = self.slot + 1;
         let rejection = match store.block(height) {
@@ -621,7 +799,7 @@ impl State {
         &mut self,
         block: &Block,
         consortium: &Consortium,
-        proofs: Option<&PreparedClaimKey>,
+        proofs: Option<&VerifyingKeys>,
         max_transactions: usize,
     ) -> Result<(), Rejection> {
         let h = &block.header;
@@ -678,48 +856,78 @@ impl State {
                 .and_then(|()| self.admit(stx, id, &mut pending))
                 .map_err(|e| refuse(format!("transaction {i}: {e}")))?;
         }
-        let (root, undo) = self.apply(pending);
-        if root != h.invoice_root {
+        let (root, settled_root, undo) = self.apply(pending);
+        let wrong = if root != h.invoice_root {
+            Some("invoice_root is not the root after the block")
+        } else if settled_root != h.settled_root {
+            Some("settled_root is not the settled-tree root after the block")
+        } else {
+            None
+        };
+        if let Some(reason) = wrong {
             self.rollback(undo);
-            return Err(refuse(
-                "invoice_root is not the root after the block".into(),
-            ));
+            return Err(refuse(reason.into()));
         }
         self.seal(h);
         Ok(())
     }
 }
 
-/// Verifies every claim proof of a block in one batch (one final exponentiation for the
-/// block); when the batch fails, names the first bad transaction.
-fn verify_block_claims(key: &PreparedClaimKey, block: &Block) -> Result<(), String> {
-    let (positions, claims): (Vec<usize>, Vec<(PublicInputs, Proof)>) = block
-        .transactions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, stx)| match &stx.tx {
-            Transaction::SettleClaim { claim } => Some((i, (claim.public_inputs, claim.proof))),
-            Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => None,
-        })
-        .unzip();
-    verify_batch(key, &claims, &mut OsRng).map_err(|e| {
-        let first = e.failures[0].0;
-        format!(
-            "transaction {}: {}",
-            positions[first],
-            LedgerError::InvalidProof
-        )
-    })
+/// Verifies a block's claim proofs in one batch per circuit (one final exponentiation
+/// each): its primary claims under the primary key, its continuations under the
+/// continuation key. When a batch fails, names the block's first bad transaction.
+fn verify_block_claims(keys: &VerifyingKeys, block: &Block) -> Result<(), String> {
+    let mut primary = Vec::new();
+    let mut continuations = Vec::new();
+    for (i, stx) in block.transactions.iter().enumerate() {
+        match &stx.tx {
+            Transaction::SettleClaim { claim } => {
+                primary.push((i, (claim.public_inputs, claim.proof)));
+            }
+            Transaction::SettleContinuation { claim } => {
+                continuations.push((i, (claim.public_inputs, claim.proof)));
+            }
+            Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => {}
+        }
+    }
+    let bad = |i: usize, e: LedgerError| (i, format!("transaction {i}: {e}"));
+    let mut failures = Vec::new();
+    failures
+        .extend(first_failure(keys.primary(), &primary).map(|i| bad(i, LedgerError::InvalidProof)));
+    if let Some(&(first, _)) = continuations.first() {
+        match keys.continuation() {
+            Ok(key) => failures.extend(
+                first_failure(key, &continuations).map(|i| bad(i, LedgerError::InvalidProof)),
+            ),
+            Err(e) => failures.push(bad(first, e)),
+        }
+    }
+    match failures.into_iter().min_by_key(|&(i, _)| i) {
+        Some((_, reason)) => Err(reason),
+        None => Ok(()),
+    }
 }
 
-/// Verifies a claim's proof; other transactions carry none.
-pub(crate) fn verify_claim(key: &PreparedClaimKey, tx: &Transaction) -> Result<(), LedgerError> {
-    match tx {
-        Transaction::SettleClaim { claim } => {
-            claim.verify(key).map_err(|_| LedgerError::InvalidProof)
-        }
-        Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => Ok(()),
-    }
+/// The block position of the first claim of `claims` (block positions with their statements)
+/// whose proof fails, verified in one batch under `key`.
+fn first_failure<P: PublicStatement>(
+    key: &PreparedClaimKey,
+    claims: &[(usize, (P, Proof))],
+) -> Option<usize> {
+    let batch: Vec<(P, Proof)> = claims.iter().map(|&(_, claim)| claim).collect();
+    verify_batch(key, &batch, &mut OsRng)
+        .err()
+        .map(|e| claims[e.failures[0].0].0)
+}
+
+/// Verifies a claim's proof under its circuit's key; other transactions carry none.
+pub(crate) fn verify_claim(keys: &VerifyingKeys, tx: &Transaction) -> Result<(), LedgerError> {
+    let verified = match tx {
+        Transaction::SettleClaim { claim } => claim.verify(keys.primary()),
+        Transaction::SettleContinuation { claim } => claim.verify(keys.continuation()?),
+        Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => return Ok(()),
+    };
+    verified.map_err(|_| LedgerError::InvalidProof)
 }
 
 /// Why a chain is replayed.
@@ -735,19 +943,17 @@ pub(crate) enum Replay {
 
 /// Rebuilds the state from every stored slot, checking each (see [`State::step`]); on
 /// failure, the height of the first bad block and why. Height 0 stands for the genesis or the
-/// verifying key.
+/// verifying keys.
 pub(crate) fn replay(
     store: &dyn BlockStore,
     genesis: &Genesis,
-    key: &PreparedClaimKey,
+    keys: &VerifyingKeys,
     mode: Replay,
 ) -> Result<State, (u64, String)> {
     let consortium = genesis.consortium().map_err(|e| (0, e.to_string()))?;
-    if key.key().digest() != genesis.verifying_key_digest {
-        return Err((0, LedgerError::WrongVerifyingKey.to_string()));
-    }
+    keys.check(genesis).map_err(|e| (0, e.to_string()))?;
     let shared = store.shared();
-    let proofs = (shared || mode == Replay::Audit).then_some(key);
+    let proofs = (shared || mode == Replay::Audit).then_some(keys);
     let mut state = State::new(genesis);
     let mut gap_at = None;
     loop {
@@ -780,10 +986,10 @@ pub(crate) fn replay(
 mod tests {
     use super::*;
     use crate::{
-        genesis::{Member, Role},
-        transaction::tests::key,
+        genesis::{CircuitPin, Member, Role},
+        transaction::tests::{claim, continuation, key},
     };
-    use zkclaim_circuits::claim::Shape;
+    use zkclaim_circuits::{claim::Shape, settled};
 
     const H1: u32 = 1;
     const H2: u32 = 2;
@@ -803,6 +1009,11 @@ mod tests {
             verifying_key_digest: [0; 32],
             proving_key_digest: None,
             ceremony: None,
+            continuation: Some(CircuitPin {
+                verifying_key_digest: [0; 32],
+                proving_key_digest: None,
+                ceremony: None,
+            }),
             shape: Shape { items: 2, depth: 4 },
             root_window: 5,
             root_max_age_ms: 1_000,
@@ -839,15 +1050,45 @@ mod tests {
         for stx in txs {
             state.admit(stx, stx.id("c"), &mut pending).unwrap();
         }
-        state.apply(pending).1
+        state.apply(pending).2
+    }
+
+    /// A (not verifying) primary claim against the current invoice root.
+    fn primary(state: &State, seed: u64) -> SignedTransaction {
+        let mut c = claim(seed);
+        c.public_inputs.invoice_root = state.root();
+        tx(Transaction::SettleClaim { claim: c }, 4)
+    }
+
+    /// A (not verifying) continuation against the current invoice root and `settled_root`.
+    fn next(state: &State, seed: u64, settled_root: Fr) -> SignedTransaction {
+        let mut c = continuation(seed);
+        c.public_inputs.invoice_root = state.root();
+        c.public_inputs.settled_root = settled_root;
+        tx(Transaction::SettleContinuation { claim: c }, 4)
     }
 
     /// What a rollback must restore.
     fn snapshot(state: &State) -> impl PartialEq + std::fmt::Debug {
         (
+            (
+                state.settled_root(),
+                state.settled_roots(u64::MAX / 2),
+                state
+                    .settled_roots
+                    .roots
+                    .iter()
+                    .map(|e| e.replaced_ms)
+                    .collect::<Vec<_>>(),
+                state.settled.leaves().to_vec(),
+                state.settled_index.clone(),
+                state.settled_heights.clone(),
+                state.claims.keys().copied().collect::<HashSet<_>>(),
+            ),
             state.root(),
             state.roots(u64::MAX / 2),
             state
+                .roots
                 .roots
                 .iter()
                 .map(|e| e.replaced_ms)
@@ -868,19 +1109,30 @@ mod tests {
         block(&mut state, 100, &[register(3, H1), register(4, H2)]);
         let before = snapshot(&state);
         block(&mut state, 1_500, &[register(8, H1)]);
+        let settled = [primary(&state, 100)];
+        block(&mut state, 1_600, &settled);
+        let first_settled = state.settled_root();
         block(&mut state, 2_000, &[register(9, H2)]);
         let before_last = snapshot(&state);
         // Voids, registrations of both hospitals, a quota entry dropped from each (quota 2),
-        // and the empty root evicted from the window (K = 5).
-        let undo = block(
-            &mut state,
-            2_100,
-            &[void(1, H1), register(5, H1), void(9, H2), register(6, H2)],
-        );
+        // the empty root evicted from the window (K = 5), and claims of both circuits.
+        let txs = [
+            primary(&state, 200),
+            next(&state, 300, first_settled),
+            void(1, H1),
+            register(5, H1),
+            void(9, H2),
+            register(6, H2),
+        ];
+        let undo = block(&mut state, 2_100, &txs);
         assert_eq!(state.tree.leaves()[0], Fr::from(0u64));
         assert_eq!(state.voided.len(), 2);
-        assert_eq!(state.roots.len(), 5);
-        assert_ne!(state.roots[0].root, IncrementalTree::new(4).root());
+        assert_eq!(state.roots.roots.len(), 5);
+        assert_eq!(state.settled_count(), 3);
+        assert_eq!(state.settled_roots.roots.len(), 3);
+        assert_eq!(state.later_settlements(0), Ok(2));
+        assert_eq!(state.later_settlements(1), Ok(0));
+        assert_ne!(state.roots.roots[0].root, IncrementalTree::new(4).root());
         assert_ne!(snapshot(&state), before_last);
         state.rollback(undo);
         assert_eq!(snapshot(&state), before_last);
@@ -917,6 +1169,72 @@ mod tests {
     }
 
     #[test]
+    fn continuations_prove_against_a_settled_root_in_its_window() {
+        let mut state = State::new(&genesis());
+        block(&mut state, 0, &[register(1, H1)]);
+        let empty = state.settled_root();
+        // A made-up settled root, or one before the previous rank settled, is not known.
+        assert_eq!(
+            state.check(&next(&state, 1, Fr::from(77u64)), &state.pending(10)),
+            Err(LedgerError::StaleSettledRoot)
+        );
+        let settling = [primary(&state, 10)];
+        block(&mut state, 100, &settling);
+        let after_primary = state.settled_root();
+        assert_ne!(after_primary, empty);
+        let leaf = settled::primary_leaf(&claim(10).public_inputs);
+        assert_eq!(state.settled_index(&leaf), Some(0));
+        assert_eq!(
+            zkclaim_circuits::tree::root_from_path(&leaf, &state.settled_path(0).unwrap()),
+            after_primary
+        );
+        let continuing = next(&state, 20, after_primary);
+        assert_eq!(state.check(&continuing, &state.pending(200)), Ok(()));
+        // Twice in one block: the nullifier is spent by the first.
+        let mut pending = state.pending(200);
+        state
+            .admit(&continuing, continuing.id("c"), &mut pending)
+            .unwrap();
+        assert_eq!(
+            state.check(&continuing, &pending),
+            Err(LedgerError::DuplicateClaim { first_height: 3 })
+        );
+        state.apply(pending);
+        // The root it replaced stays accepted for root_max_age (1,000 ms) of block time.
+        let later = next(&state, 30, after_primary);
+        assert_eq!(state.check(&later, &state.pending(1_200)), Ok(()));
+        assert_eq!(
+            state.check(&later, &state.pending(1_201)),
+            Err(LedgerError::ExpiredSettledRoot {
+                age_ms: 1_001,
+                max_age_ms: 1_000
+            })
+        );
+        // A settled leaf already in the tree, under a fresh nullifier.
+        let mut copy = continuation(40);
+        copy.public_inputs.invoice_root = state.root();
+        copy.public_inputs.settled_root = state.settled_root();
+        copy.public_inputs.settled_leaf = leaf;
+        assert_eq!(
+            state.check(
+                &tx(Transaction::SettleContinuation { claim: copy }, 4),
+                &state.pending(1_300)
+            ),
+            Err(LedgerError::DuplicateSettledLeaf)
+        );
+        // Without a continuation key in the genesis, none is accepted.
+        let mut unpinned = genesis();
+        unpinned.continuation = None;
+        let mut plain = State::new(&unpinned);
+        block(&mut plain, 0, &[register(1, H1)]);
+        let root = plain.settled_root();
+        assert_eq!(
+            plain.check(&next(&plain, 1, root), &plain.pending(10)),
+            Err(LedgerError::NoContinuationKey)
+        );
+    }
+
+    #[test]
     fn the_quota_counts_blocks_not_transactions_within_root_max_age() {
         let mut state = State::new(&genesis());
         // Any number of registrations share one block.
@@ -938,7 +1256,7 @@ mod tests {
         assert_eq!(state.check(&register(5, H2), &state.pending(1_000)), Ok(()));
         assert_eq!(state.check(&register(5, H1), &state.pending(1_001)), Ok(()));
         // Roots stay accepted for exactly root_max_age after they were replaced.
-        let first = state.roots[1].root;
+        let first = state.roots.roots[1].root;
         assert!(state.roots(1_500).contains(&first));
         assert!(!state.roots(1_501).contains(&first));
     }

@@ -10,6 +10,10 @@
 //!   another layout.
 //! - `0x03 ‖ commitment` for [`Transaction::VoidInvoice`] (statement v2: only the hospital
 //!   that registered the commitment may sign it; its leaf becomes the empty value 0).
+//! - `0x05 ‖ invoice_root ‖ settled_root ‖ nullifier ‖ claimant_tag ‖ policy_hash ‖
+//!   claim_amount u64 ‖ settled_leaf ‖ insurer_id u32 ‖ proof` for
+//!   [`Transaction::SettleContinuation`] (statement v2: a later payer's claim on an invoice,
+//!   proven with the continuation circuit; the public inputs in the statement's order).
 //!
 //! The chain id keeps a signature from being replayed on another consortium's chain.
 
@@ -21,8 +25,10 @@ use crate::{
 use ark_bn254::Fr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use zkclaim_circuits::{claim::PublicInputs, field};
-use zkclaim_verifier::ClaimPackage;
+use zkclaim_circuits::{
+    claim::PublicInputs, continuation::ContinuationPublicInputs, field, settled, Circuit,
+};
+use zkclaim_verifier::{ClaimPackage, ContinuationPackage, Proof};
 
 const TX_DOMAIN: &[u8] = b"zkclaim/tx/v1";
 const REGISTER_INVOICE: u8 = 1;
@@ -30,6 +36,7 @@ const REGISTER_INVOICE: u8 = 1;
 const SETTLE_CLAIM_V1: u8 = 2;
 const VOID_INVOICE: u8 = 3;
 const SETTLE_CLAIM: u8 = 4;
+const SETTLE_CONTINUATION: u8 = 5;
 
 // Claims are the larger variant and a common one: boxing them would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -46,6 +53,9 @@ pub enum Transaction {
     /// An insurer settles a claim: its proof, root and nullifier are checked, the nullifier
     /// spent.
     SettleClaim { claim: ClaimPackage },
+    /// Statement v2: an insurer settles a continuation claim, a later payer's on an invoice
+    /// whose previous rank settled: checked as a claim, and its settled root too.
+    SettleContinuation { claim: ContinuationPackage },
     /// The hospital that registered an invoice commitment voids it (a refund or a
     /// correction): its leaf is set to 0, so no later root holds it, and it can never be
     /// registered again.
@@ -61,7 +71,24 @@ impl Transaction {
     pub fn role(&self) -> Role {
         match self {
             Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => Role::Hospital,
-            Transaction::SettleClaim { .. } => Role::Insurer,
+            Transaction::SettleClaim { .. } | Transaction::SettleContinuation { .. } => {
+                Role::Insurer
+            }
+        }
+    }
+
+    /// A claim's public statement and proof, of either circuit; `None` for the hospitals'
+    /// transactions.
+    pub fn claim(&self) -> Option<(ClaimStatement, &Proof)> {
+        match self {
+            Transaction::SettleClaim { claim } => {
+                Some((ClaimStatement::Primary(claim.public_inputs), &claim.proof))
+            }
+            Transaction::SettleContinuation { claim } => Some((
+                ClaimStatement::Continuation(claim.public_inputs),
+                &claim.proof,
+            )),
+            Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => None,
         }
     }
 
@@ -83,6 +110,23 @@ impl Transaction {
                     put_fr(out, x);
                 }
                 put_u64(out, p.claim_amount);
+                put_u32(out, p.insurer_id);
+                out.extend_from_slice(&claim.proof.to_bytes());
+            }
+            Transaction::SettleContinuation { claim } => {
+                out.push(SETTLE_CONTINUATION);
+                let p = &claim.public_inputs;
+                for x in [
+                    &p.invoice_root,
+                    &p.settled_root,
+                    &p.nullifier,
+                    &p.claimant_tag,
+                    &p.policy_hash,
+                ] {
+                    put_fr(out, x);
+                }
+                put_u64(out, p.claim_amount);
+                put_fr(out, &p.settled_leaf);
                 put_u32(out, p.insurer_id);
                 out.extend_from_slice(&claim.proof.to_bytes());
             }
@@ -115,6 +159,25 @@ impl Transaction {
                     },
                 })
             }
+            SETTLE_CONTINUATION => {
+                let public_inputs = ContinuationPublicInputs {
+                    invoice_root: r.fr()?,
+                    settled_root: r.fr()?,
+                    nullifier: r.fr()?,
+                    claimant_tag: r.fr()?,
+                    policy_hash: r.fr()?,
+                    claim_amount: r.u64()?,
+                    settled_leaf: r.fr()?,
+                    insurer_id: r.u32()?,
+                };
+                let proof = r.proof()?;
+                Ok(Transaction::SettleContinuation {
+                    claim: ContinuationPackage {
+                        public_inputs,
+                        proof,
+                    },
+                })
+            }
             VOID_INVOICE => Ok(Transaction::VoidInvoice {
                 commitment: r.fr()?,
             }),
@@ -138,6 +201,54 @@ impl Transaction {
             tx: self,
             signer: key.member_id(),
             signature,
+        }
+    }
+}
+
+/// The public inputs of a claim of either circuit, as a claim transaction carries them and
+/// a [`crate::ClaimRecord`] keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatement {
+    Primary(PublicInputs),
+    Continuation(ContinuationPublicInputs),
+}
+
+impl ClaimStatement {
+    /// The circuit whose proof the claim carries.
+    pub fn circuit(&self) -> Circuit {
+        match self {
+            ClaimStatement::Primary(_) => Circuit::Primary,
+            ClaimStatement::Continuation(_) => Circuit::Continuation,
+        }
+    }
+
+    pub fn invoice_root(&self) -> Fr {
+        match self {
+            ClaimStatement::Primary(p) => p.invoice_root,
+            ClaimStatement::Continuation(p) => p.invoice_root,
+        }
+    }
+
+    pub fn nullifier(&self) -> Fr {
+        match self {
+            ClaimStatement::Primary(p) => p.nullifier,
+            ClaimStatement::Continuation(p) => p.nullifier,
+        }
+    }
+
+    pub fn insurer_id(&self) -> u32 {
+        match self {
+            ClaimStatement::Primary(p) => p.insurer_id,
+            ClaimStatement::Continuation(p) => p.insurer_id,
+        }
+    }
+
+    /// The leaf the claim adds to the settled tree: computed from a primary claim's public
+    /// inputs ([`settled::primary_leaf`]), given by a continuation.
+    pub fn settled_leaf(&self) -> Fr {
+        match self {
+            ClaimStatement::Primary(p) => settled::primary_leaf(p),
+            ClaimStatement::Continuation(p) => p.settled_leaf,
         }
     }
 }
@@ -172,8 +283,8 @@ impl SignedTransaction {
         }
         // Statement v2: the claim names its policy's insurer, and no other member may spend
         // its nullifier (which would burn the patient's claim at the insurer that owes it).
-        if let Transaction::SettleClaim { claim } = &self.tx {
-            let insurer_id = claim.public_inputs.insurer_id;
+        if let Some((statement, _)) = self.tx.claim() {
+            let insurer_id = statement.insurer_id();
             if insurer_id != self.signer {
                 return Err(LedgerError::WrongInsurer {
                     signer: self.signer,
@@ -244,6 +355,25 @@ pub(crate) mod tests {
         }
     }
 
+    /// A well-formed (not verifying) continuation claim.
+    pub(crate) fn continuation(seed: u64) -> ContinuationPackage {
+        let primary = claim(seed);
+        let p = primary.public_inputs;
+        ContinuationPackage {
+            public_inputs: ContinuationPublicInputs {
+                invoice_root: p.invoice_root,
+                settled_root: Fr::from(seed + 10),
+                nullifier: p.nullifier,
+                claimant_tag: p.claimant_tag,
+                policy_hash: p.policy_hash,
+                claim_amount: 1_000,
+                settled_leaf: Fr::from(seed + 11),
+                insurer_id: 4,
+            },
+            proof: primary.proof,
+        }
+    }
+
     pub(crate) fn key(id: u32) -> MemberKey {
         MemberKey::generate(id, &mut StdRng::seed_from_u64(id.into()))
     }
@@ -256,6 +386,9 @@ pub(crate) mod tests {
                 commitment: -Fr::from(1u64),
             },
             Transaction::SettleClaim { claim: claim(10) },
+            Transaction::SettleContinuation {
+                claim: continuation(20),
+            },
             Transaction::VoidInvoice {
                 commitment: -Fr::from(2u64),
             },
@@ -297,6 +430,51 @@ pub(crate) mod tests {
             settle.signing_bytes("c1", 9).len(),
             expected.len() - 32 + 4 * 32 + 8 + 4 + 128
         );
+    }
+
+    #[test]
+    fn continuation_signing_bytes_are_laid_out_as_documented_and_cover_every_field() {
+        let c = continuation(1);
+        let tx = Transaction::SettleContinuation { claim: c.clone() };
+        assert_eq!(tx.role(), Role::Insurer);
+        let bytes = tx.signing_bytes("c1", 9);
+        let mut expected = b"zkclaim/tx/v1".to_vec();
+        expected.extend_from_slice(&[0, 0, 0, 2, b'c', b'1', 0, 0, 0, 9, 5]);
+        let p = &c.public_inputs;
+        for x in [
+            &p.invoice_root,
+            &p.settled_root,
+            &p.nullifier,
+            &p.claimant_tag,
+            &p.policy_hash,
+        ] {
+            expected.extend_from_slice(&field::to_be_bytes(x));
+        }
+        expected.extend_from_slice(&p.claim_amount.to_be_bytes());
+        expected.extend_from_slice(&field::to_be_bytes(&p.settled_leaf));
+        expected.extend_from_slice(&p.insurer_id.to_be_bytes());
+        expected.extend_from_slice(&c.proof.to_bytes());
+        assert_eq!(bytes, expected);
+        let edits: [fn(&mut ContinuationPackage); 9] = [
+            |c| c.public_inputs.invoice_root += Fr::from(1u64),
+            |c| c.public_inputs.settled_root += Fr::from(1u64),
+            |c| c.public_inputs.nullifier += Fr::from(1u64),
+            |c| c.public_inputs.claimant_tag += Fr::from(1u64),
+            |c| c.public_inputs.policy_hash += Fr::from(1u64),
+            |c| c.public_inputs.claim_amount += 1,
+            |c| c.public_inputs.settled_leaf += Fr::from(1u64),
+            |c| c.public_inputs.insurer_id += 1,
+            |c| c.proof.a = c.proof.c,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut other = c.clone();
+            edit(&mut other);
+            let changed = Transaction::SettleContinuation { claim: other }.signing_bytes("c1", 9);
+            assert_ne!(changed, bytes, "edit {i}");
+        }
+        let statement = tx.claim().unwrap().0;
+        assert_eq!(statement.circuit(), Circuit::Continuation);
+        assert_eq!(statement.settled_leaf(), p.settled_leaf);
     }
 
     #[test]

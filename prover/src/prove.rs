@@ -10,7 +10,7 @@ use zkclaim_circuits::{
     claim::{ClaimWitness, RuleViolation},
     continuation::{ContinuationViolation, ContinuationWitness},
     gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
-    Circuit,
+    invoice, Circuit,
 };
 use zkclaim_verifier::{ClaimPackage, ContinuationPackage, Proof};
 
@@ -22,6 +22,11 @@ pub enum ProveError {
     /// The witness breaks a rule of the continuation statement (caught natively).
     #[error("the continuation claim does not satisfy the statement: {0}")]
     Continuation(#[from] ContinuationViolation),
+    /// The earlier payers already reimbursed the whole invoice: a continuation would pay 0.
+    /// The statement allows it (it is sound: it pays nothing), but it would only spend the
+    /// rank's nullifier, so the prover refuses to make it.
+    #[error("the invoice is fully reimbursed ({total} fen paid): nothing is left to claim")]
+    FullyReimbursed { total: u64 },
     /// Parameters of the other circuit than the witness's.
     #[error("a {witness} claim cannot be proven with the {params} circuit's parameters")]
     WrongCircuit { params: Circuit, witness: Circuit },
@@ -73,6 +78,10 @@ pub fn prove_continuation<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<ContinuationPackage, ProveError> {
     same_circuit(params, Circuit::Continuation)?;
+    let total = invoice::total(&witness.claim.invoice.items);
+    if witness.paid_before == total {
+        return Err(ProveError::FullyReimbursed { total });
+    }
     let circuit = ContinuationCircuit::new(params.shape, witness)?;
     let public_inputs = circuit.public;
     let package = ContinuationPackage {

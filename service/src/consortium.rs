@@ -17,7 +17,7 @@ use std::sync::Arc;
 use zkclaim_circuits::Circuit;
 use zkclaim_ledger::{
     BlockStore, EtcdStore, Genesis, Ledger, LedgerError, Member, MemberKey, RedbStore, Role,
-    DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
+    VerifyingKeys, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
 };
 use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey};
@@ -146,6 +146,7 @@ impl DataDir {
             verifying_key_digest: params.verifying_key.digest(),
             proving_key_digest: Some(params.proving_key.digest()),
             ceremony,
+            continuation: None,
             shape: params.shape,
             root_window: DEFAULT_ROOT_WINDOW,
             root_max_age_ms: DEFAULT_ROOT_MAX_AGE_MS,
@@ -176,10 +177,11 @@ impl DataDir {
         proposer: u32,
     ) -> Result<Ledger, Error> {
         let genesis = self.load_genesis()?;
+        let keys = VerifyingKeys::new(&genesis, key.clone(), None)?;
         Ok(Ledger::open(
             self.open_store(&genesis, ledger)?,
             genesis,
-            key.clone(),
+            keys,
             self.load_key(proposer)?,
         )?)
     }
@@ -334,5 +336,6 @@ pub fn audit(
 ) -> Result<zkclaim_ledger::AuditReport, Error> {
     let genesis = data.load_genesis()?;
     let store = data.open_store(&genesis, ledger)?;
-    zkclaim_ledger::audit(&*store, &genesis, key).map_err(Error::AuditFailed)
+    let keys = VerifyingKeys::new(&genesis, key.clone(), None)?;
+    zkclaim_ledger::audit(&*store, &genesis, &keys).map_err(Error::AuditFailed)
 }

@@ -179,7 +179,7 @@ impl Error {
                 | L::RateLimited { .. }
                 | L::TreeFull
                 | L::UnknownLeaf(_)
-                | L::WrongVerifyingKey
+                | L::WrongVerifyingKey(_)
                 | L::ProposerKeyMismatch(_),
             ) => 1,
             Error::Usage(_) | Error::Unpinned | Error::WitnessInClear(_) => 2,

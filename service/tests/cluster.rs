@@ -396,6 +396,7 @@ fn a_bad_block_written_into_etcd_costs_one_slot_and_the_audit_names_its_proposer
         prev_hash: last.hash(),
         tx_root: tx_root(&[tx.id(&c.chain_id)]),
         invoice_root: last.invoice_root,
+        settled_root: last.settled_root,
         time_ms: last.time_ms + 1,
         proposer: 0,
         signature: [0; 64],

@@ -5,12 +5,12 @@ use ark_bn254::Fr;
 use rand::{rngs::StdRng, SeedableRng};
 use std::sync::Arc;
 use zkclaim_ledger::{
-    audit, blocks, Block, BlockHeader, BlockStore, Ledger, LedgerError, MemberKey, MemoryStore,
-    SignedTransaction, Transaction,
+    audit, blocks, Block, BlockHeader, BlockStore, ClaimStatement, Ledger, LedgerError, MemberKey,
+    MemoryStore, SignedTransaction, Transaction,
 };
 
 /// Stored blocks as raw bytes, to be corrupted at will.
-struct RawStore(Vec<Vec<u8>>);
+pub(crate) struct RawStore(pub(crate) Vec<Vec<u8>>);
 
 impl BlockStore for RawStore {
     fn append(&self, _: &Block) -> Result<(), LedgerError> {
@@ -60,7 +60,7 @@ fn chain() -> (Arc<MemoryStore>, Ledger, Patient) {
 #[test]
 fn audit_counts_a_sound_chain() {
     let (store, ledger, _) = chain();
-    let report = audit(&*store, ledger.genesis(), &params().prepared).unwrap();
+    let report = audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap();
     assert_eq!(
         (report.blocks, report.invoices, report.claims),
         (ledger.height(), 4, 1)
@@ -78,8 +78,12 @@ fn every_single_bit_flip_in_every_block_fails_audit_at_that_block() {
         for at in 0..block.len() {
             let mut corrupted = raw.clone();
             corrupted[i][at] ^= 1 << (at % 8);
-            let err = audit(&RawStore(corrupted), ledger.genesis(), &params().prepared)
-                .expect_err("a flipped bit must be caught");
+            let err = audit(
+                &RawStore(corrupted),
+                ledger.genesis(),
+                &keys(ledger.genesis()),
+            )
+            .expect_err("a flipped bit must be caught");
             assert_eq!(err.height, i as u64 + 1, "block {} byte {at}: {err}", i + 1);
             flips += 1;
         }
@@ -119,10 +123,13 @@ fn audit_names_a_member_signed_block_that_breaks_a_rule() {
             "invalid proof",
             false,
             Box::new(|s, l, p| {
-                let mut claim = l.claim(p.nullifier()).unwrap();
-                claim.public_inputs.nullifier += Fr::from(1u64);
+                let claim = l.claim(p.nullifier()).unwrap();
+                let ClaimStatement::Primary(mut public_inputs) = claim.statement else {
+                    unreachable!("a primary claim")
+                };
+                public_inputs.nullifier += Fr::from(1u64);
                 let claim = zkclaim_verifier::ClaimPackage {
-                    public_inputs: claim.public_inputs,
+                    public_inputs,
                     proof: claim.proof,
                 };
                 forge(
@@ -227,8 +234,11 @@ fn audit_names_a_member_signed_block_that_breaks_a_rule() {
             true,
             Box::new(|s, l, p| {
                 let claim = l.claim(p.nullifier()).unwrap();
+                let ClaimStatement::Primary(public_inputs) = claim.statement else {
+                    unreachable!("a primary claim")
+                };
                 let claim = zkclaim_verifier::ClaimPackage {
-                    public_inputs: claim.public_inputs,
+                    public_inputs,
                     proof: claim.proof,
                 };
                 forge(
@@ -246,7 +256,7 @@ fn audit_names_a_member_signed_block_that_breaks_a_rule() {
         ledger.close();
         let height = case(&store, &ledger, &patient);
         assert_eq!(height, ledger.height() + 1);
-        let err = audit(&*store, ledger.genesis(), &params().prepared).unwrap_err();
+        let err = audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap_err();
         assert_eq!(err.height, height, "{expected}: {err}");
         assert!(err.reason.contains(expected), "{expected}: {err}");
         if *open_too {
@@ -254,7 +264,7 @@ fn audit_names_a_member_signed_block_that_breaks_a_rule() {
             let reopened = Ledger::open(
                 store.clone(),
                 ledger.genesis().clone(),
-                params().prepared.clone(),
+                keys(ledger.genesis()),
                 regulator.clone(),
             );
             assert!(

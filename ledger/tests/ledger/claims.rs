@@ -6,7 +6,8 @@ use ark_groth16::Groth16;
 use ark_serialize::CanonicalDeserialize;
 use rand::{rngs::StdRng, SeedableRng};
 use std::sync::Barrier;
-use zkclaim_ledger::{audit, LedgerError};
+use zkclaim_circuits::Circuit;
+use zkclaim_ledger::{audit, ClaimStatement, LedgerError};
 use zkclaim_verifier::{ClaimPackage, Proof};
 
 /// The same claim with a fresh-looking proof: Groth16 proofs are malleable, which is why
@@ -64,11 +65,15 @@ fn a_registered_invoice_is_claimed_and_the_claim_recorded() {
     assert_eq!(record.height, receipt.height);
     assert_eq!(record.tx_index, receipt.tx_index);
     assert_eq!(record.insurer, INSURER);
-    assert_eq!(record.public_inputs, claim.public_inputs);
+    assert_eq!(
+        record.statement,
+        ClaimStatement::Primary(claim.public_inputs)
+    );
+    assert_eq!(record.statement.circuit(), Circuit::Primary);
     assert_eq!(record.proof, claim.proof);
     assert_eq!(ledger.claim(Fr::from(5u64)), None);
 
-    let report = audit(&*store, ledger.genesis(), &params().prepared).unwrap();
+    let report = audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap();
     assert_eq!(
         (report.blocks, report.invoices, report.claims),
         (ledger.height(), 3, 1)

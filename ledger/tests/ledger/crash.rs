@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 use zkclaim_circuits::field;
-use zkclaim_ledger::{audit, Genesis, Ledger, RedbStore};
+use zkclaim_ledger::{audit, Genesis, Ledger, RedbStore, VerifyingKeys};
 use zkclaim_verifier::ClaimVerifyingKey;
 
 const TEST_NAME: &str = "crash::acknowledged_blocks_survive_sigkill";
@@ -76,7 +76,8 @@ fn acknowledged_blocks_survive_sigkill() {
         acknowledged.extend(reader.join().unwrap());
 
         let store = Arc::new(RedbStore::open(&dir.path().join(CHAIN_FILE)).unwrap());
-        let ledger = Ledger::open(store.clone(), genesis.clone(), vk.prepare(), key(REGULATOR))
+        let keys = VerifyingKeys::new(&genesis, vk.prepare(), None).unwrap();
+        let ledger = Ledger::open(store.clone(), genesis.clone(), keys.clone(), key(REGULATOR))
             .unwrap_or_else(|e| panic!("seed {seed}, cycle {cycle}: {e}"));
         for c in &acknowledged {
             assert!(
@@ -85,7 +86,7 @@ fn acknowledged_blocks_survive_sigkill() {
                 field::format(c)
             );
         }
-        let report = audit(&*store, &genesis, &vk.prepare())
+        let report = audit(&*store, &genesis, &keys)
             .unwrap_or_else(|e| panic!("seed {seed}, cycle {cycle}: {e}"));
         assert!(report.invoices >= acknowledged.len() as u64);
     }
@@ -106,7 +107,9 @@ fn writer(dir: &Path, cycle: u64) {
     let vk =
         ClaimVerifyingKey::from_bytes(&std::fs::read(dir.join(VERIFYING_KEY)).unwrap()).unwrap();
     let store = Arc::new(RedbStore::open(&dir.join(CHAIN_FILE)).unwrap());
-    let ledger = Ledger::open(store, crash_genesis(&vk), vk.prepare(), key(REGULATOR)).unwrap();
+    let genesis = crash_genesis(&vk);
+    let keys = VerifyingKeys::new(&genesis, vk.prepare(), None).unwrap();
+    let ledger = Ledger::open(store, genesis, keys, key(REGULATOR)).unwrap();
     // A parent that died without killing us must not leave us running for long.
     let stop = Instant::now() + Duration::from_secs(20);
     std::thread::scope(|s| {

@@ -5,6 +5,7 @@
 
 mod auditing;
 mod claims;
+mod continuations;
 mod crash;
 mod fixture;
 mod persistence;

@@ -102,7 +102,7 @@ fn a_reopened_redb_ledger_has_the_same_head_root_and_claims() {
     assert_eq!(next.height, 6);
     let head = store.block(6).unwrap().unwrap().header;
     assert_eq!(head.prev_hash, before.0.unwrap().hash());
-    audit(&*store, ledger.genesis(), &params().prepared).unwrap();
+    audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap();
 }
 
 fn rewrite(path: &Path, height: u64, edit: impl FnOnce(&mut Vec<u8>)) {
@@ -144,12 +144,12 @@ fn a_byte_flipped_on_disk_fails_audit_and_open_at_its_block() {
             rewrite(&path, height, |b| b[at] ^= flip);
             {
                 let store = RedbStore::open(&path).unwrap();
-                let err = audit(&store, &genesis(128, 1), &params().prepared).unwrap_err();
+                let err = audit(&store, &genesis(128, 1), &keys(&genesis(128, 1))).unwrap_err();
                 assert_eq!(err.height, height, "byte {at} ^ {flip}: {err}");
                 let opened = Ledger::open(
                     Arc::new(store),
                     genesis(128, 1),
-                    params().prepared.clone(),
+                    keys(&genesis(128, 1)),
                     key(REGULATOR),
                 );
                 assert!(
@@ -159,7 +159,7 @@ fn a_byte_flipped_on_disk_fails_audit_and_open_at_its_block() {
             }
             rewrite(&path, height, |b| b[at] ^= flip);
             let store = RedbStore::open(&path).unwrap();
-            audit(&store, &genesis(128, 1), &params().prepared).unwrap();
+            audit(&store, &genesis(128, 1), &keys(&genesis(128, 1))).unwrap();
         }
     }
 }
@@ -218,5 +218,5 @@ fn a_block_that_cannot_be_written_changes_nothing() {
             .height,
         3
     );
-    audit(&*store, ledger.genesis(), &params().prepared).unwrap();
+    audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap();
 }

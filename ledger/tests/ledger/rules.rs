@@ -3,7 +3,8 @@
 use crate::fixture::*;
 use ark_bn254::Fr;
 use rand::{rngs::StdRng, SeedableRng};
-use zkclaim_ledger::{Genesis, Ledger, LedgerError, MemberKey, Role, Transaction};
+use zkclaim_circuits::Circuit;
+use zkclaim_ledger::{Genesis, Ledger, LedgerError, MemberKey, Role, Transaction, VerifyingKeys};
 
 #[test]
 fn only_hospitals_register_and_only_insurers_settle() {
@@ -280,12 +281,16 @@ fn refused_transactions_change_nothing() {
 #[test]
 fn open_checks_the_genesis_the_verifying_key_and_the_proposer() {
     let store = fresh_store;
-    let vk = || params().prepared.clone();
+    let vk = || keys(&genesis(128, 1));
     let mut pinned_elsewhere = genesis(128, 1);
     pinned_elsewhere.verifying_key_digest[0] ^= 1;
     assert_eq!(
+        VerifyingKeys::new(&pinned_elsewhere, params().prepared.clone(), None).unwrap_err(),
+        LedgerError::WrongVerifyingKey(Circuit::Primary)
+    );
+    assert_eq!(
         Ledger::open(store(), pinned_elsewhere, vk(), key(REGULATOR)).unwrap_err(),
-        LedgerError::WrongVerifyingKey
+        LedgerError::WrongVerifyingKey(Circuit::Primary)
     );
     let impostor = MemberKey::generate(REGULATOR, &mut StdRng::seed_from_u64(25));
     assert_eq!(

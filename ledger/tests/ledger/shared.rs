@@ -22,7 +22,7 @@ use zkclaim_ledger::{
 /// is empty (the losses are counted), and [`SharedLog::put`] writes any bytes in any slot,
 /// as anyone with write access to etcd can.
 #[derive(Default)]
-struct SharedLog {
+pub(crate) struct SharedLog {
     slots: Mutex<BTreeMap<u64, Vec<u8>>>,
     lost: AtomicUsize,
 }
@@ -89,16 +89,10 @@ impl BlockStore for SharedLog {
 
 /// A node on `store` whose blocks `proposer` signs.
 fn node(store: &Arc<SharedLog>, genesis: &zkclaim_ledger::Genesis, proposer: u32) -> Ledger {
-    Ledger::open(
-        store.clone(),
-        genesis.clone(),
-        params().prepared.clone(),
-        key(proposer),
-    )
-    .unwrap()
+    Ledger::open(store.clone(), genesis.clone(), keys(genesis), key(proposer)).unwrap()
 }
 
-fn converge(a: &Ledger, b: &Ledger) {
+pub(crate) fn converge(a: &Ledger, b: &Ledger) {
     for _ in 0..1000 {
         if a.height() == b.height() && a.rejections() == b.rejections() {
             break;
@@ -111,6 +105,7 @@ fn converge(a: &Ledger, b: &Ledger) {
     assert_eq!(head(a), head(b));
     assert_eq!(a.root(), b.root());
     assert_eq!(a.roots(), b.roots());
+    assert_eq!(a.settled_root(), b.settled_root());
 }
 
 #[test]
@@ -175,7 +170,7 @@ fn two_nodes_racing_on_one_log_keep_one_history() {
     assert_eq!(a.claim(patient.nullifier()), b.claim(patient.nullifier()));
     a.close();
     b.close();
-    let report = audit(&*store, &genesis, &params().prepared).unwrap();
+    let report = audit(&*store, &genesis, &keys(&genesis)).unwrap();
     assert_eq!((report.invoices, report.claims), (65, 1));
 }
 
@@ -232,7 +227,7 @@ fn voids_racing_registrations_on_one_log_keep_one_tree() {
     }
     a.close();
     b.close();
-    let report = audit(&*store, &genesis, &params().prepared).unwrap();
+    let report = audit(&*store, &genesis, &keys(&genesis)).unwrap();
     assert_eq!((report.invoices, report.voided), (32, 16));
 }
 
@@ -417,7 +412,7 @@ fn a_bad_block_in_the_shared_log_costs_one_slot_not_the_service() {
     for node in [&a, &b, &c] {
         node.close();
     }
-    let report = audit(&*store, &genesis, &params().prepared).unwrap();
+    let report = audit(&*store, &genesis, &keys(&genesis)).unwrap();
     assert_eq!(report.rejected, a.rejections());
     assert_eq!((report.invoices, report.claims), (9, 1));
     assert_eq!(
@@ -443,7 +438,7 @@ fn a_slot_written_past_the_end_fails_the_audit_not_the_nodes() {
         |_| {},
     );
     store.put(3, skipping.to_bytes());
-    let err = audit(&*store, &genesis, &params().prepared).unwrap_err();
+    let err = audit(&*store, &genesis, &keys(&genesis)).unwrap_err();
     assert_eq!(err.height, 2, "{err}");
     assert!(
         err.reason
@@ -464,6 +459,6 @@ fn a_slot_written_past_the_end_fails_the_audit_not_the_nodes() {
     assert_eq!(a.rejections().len(), 1);
     assert!(a.rejections()[0].reason.contains("prev_hash"));
     a.close();
-    let report = audit(&*store, &genesis, &params().prepared).unwrap();
+    let report = audit(&*store, &genesis, &keys(&genesis)).unwrap();
     assert_eq!((report.blocks, report.rejected), (3, a.rejections()));
 }

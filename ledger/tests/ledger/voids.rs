@@ -72,7 +72,7 @@ fn only_the_registering_hospital_voids_once_and_a_void_is_forever() {
         reopened.submit(register(c, HOSPITAL)),
         Err(LedgerError::VoidedCommitment { height: voided_at })
     );
-    let report = audit(&*store, ledger.genesis(), &params().prepared).unwrap();
+    let report = audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap();
     assert_eq!((report.invoices, report.voided), (2, 1));
 }
 
@@ -113,7 +113,7 @@ fn a_claim_after_the_void_is_unprovable_and_one_settled_before_stands() {
         ledger.submit(settle(claim, INSURER)),
         Err(LedgerError::StaleRoot)
     );
-    audit(&*store, ledger.genesis(), &params().prepared).unwrap();
+    audit(&*store, ledger.genesis(), &keys(ledger.genesis())).unwrap();
 }
 
 #[test]
@@ -221,11 +221,17 @@ fn block(
     transactions: Vec<SignedTransaction>,
 ) -> Block {
     let ids: Vec<_> = transactions.iter().map(|t| t.id(CHAIN)).collect();
+    // The chains built here settle claims in their last block only.
+    let mut settled = IncrementalTree::new(SHAPE.depth);
+    for (statement, _) in transactions.iter().filter_map(|t| t.tx.claim()) {
+        settled.append(statement.settled_leaf()).unwrap();
+    }
     let mut header = BlockHeader {
         height: head.map_or(1, |h| h.height + 1),
         prev_hash: head.map_or_else(|| genesis(128, 1).digest(), BlockHeader::hash),
         tx_root: tx_root(&ids),
         invoice_root,
+        settled_root: settled.root(),
         time_ms,
         proposer: 0,
         signature: [0; 64],
@@ -302,13 +308,8 @@ fn a_root_from_before_the_void_is_accepted_only_while_younger_than_root_max_age(
         );
         chain.store.append(&b3).unwrap();
         let g = genesis(128, 1);
-        let opened = Ledger::open(
-            chain.store.clone(),
-            g.clone(),
-            params().prepared.clone(),
-            key(REGULATOR),
-        );
-        let audited = audit(&*chain.store, &g, &params().prepared);
+        let opened = Ledger::open(chain.store.clone(), g.clone(), keys(&g), key(REGULATOR));
+        let audited = audit(&*chain.store, &g, &keys(&g));
         if accepted {
             let ledger = opened.unwrap();
             assert_eq!(ledger.height(), 3);

@@ -226,6 +226,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         verifying_key_digest,
         proving_key_digest,
         ceremony,
+        continuation: None,
         shape,
         root_window: args.root_window,
         root_max_age_ms: args.root_max_age_ms,

@@ -14,7 +14,7 @@ use zkclaim_circuits::{
     policy::Policy,
     schema::Field,
 };
-use zkclaim_ledger::{Ledger, SignedTransaction, Transaction};
+use zkclaim_ledger::{ClaimStatement, Ledger, SignedTransaction, Transaction};
 use zkclaim_verifier::ClaimPackage;
 
 /// `{"invoice": …, "key": {"sk": …}, "policy": …}`: the patient's secrets. Its `Debug`
@@ -159,12 +159,20 @@ pub fn claim(ledger: &Ledger, nullifier: &str) -> Result<SettledClaim, ServiceEr
     let record = ledger
         .claim(n)
         .ok_or_else(|| ServiceError::NotFound("no settled claim has this nullifier".into()))?;
+    // The service serves primary claims only, so far.
+    let ClaimStatement::Primary(public_inputs) = record.statement else {
+        return Err(ServiceError::NotFound(
+            "the claim with this nullifier is a continuation claim, which this service does \
+             not serve yet"
+                .into(),
+        ));
+    };
     Ok(SettledClaim {
         height: record.height,
         tx_index: record.tx_index,
         insurer: record.insurer,
         claim: ClaimPackage {
-            public_inputs: record.public_inputs,
+            public_inputs,
             proof: record.proof,
         },
     })
