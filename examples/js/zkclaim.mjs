@@ -19,6 +19,8 @@ const REGISTER_INVOICE = 1;
 const SETTLE_CLAIM = 4;
 // Statement v2: only the hospital that registered the commitment may void it.
 const VOID_INVOICE = 3;
+// Statement v2: a continuation claim, a later payer's on an invoice whose previous rank settled.
+const SETTLE_CONTINUATION = 5;
 // PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410).
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
@@ -71,6 +73,18 @@ function transactionBody(tx) {
       hexBytes(proof, PROOF_SIZE, 'proof'),
     ]);
   }
+  if (tx.settle_continuation) {
+    const { public_inputs: p, proof } = tx.settle_continuation.claim;
+    const fields = (names) => names.map((name) => fieldBytes(p[name], name));
+    return Buffer.concat([
+      Buffer.from([SETTLE_CONTINUATION]),
+      ...fields(['invoice_root', 'settled_root', 'nullifier', 'claimant_tag', 'policy_hash']),
+      u64(p.claim_amount),
+      ...fields(['settled_leaf']),
+      u32(p.insurer_id),
+      hexBytes(proof, PROOF_SIZE, 'proof'),
+    ]);
+  }
   if (tx.void_invoice) {
     return Buffer.concat([
       Buffer.from([VOID_INVOICE]),
@@ -78,7 +92,8 @@ function transactionBody(tx) {
     ]);
   }
   throw new Error(
-    'a transaction is {"register_invoice": …}, {"settle_claim": …} or {"void_invoice": …}',
+    'a transaction is {"register_invoice": …}, {"settle_claim": …}, ' +
+      '{"settle_continuation": …} or {"void_invoice": …}',
   );
 }
 
@@ -222,9 +237,16 @@ export class Client {
     return this.request('POST', '/v1/proofs', { body: JSON.stringify(request) });
   }
 
-  /** Insurer: settles a claim package. The receipt, the nullifier and the amount. */
+  /**
+   * Insurer: settles a claim package, a primary claim's or a continuation's (statement v2:
+   * its public inputs hold `settled_root`). The receipt, the nullifier and the amount.
+   */
   settleClaim(chainId, insurer, claim) {
-    const signed = signTransaction({ settle_claim: { claim } }, chainId, insurer);
+    const tx =
+      'settled_root' in claim.public_inputs
+        ? { settle_continuation: { claim } }
+        : { settle_claim: { claim } };
+    const signed = signTransaction(tx, chainId, insurer);
     return this.postSigned('/v1/claims', JSON.stringify(signed), insurer);
   }
 

@@ -5,15 +5,19 @@
 use crate::{
     consortium::Pin,
     error::Error,
-    serve::{actions::ProofRequest, auth},
+    serve::{
+        actions::{Package, ProofRequest},
+        auth,
+    },
 };
 use serde::Deserialize;
 use serde_json::Value;
 use std::{path::Path, time::Duration};
 use url::{Host, Url};
 use zeroize::Zeroizing;
+use zkclaim_circuits::Circuit;
 use zkclaim_ledger::MemberKey;
-use zkclaim_verifier::{ClaimPackage, ClaimVerifyingKey};
+use zkclaim_verifier::ClaimVerifyingKey;
 
 #[derive(Clone)]
 pub struct Client {
@@ -122,7 +126,7 @@ impl Client {
     /// A proof from the node. The request body holds the patient's secrets: it is wiped once
     /// sent, and refused before any connection is made to a plain `http://` node that is not
     /// on this machine unless `in_clear` says the user accepts it.
-    pub fn prove(&self, request: &ProofRequest, in_clear: bool) -> Result<ClaimPackage, Error> {
+    pub fn prove(&self, request: &ProofRequest, in_clear: bool) -> Result<Package, Error> {
         if self.base.scheme() == "http" && !self.is_loopback() && !in_clear {
             return Err(Error::WitnessInClear(self.base.to_string()));
         }
@@ -131,14 +135,17 @@ impl Client {
             .map_err(|e| Error::Node(format!("the node's claim package: {e}")))
     }
 
-    /// The node's verifying key; refused unless its digest is `pin`'s: a node's word alone
-    /// is never trusted.
-    pub fn verifying_key(&self, pin: &Pin) -> Result<ClaimVerifyingKey, Error> {
-        let answer: VerifyingKeyAnswer = serde_json::from_value(self.get("/v1/verifying-key")?)
+    /// The node's verifying key of `circuit`; refused unless its digest is `pin`'s: a node's
+    /// word alone is never trusted.
+    pub fn verifying_key(&self, circuit: Circuit, pin: &Pin) -> Result<ClaimVerifyingKey, Error> {
+        let path = format!("/v1/verifying-key?circuit={circuit}");
+        let answer: VerifyingKeyAnswer = serde_json::from_value(self.get(&path)?)
             .map_err(|e| Error::Node(format!("the node's verifying key: {e}")))?;
         let key = hex::decode(&answer.key)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| ClaimVerifyingKey::from_bytes(&bytes).map_err(|e| e.to_string()))
+            .and_then(|bytes| {
+                ClaimVerifyingKey::from_bytes_for(circuit, &bytes).map_err(|e| e.to_string())
+            })
             .map_err(|e| Error::Node(format!("the node's verifying key: {e}")))?;
         if key.digest() != pin.digest {
             return Err(Error::Node(format!(

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! DATA/params/                      claim circuit parameters (claim.vk alone: verify only)
+//! DATA/params/continuation/         the continuation circuit's, alike (statement v2)
 //! DATA/consortium/genesis.json      members, roles, keys, verifying-key digest, K
 //! DATA/consortium/keys/member-N.json  this organization's Ed25519 key (mode 0600)
 //! DATA/ledger.redb                  the blocks (or an etcd cluster: `--ledger etcd://…`)
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zkclaim_circuits::Circuit;
 use zkclaim_ledger::{
-    BlockStore, EtcdStore, Genesis, Ledger, LedgerError, Member, MemberKey, RedbStore, Role,
-    VerifyingKeys, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
+    BlockStore, CircuitPin, EtcdStore, Genesis, Ledger, LedgerError, Member, MemberKey, RedbStore,
+    Role, VerifyingKeys, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
 };
 use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::{ClaimVerifyingKey, PreparedClaimKey};
@@ -62,14 +63,23 @@ impl DataDir {
         Ok(MemberKey::load(&self.key(member))?)
     }
 
-    /// The genesis's verifying-key digest, when DATA holds a genesis.
-    pub fn pin(&self) -> Result<Option<Pin>, Error> {
+    /// The genesis's verifying-key digest of `circuit`, when DATA holds a genesis; refused
+    /// for the continuation circuit when the genesis pins none.
+    pub fn pin(&self, circuit: Circuit) -> Result<Option<Pin>, Error> {
         let path = self.genesis();
         if !path.exists() {
             return Ok(None);
         }
+        let genesis = self.load_genesis()?;
+        let digest = match circuit {
+            Circuit::Primary => genesis.verifying_key_digest,
+            Circuit::Continuation => {
+                let pin = genesis.continuation.ok_or(LedgerError::NoContinuationKey)?;
+                pin.verifying_key_digest
+            }
+        };
         Ok(Some(Pin {
-            digest: self.load_genesis()?.verifying_key_digest,
+            digest,
             by: path.display().to_string(),
         }))
     }
@@ -77,29 +87,41 @@ impl DataDir {
     /// The verifying key in `dir`, refused unless it is the one DATA's genesis pins (when
     /// there is a genesis).
     pub fn verifying_key(&self, dir: &Path) -> Result<ClaimVerifyingKey, Error> {
-        load_verifying_key(dir, self.pin()?.as_ref())
+        load_verifying_key(dir, Circuit::Primary, self.pin(Circuit::Primary)?.as_ref())
     }
 
-    /// The parameters in `dir`, checked against DATA's genesis as [`DataDir::verifying_key`]
-    /// does; the proving key only when `dir` holds one, and then the one the genesis pins
-    /// when it pins one.
+    /// The parameters of both circuits in `dir`, checked against DATA's genesis as
+    /// [`DataDir::verifying_key`] does; a circuit's proving key only when `dir` holds one,
+    /// and then the one the genesis pins when it pins one. The continuation circuit's
+    /// (statement v2) when the genesis pins it, or without a genesis when `dir` holds its
+    /// verifying key.
     pub fn load_params(&self, dir: &Path) -> Result<Params, Error> {
-        let verifying_key = self.verifying_key(dir)?;
-        let [proving_key_file, ..] = ClaimParams::files(dir, Circuit::Primary);
-        // `load` reads the verifying key again and requires the proving key to embed it.
-        let prover = if proving_key_file.exists() {
-            let pin = match self.genesis().exists() {
-                true => self.load_genesis()?.proving_key_digest,
+        let genesis = match self.genesis().exists() {
+            true => Some(self.load_genesis()?),
+            false => None,
+        };
+        let primary = CircuitParams::load(
+            dir,
+            Circuit::Primary,
+            self.pin(Circuit::Primary)?,
+            genesis.as_ref().and_then(|g| g.proving_key_digest),
+        )?;
+        let continuation = match genesis.as_ref().map(|g| &g.continuation) {
+            Some(Some(pinned)) => Some(CircuitParams::load(
+                dir,
+                Circuit::Continuation,
+                self.pin(Circuit::Continuation)?,
+                pinned.proving_key_digest,
+            )?),
+            Some(None) => None,
+            None => match ClaimParams::files(dir, Circuit::Continuation)[1].exists() {
+                true => Some(CircuitParams::load(dir, Circuit::Continuation, None, None)?),
                 false => None,
-            };
-            Some(ClaimParams::load_pinned(dir, Circuit::Primary, pin)?)
-        } else {
-            None
+            },
         };
         Ok(Params {
-            proving_key_file,
-            verifying_key,
-            prover,
+            primary,
+            continuation,
         })
     }
 
@@ -108,9 +130,11 @@ impl DataDir {
     /// recording the ceremony they came from, if they did). A real
     /// consortium's members make their own keys (`member keygen`) and the genesis is
     /// assembled from their public parts (`consortium genesis`).
+    /// The continuation circuit's parameters (statement v2) are pinned too when given.
     pub fn init(
         &self,
         params: &ClaimParams,
+        continuation: Option<&ClaimParams>,
         ceremony: Option<zkclaim_ledger::Ceremony>,
     ) -> Result<Genesis, Error> {
         let genesis_path = self.genesis();
@@ -146,7 +170,11 @@ impl DataDir {
             verifying_key_digest: params.verifying_key.digest(),
             proving_key_digest: Some(params.proving_key.digest()),
             ceremony,
-            continuation: None,
+            continuation: continuation.map(|c| CircuitPin {
+                verifying_key_digest: c.verifying_key.digest(),
+                proving_key_digest: Some(c.proving_key.digest()),
+                ceremony: None,
+            }),
             shape: params.shape,
             root_window: DEFAULT_ROOT_WINDOW,
             root_max_age_ms: DEFAULT_ROOT_MAX_AGE_MS,
@@ -169,15 +197,17 @@ impl DataDir {
         })
     }
 
-    /// Opens the node's ledger (see [`DataDir::open_store`]), `proposer` signing its blocks.
+    /// Opens the node's ledger (see [`DataDir::open_store`]), `proposer` signing its blocks,
+    /// with the verifying keys of both circuits (the continuation's when the genesis pins
+    /// it).
     pub fn open_ledger(
         &self,
-        key: &PreparedClaimKey,
+        keys: Keys<'_>,
         ledger: Option<&str>,
         proposer: u32,
     ) -> Result<Ledger, Error> {
         let genesis = self.load_genesis()?;
-        let keys = VerifyingKeys::new(&genesis, key.clone(), None)?;
+        let keys = verifying_keys(&genesis, keys)?;
         Ok(Ledger::open(
             self.open_store(&genesis, ledger)?,
             genesis,
@@ -260,9 +290,14 @@ pub fn parse_digest(text: &str) -> Result<[u8; 32], String> {
     Ok(digest)
 }
 
-/// The verifying key in `dir`, refused unless its digest is `pin`'s.
-pub fn load_verifying_key(dir: &Path, pin: Option<&Pin>) -> Result<ClaimVerifyingKey, Error> {
-    let [_, path, _] = ClaimParams::files(dir, Circuit::Primary);
+/// `circuit`'s verifying key in the parameters folder `dir`, refused unless its digest is
+/// `pin`'s.
+pub fn load_verifying_key(
+    dir: &Path,
+    circuit: Circuit,
+    pin: Option<&Pin>,
+) -> Result<ClaimVerifyingKey, Error> {
+    let [_, path, _] = ClaimParams::files(dir, circuit);
     if !path.exists() {
         return Err(Error::NoVerifyingKey {
             path,
@@ -271,10 +306,10 @@ pub fn load_verifying_key(dir: &Path, pin: Option<&Pin>) -> Result<ClaimVerifyin
             }),
         });
     }
-    let key = ClaimParams::load_verifying_key(dir, Circuit::Primary)?;
+    let key = ClaimParams::load_verifying_key(dir, circuit)?;
     match pin {
         Some(pin) if pin.digest != key.digest() => Err(Error::ForeignParams {
-            dir: dir.into(),
+            dir: ClaimParams::folder(dir, circuit),
             found: hex::encode(key.digest()),
             expected: hex::encode(pin.digest),
             pinned_by: pin.by.clone(),
@@ -283,25 +318,100 @@ pub fn load_verifying_key(dir: &Path, pin: Option<&Pin>) -> Result<ClaimVerifyin
     }
 }
 
-/// Parameters as a node or a proving command finds them: the (checked) verifying key, and
-/// the proving parameters when the folder holds a proving key.
+/// The prepared verifying keys of the primary circuit and, when pinned, the continuation
+/// circuit: what a ledger checks claims with.
+pub type Keys<'a> = (&'a PreparedClaimKey, Option<&'a PreparedClaimKey>);
+
+/// `keys` as the ledger takes them, each checked against `genesis`.
+fn verifying_keys(
+    genesis: &Genesis,
+    (primary, continuation): Keys<'_>,
+) -> Result<VerifyingKeys, Error> {
+    Ok(VerifyingKeys::new(
+        genesis,
+        primary.clone(),
+        continuation.cloned(),
+    )?)
+}
+
+/// Parameters as a node or a proving command finds them, for both circuits.
 pub struct Params {
+    pub primary: CircuitParams,
+    /// The continuation circuit's (statement v2); none where the genesis pins none.
+    pub continuation: Option<CircuitParams>,
+}
+
+/// One circuit's parameters: the (checked) verifying key, and the proving parameters when
+/// the folder holds a proving key.
+pub struct CircuitParams {
     proving_key_file: PathBuf,
     pub verifying_key: ClaimVerifyingKey,
     pub prover: Option<ClaimParams>,
 }
 
-impl Params {
+impl CircuitParams {
+    /// `circuit`'s parameters in the folder `dir`, its verifying key `pin`'s (and its
+    /// proving key, when the folder holds one, `proving_pin`'s if given).
+    fn load(
+        dir: &Path,
+        circuit: Circuit,
+        pin: Option<Pin>,
+        proving_pin: Option<[u8; 32]>,
+    ) -> Result<Self, Error> {
+        let verifying_key = load_verifying_key(dir, circuit, pin.as_ref())?;
+        let [proving_key_file, ..] = ClaimParams::files(dir, circuit);
+        // `load` reads the verifying key again and requires the proving key to embed it.
+        let prover = match proving_key_file.exists() {
+            true => Some(ClaimParams::load_pinned(dir, circuit, proving_pin)?),
+            false => None,
+        };
+        Ok(Self {
+            proving_key_file,
+            verifying_key,
+            prover,
+        })
+    }
+
     /// The proving parameters, or why there are none (naming the missing file).
     pub fn prover(&self) -> Result<&ClaimParams, Error> {
         self.prover
             .as_ref()
             .ok_or_else(|| Error::NoProvingKey(self.proving_key_file.clone()))
     }
+}
+
+impl Params {
+    /// The primary circuit's proving parameters, or why there are none.
+    pub fn prover(&self) -> Result<&ClaimParams, Error> {
+        self.primary.prover()
+    }
+
+    /// The continuation circuit's proving parameters, or why there are none: no proving
+    /// key, or a genesis that pins no continuation circuit.
+    pub fn continuation_prover(&self) -> Result<&ClaimParams, Error> {
+        self.continuation
+            .as_ref()
+            .ok_or(Error::Ledger(LedgerError::NoContinuationKey))?
+            .prover()
+    }
 
     pub fn into_prover(self) -> Result<ClaimParams, Error> {
-        self.prover
-            .ok_or(Error::NoProvingKey(self.proving_key_file))
+        let CircuitParams {
+            proving_key_file,
+            prover,
+            ..
+        } = self.primary;
+        prover.ok_or(Error::NoProvingKey(proving_key_file))
+    }
+
+    /// Both circuits' verifying keys, prepared.
+    pub fn prepared(&self) -> (PreparedClaimKey, Option<PreparedClaimKey>) {
+        (
+            self.primary.verifying_key.prepare(),
+            self.continuation
+                .as_ref()
+                .map(|c| c.verifying_key.prepare()),
+        )
     }
 }
 
@@ -331,11 +441,11 @@ pub fn parameters_origin(genesis: &Genesis) -> String {
 /// Replays the chain (see [`DataDir::open_store`]) and re-verifies everything.
 pub fn audit(
     data: &DataDir,
-    key: &PreparedClaimKey,
+    keys: Keys<'_>,
     ledger: Option<&str>,
 ) -> Result<zkclaim_ledger::AuditReport, Error> {
     let genesis = data.load_genesis()?;
     let store = data.open_store(&genesis, ledger)?;
-    let keys = VerifyingKeys::new(&genesis, key.clone(), None)?;
+    let keys = verifying_keys(&genesis, keys)?;
     zkclaim_ledger::audit(&*store, &genesis, &keys).map_err(Error::AuditFailed)
 }

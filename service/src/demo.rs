@@ -11,7 +11,10 @@
 //! audit replays the chain.
 
 use crate::consortium::{self, DataDir, HOSPITALS, INSURERS, REGULATOR};
-use crate::serve::{actions::Settled, insurer};
+use crate::serve::{
+    actions::{Package, Settled},
+    insurer,
+};
 use crate::{commands::setup::load_or_setup, error::Error};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -73,9 +76,9 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         })?;
     }
     let genesis = steps.time("consortium: genesis and member keys", || {
-        dir.init(&params, None)
+        dir.init(&params, None, None)
     })?;
-    let ledger = dir.open_ledger(&params.prepared, None, REGULATOR)?;
+    let ledger = dir.open_ledger((&params.prepared, None), None, REGULATOR)?;
     let chain = genesis.chain_id.clone();
     let hospital_keys = [dir.load_key(HOSPITALS[0])?, dir.load_key(HOSPITALS[1])?];
     let insurer_keys = [dir.load_key(INSURERS[0])?, dir.load_key(INSURERS[1])?];
@@ -151,7 +154,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let package = steps.time(PROVE, || prove(&at_a.policy, &mut rng))?;
     // The patient's claims go to the insurer's intake, which signs them with its key.
     let intake = |key: &MemberKey, claim: ClaimPackage| {
-        insurer::intake(&ledger, &registry, key, claim).map_err(Error::from)
+        insurer::intake(&ledger, &registry, key, Package::Primary(claim)).map_err(Error::from)
     };
 
     // Refusals first, so that each shows its own reason.
@@ -196,7 +199,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     ledger.close();
     drop(ledger);
     let report = steps.time("regulator: audit the whole chain", || {
-        consortium::audit(&dir, &params.prepared, None)
+        consortium::audit(&dir, (&params.prepared, None), None)
     })?;
 
     // What each party saw.

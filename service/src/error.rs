@@ -157,7 +157,11 @@ impl Error {
             | Error::AuditFailed(_)
             | Error::Refused { .. }
             | Error::NotInTree(_)
-            | Error::Prove(ProveError::Rule(_)) => 1,
+            | Error::Prove(
+                ProveError::Rule(_)
+                | ProveError::Continuation(_)
+                | ProveError::FullyReimbursed { .. },
+            ) => 1,
             Error::Ceremony { source, .. } if source.is_invalid_ceremony() => 1,
             Error::Ceremony { .. } => 3,
             Error::Ledger(
@@ -167,6 +171,12 @@ impl Error {
                 | L::WrongInsurer { .. }
                 | L::StaleRoot
                 | L::ExpiredRoot { .. }
+                | L::StaleSettledRoot
+                | L::ExpiredSettledRoot { .. }
+                | L::NoContinuationKey
+                | L::DuplicateSettledLeaf
+                | L::UnknownSettledLeaf(_)
+                | L::SettledTreeFull
                 | L::DuplicateClaim { .. }
                 | L::InvalidProof
                 | L::DuplicateCommitment
@@ -220,7 +230,10 @@ impl Error {
             Error::AuditFailed(_) => "audit_failed",
             Error::NotInTree(_) => "not_in_tree",
             Error::Ceremony { source, .. } if source.is_invalid_ceremony() => "invalid_ceremony",
-            Error::Prove(zkclaim_prover::ProveError::Rule(_)) => "rule_violated",
+            Error::Prove(
+                zkclaim_prover::ProveError::Rule(_) | zkclaim_prover::ProveError::Continuation(_),
+            ) => "rule_violated",
+            Error::Prove(zkclaim_prover::ProveError::FullyReimbursed { .. }) => "fully_reimbursed",
             Error::Usage(_) | Error::Unpinned | Error::WitnessInClear(_) => "usage",
             Error::Unreachable(_) => "unreachable",
             Error::Exists(_) | Error::ParamsExist { .. } | Error::KeyExists { .. } => "exists",

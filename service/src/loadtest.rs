@@ -15,7 +15,7 @@ use crate::{
     demo,
     error::Error,
     output::Output,
-    serve::actions::ProofRequest,
+    serve::actions::{Package, ProofRequest},
 };
 use rand::rngs::OsRng;
 use serde::Serialize;
@@ -35,7 +35,6 @@ use zkclaim_circuits::{
 };
 use zkclaim_insurer::Application;
 use zkclaim_ledger::{MemberKey, Transaction};
-use zkclaim_verifier::ClaimPackage;
 
 pub struct Options {
     pub clients: Vec<usize>,
@@ -185,6 +184,7 @@ fn patient(client: &Client, members: &Members) -> Result<ProofRequest, Error> {
         // One hospital registers every invoice here, so no other hospital's registration
         // would ever hide one: the load test measures proving and settling, not root choice.
         claim_now: true,
+        previous: vec![],
     })
 }
 
@@ -199,22 +199,22 @@ fn round(
 
     let (proved, proving) = concurrently(clients, patients, |p| prove(client, p))?;
     let busy_retries = proved.iter().map(|(_, (_, busy))| busy).sum();
-    let (packages, proof_latencies): (Vec<ClaimPackage>, Vec<Duration>) = proved
+    let (packages, proof_latencies): (Vec<Package>, Vec<Duration>) = proved
         .into_iter()
         .map(|(t, (package, _))| (package, t))
         .unzip();
 
     let (settled, settling) = concurrently(clients, &packages, |package| {
-        let stx = Transaction::SettleClaim {
-            claim: package.clone(),
-        }
-        .sign(&members.chain_id, &members.insurer);
+        let stx = package
+            .clone()
+            .settlement()
+            .sign(&members.chain_id, &members.insurer);
         client.post_signed("/v1/claims", &json(stx), &members.insurer)
     })?;
 
     let mut confirmed = 0;
     for package in &packages {
-        let nullifier = field::format(&package.public_inputs.nullifier);
+        let nullifier = field::format(&package.common().nullifier);
         let record = client.get(&format!("/v1/claims/{nullifier}"))?;
         if record["insurer"] == members.insurer.member_id() {
             confirmed += 1;
@@ -255,7 +255,7 @@ fn register(
 }
 
 /// A proof from the node, asking again after each 429; and how many 429s it met.
-fn prove(client: &Client, request: &ProofRequest) -> Result<(ClaimPackage, usize), Error> {
+fn prove(client: &Client, request: &ProofRequest) -> Result<(Package, usize), Error> {
     let mut busy = 0;
     loop {
         match client.prove(request, false) {
@@ -358,7 +358,7 @@ fn write_csv(path: &std::path::Path, rounds: &[Round]) -> Result<(), Error> {
 /// `n` proof requests at once, not retried: what the node answers a flood.
 fn flood(client: &Client, request: &ProofRequest, n: usize) -> Flood {
     let start = Barrier::new(n);
-    let answers: Vec<Result<ClaimPackage, Error>> = std::thread::scope(|s| {
+    let answers: Vec<Result<Package, Error>> = std::thread::scope(|s| {
         let threads: Vec<_> = (0..n)
             .map(|_| {
                 s.spawn(|| {

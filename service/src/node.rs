@@ -8,7 +8,7 @@ use crate::{
     error::Error,
     serve::{actions, insurer},
 };
-use rand::rngs::OsRng;
+use actions::Package;
 use serde_json::{json, Value};
 use std::{
     cell::OnceCell,
@@ -18,7 +18,6 @@ use std::{
 use zkclaim_circuits::{field, Fr};
 use zkclaim_insurer::{Application, Registry};
 use zkclaim_ledger::{Ledger, LedgerError, MemberKey, Role, SignedTransaction};
-use zkclaim_verifier::ClaimPackage;
 
 pub enum Node {
     Remote(Client),
@@ -45,8 +44,9 @@ impl Node {
             Some(server) => Node::Remote(Client::new(server, ca)?),
             None => {
                 let params = Box::new(data.load_params(params)?);
+                let (primary, continuation) = params.prepared();
                 let ledger =
-                    data.open_ledger(&params.verifying_key.prepare(), ledger, REGULATOR)?;
+                    data.open_ledger((&primary, continuation.as_ref()), ledger, REGULATOR)?;
                 Node::Embedded {
                     ledger,
                     params,
@@ -230,21 +230,25 @@ impl Node {
         request: actions::ProofRequest,
         in_clear: bool,
         choice: actions::RootChoice,
-    ) -> Result<ClaimPackage, Error> {
+    ) -> Result<Package, Error> {
         match self {
             Node::Remote(client) => client.prove(&request, in_clear),
             Node::Embedded { ledger, params, .. } => {
-                let params = params.prover()?;
+                let primary = params.prover()?;
+                let continuation = match request.previous.is_empty() {
+                    true => None,
+                    false => Some(params.continuation_prover()?),
+                };
                 let mut choice = choice.for_request(&request);
                 if !ledger.shared() {
                     choice.wait = Duration::ZERO;
                 }
                 let started = Instant::now();
-                while !choice.ready(ledger, params.shape, &request, started)? {
+                while !choice.ready(ledger, primary.shape, &request, started)? {
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                let witness = actions::witness(ledger, params.shape, request)?;
-                Ok(zkclaim_prover::prove(params, witness, &mut OsRng)?)
+                let witness = actions::witness(ledger, primary.shape, request)?;
+                Ok(witness.prove(primary, continuation)?)
             }
         }
     }

@@ -135,6 +135,7 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
         ("get", "/v1/intake/{nullifier}"),
         ("get", "/v1/roots"),
         ("get", "/v1/paths/{leaf_index}"),
+        ("get", "/v1/settled/{leaf}/path"),
         ("get", "/v1/blocks/{height}"),
         ("get", "/v1/genesis"),
         ("get", "/v1/verifying-key"),
@@ -180,6 +181,7 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
             let concrete = path
                 .replace("{id}", &"0".repeat(32))
                 .replace("{nullifier}", &format!("0x{}", "0".repeat(64)))
+                .replace("{leaf}", &format!("0x{}", "0".repeat(64)))
                 .replace("{leaf_index}", "0")
                 .replace("{height}", "1");
             let reply = match method.as_str() {

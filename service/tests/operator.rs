@@ -336,12 +336,11 @@ fn three_organizations_found_a_consortium_without_sharing_a_secret() {
         std::fs::create_dir_all(data.join("consortium")).unwrap();
         std::fs::copy(&genesis, data.join("consortium/genesis.json")).unwrap();
     }
-    std::fs::create_dir_all(hospital.path().join("params")).unwrap();
-    std::fs::copy(
-        regulator.join("params/claim.vk"),
-        hospital.path().join("params/claim.vk"),
-    )
-    .unwrap();
+    // Both circuits' verifying keys: the genesis pins the continuation circuit too.
+    std::fs::create_dir_all(hospital.path().join("params/continuation")).unwrap();
+    for key in ["params/claim.vk", "params/continuation/claim.vk"] {
+        std::fs::copy(regulator.join(key), hospital.path().join(key)).unwrap();
+    }
 
     // Each secret key lies in its owner's folder only, readable by its owner alone.
     let mut secrets = vec![];

@@ -18,10 +18,11 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     // The verifying key must be the one the genesis pins, and so must the proving key when
     // the folder holds one and the genesis pins it.
     let params = ctx.data.load_params(&ctx.params_dir(args.params))?;
-    let key = params.verifying_key.prepare();
-    let report = consortium::audit(&ctx.data, &key, args.ledger.as_deref())?;
+    let (primary, continuation) = params.prepared();
+    let keys = (&primary, continuation.as_ref());
+    let report = consortium::audit(&ctx.data, keys, args.ledger.as_deref())?;
     let genesis = ctx.data.load_genesis()?;
-    let proving_key = match (&params.prover, genesis.proving_key_digest) {
+    let proving_key = match (&params.primary.prover, genesis.proving_key_digest) {
         (None, _) => "absent",
         (Some(_), None) => "not pinned",
         (Some(_), Some(_)) => "the pinned one",

@@ -1,5 +1,6 @@
 //! `zkclaim claim`: insurers' claims on the ledger.
 
+use crate::serve::actions::Package;
 use crate::{
     commands::{parse_field, shown, Chain, Context, Signer},
     error::Error,
@@ -8,14 +9,13 @@ use crate::{
 use serde_json::Value;
 use std::path::PathBuf;
 use zkclaim_circuits::{field, Fr};
-use zkclaim_ledger::Transaction;
-use zkclaim_verifier::ClaimPackage;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Verify and settle a claim package (insurer); prints the receipt.
+    /// Verify and settle a claim package (insurer); prints the receipt. Either circuit's:
+    /// a primary claim, or a continuation (statement v2).
     Settle {
-        /// The claim package file (`-`: standard input).
+        /// The claim package file, of either circuit (`-`: standard input).
         claim: PathBuf,
         #[command(flatten)]
         signer: Signer,
@@ -26,7 +26,7 @@ pub enum Command {
     /// `--insurer N`): it checks the insurer rule, settles and answers the receipt and the
     /// payout amount, or refuses (exit 1, with the reason).
     Submit {
-        /// The claim package file (`-`: standard input).
+        /// The claim package file, of either circuit (`-`: standard input).
         claim: PathBuf,
     },
     /// A claim's status at an insurer, settled or refused with the reason: at the node's
@@ -59,13 +59,13 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             signer,
             chain,
         } => {
-            let claim: ClaimPackage = files::read(&claim)?;
-            let (key, stx) = signer.sign(&ctx.data, Transaction::SettleClaim { claim })?;
+            let claim: Package = files::read(&claim)?;
+            let (key, stx) = signer.sign(&ctx.data, claim.settlement())?;
             files::write(None, &ctx.node(&params, chain)?.settle_claim(stx, &key)?)
         }
         Command::Submit { claim } => {
             let client = ctx.client("claim submit")?;
-            let package: ClaimPackage = files::read(&claim)?;
+            let package: Package = files::read(&claim)?;
             let settled = client.post(
                 "/v1/intake",
                 &serde_json::to_string(&package).expect("packages serialize"),

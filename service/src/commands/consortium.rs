@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
 use zkclaim_circuits::Circuit;
-use zkclaim_ledger::{Ceremony, Genesis, Member, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW};
+use zkclaim_ledger::{
+    Ceremony, CircuitPin, Genesis, Member, DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
+};
 use zkclaim_prover::ClaimParams;
 
 #[derive(clap::Subcommand)]
@@ -111,13 +113,22 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
                 ));
             }
             let dir = ctx.params_dir(params);
-            let (params, ceremony) = match ceremony.verified(shape.over(Shape::default()))? {
-                Some((record, imported)) => {
-                    (ceremony_params(&ctx.data, &dir, imported)?, Some(record))
-                }
-                None => (load_or_setup(&ctx.data, &dir)?, None),
-            };
-            let genesis = ctx.data.init(&params, ceremony)?;
+            // A ceremony's genesis pins no development continuation parameters: only the
+            // development path pins them, beside the primary circuit's.
+            let (params, continuation, ceremony) =
+                match ceremony.verified(shape.over(Shape::default()))? {
+                    Some((record, imported)) => (
+                        ceremony_params(&ctx.data, &dir, imported)?,
+                        None,
+                        Some(record),
+                    ),
+                    None => (
+                        load_or_setup(&ctx.data, &dir)?,
+                        continuation_params(&dir)?,
+                        None,
+                    ),
+                };
+            let genesis = ctx.data.init(&params, continuation.as_ref(), ceremony)?;
             ctx.output.result(
                 json!({
                     "chain_id": genesis.chain_id,
@@ -152,6 +163,16 @@ impl CeremonyArgs {
             _ => Ok(None),
         }
     }
+}
+
+/// The continuation circuit's parameters in `dir` (statement v2), when it holds its proving
+/// key: loading checks them before they are pinned.
+fn continuation_params(dir: &Path) -> Result<Option<ClaimParams>, Error> {
+    let [proving_key_file, ..] = ClaimParams::files(dir, Circuit::Continuation);
+    Ok(match proving_key_file.exists() {
+        true => Some(ClaimParams::load(dir, Circuit::Continuation)?),
+        false => None,
+    })
 }
 
 /// The ceremony's parameters in `dir`: imported there when it has none, else `dir`'s must
@@ -189,6 +210,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         depth: args.depth.unwrap_or(default.depth),
     };
     let mut ceremony = None;
+    let mut continuation = None;
     let (verifying_key_digest, proving_key_digest, shape) = match args.vk_digest {
         Some(digest) => (digest, args.pk_digest, shape),
         None if args.ceremony.ceremony.is_some() => {
@@ -202,7 +224,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         }
         None => {
             let dir = ctx.params_dir(args.params);
-            let key = consortium::load_verifying_key(&dir, None)?;
+            let key = consortium::load_verifying_key(&dir, Circuit::Primary, None)?;
             // Pinned when the folder holds the proving key: loading it checks it first.
             let [proving_key_file, ..] = ClaimParams::files(&dir, Circuit::Primary);
             let proving_key = match proving_key_file.exists() {
@@ -213,6 +235,17 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
                 ),
                 false => args.pk_digest,
             };
+            // The continuation circuit (statement v2) is pinned when the folder holds its
+            // verifying key, its proving key's digest when it holds that too.
+            let [_, continuation_key, _] = ClaimParams::files(&dir, Circuit::Continuation);
+            if continuation_key.exists() {
+                let key = consortium::load_verifying_key(&dir, Circuit::Continuation, None)?;
+                continuation = Some(CircuitPin {
+                    verifying_key_digest: key.digest(),
+                    proving_key_digest: continuation_params(&dir)?.map(|p| p.proving_key.digest()),
+                    ceremony: None,
+                });
+            }
             (key.digest(), proving_key, ClaimParams::load_shape(&dir)?)
         }
     };
@@ -226,7 +259,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
         verifying_key_digest,
         proving_key_digest,
         ceremony,
-        continuation: None,
+        continuation,
         shape,
         root_window: args.root_window,
         root_max_age_ms: args.root_max_age_ms,
@@ -256,6 +289,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
             "verifying_key_digest": vk_digest,
             "proving_key_digest": genesis.proving_key_digest.map(hex::encode),
             "ceremony": genesis.ceremony,
+            "continuation": genesis.continuation,
             "file_sha256": file_sha256,
         }),
         format_args!(

@@ -1,4 +1,5 @@
-//! `zkclaim prove`: a claim proof, here against a tree file or the ledger, or on a node.
+//! `zkclaim prove`: a claim proof, here against a tree file or the ledger, or on a node; a
+//! continuation claim's (statement v2) with `--continue`.
 
 use crate::{
     commands::{setup::load_or_setup, Chain, Context},
@@ -6,7 +7,7 @@ use crate::{
     files, serve,
 };
 use rand::rngs::OsRng;
-use serve::actions::RootChoice;
+use serve::actions::{Package, RootChoice};
 use std::{path::PathBuf, time::Duration};
 use zkclaim_circuits::{
     claim::ClaimWitness,
@@ -37,6 +38,12 @@ pub struct Args {
     /// Parameters folder [default: DATA/params].
     #[arg(long)]
     params: Option<PathBuf>,
+    /// A continuation claim (statement v2) for the next rank: the patient's earlier claim
+    /// packages on this invoice, in rank order (the primary claim's first; repeat the flag
+    /// for each). The last one must be settled: its leaf's path comes from the settled tree
+    /// of the ledger in DATA or of the node (`--server`). --policy is then the next payer's.
+    #[arg(long = "continue", value_name = "PREV.json", conflicts_with = "tree")]
+    previous: Vec<PathBuf>,
     /// Where to write the claim package (stdout if omitted or `-`).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -92,7 +99,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
                 let wtns = circom::wtns(&params.matrices, params.shape, witness.clone())?;
                 files::write_secret_bytes(path, &wtns)?;
             }
-            zkclaim_prover::prove(&params, witness, &mut OsRng)?
+            Package::Primary(zkclaim_prover::prove(&params, witness, &mut OsRng)?)
         }
         None => {
             let node = ctx.node(&params_dir, args.chain)?;
@@ -101,6 +108,11 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
                 key: files::read(&args.key)?,
                 policy: files::read(&args.policy)?,
                 claim_now: args.claim_now,
+                previous: args
+                    .previous
+                    .iter()
+                    .map(|path| files::read(path))
+                    .collect::<Result<_, _>>()?,
             };
             let choice = RootChoice {
                 min_lag: args.min_root_lag,

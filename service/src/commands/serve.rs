@@ -22,8 +22,9 @@ pub struct Args {
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let config = serve::Config::resolve(args.config.as_deref(), *args.settings)?;
     let params = ctx.data.load_params(&ctx.params_dir(None))?;
+    let (primary, continuation) = params.prepared();
     let ledger = ctx.data.open_ledger(
-        &params.verifying_key.prepare(),
+        (&primary, continuation.as_ref()),
         config.ledger.as_deref(),
         config.proposer,
     )?;

@@ -106,5 +106,8 @@ pub fn load_or_setup(data: &DataDir, dir: &Path) -> Result<ClaimParams, Error> {
         dir.display()
     );
     eprintln!("{FORGERY_WARNING}");
-    setup(dir, Circuit::Primary, Shape::default())
+    let params = setup(dir, Circuit::Primary, Shape::default())?;
+    // The continuation circuit's too (statement v2), in dir/continuation.
+    setup(dir, Circuit::Continuation, Shape::default())?;
+    Ok(params)
 }

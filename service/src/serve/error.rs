@@ -65,6 +65,32 @@ pub enum ServiceError {
         needed: u64,
         waited_s: u64,
     },
+    /// A continuation's settled root does not yet hide the block that settled the previous
+    /// rank among enough later settlements, and none came within the wait.
+    #[error(
+        "the previous rank's claim is followed by {later} settlements so far; a settled root \
+         after at least {needed} hides which block settled it, and they did not come within \
+         {waited_s} s. Retry later, or claim now (claim_now, --claim-now) with a settled root \
+         that may point at that block: this insurer could then learn when the earlier \
+         insurer settled"
+    )]
+    SettledRootTooFresh {
+        later: u64,
+        needed: u64,
+        waited_s: u64,
+    },
+    /// A continuation request's previous rank is not in the ledger's settled tree.
+    #[error(
+        "previous: the last earlier claim is not settled on the ledger (yet): settle it at \
+         its insurer first, then claim the next rank"
+    )]
+    PreviousNotSettled,
+    /// The earlier claims on the invoice reimbursed it in full: a continuation would pay 0.
+    #[error(
+        "previous: the invoice is fully reimbursed by its earlier claims; nothing is left to \
+         claim, and no proof was made"
+    )]
+    FullyReimbursed,
     /// The proof request waited in the prover queue longer than the node allows.
     #[error("the proof request waited too long for a prover; retry later")]
     QueueTimeout,
@@ -138,13 +164,18 @@ impl ServiceError {
             ServiceError::ClientBusy => (StatusCode::TOO_MANY_REQUESTS, "client_busy"),
             ServiceError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ServiceError::QueueTimeout => (StatusCode::SERVICE_UNAVAILABLE, "queue_timeout"),
-            ServiceError::RootTooFresh { .. } => {
+            ServiceError::RootTooFresh { .. } | ServiceError::SettledRootTooFresh { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "root_too_fresh")
+            }
+            ServiceError::PreviousNotSettled => (StatusCode::CONFLICT, "previous_not_settled"),
+            ServiceError::FullyReimbursed
+            | ServiceError::Prove(ProveError::FullyReimbursed { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "fully_reimbursed")
             }
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServiceError::NoProvingKey => (StatusCode::SERVICE_UNAVAILABLE, "no_proving_key"),
             ServiceError::NoInsurer => (StatusCode::SERVICE_UNAVAILABLE, "no_insurer"),
-            ServiceError::Prove(ProveError::Rule(_)) => {
+            ServiceError::Prove(ProveError::Rule(_) | ProveError::Continuation(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
             ServiceError::Prove(_) => (StatusCode::INTERNAL_SERVER_ERROR, "prover"),
@@ -166,6 +197,14 @@ impl ServiceError {
                 L::WrongInsurer { .. } => (StatusCode::FORBIDDEN, "wrong_insurer"),
                 L::StaleRoot => (StatusCode::UNPROCESSABLE_ENTITY, "stale_root"),
                 L::ExpiredRoot { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "expired_root"),
+                L::StaleSettledRoot => (StatusCode::UNPROCESSABLE_ENTITY, "stale_settled_root"),
+                L::ExpiredSettledRoot { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "expired_settled_root")
+                }
+                L::NoContinuationKey => (StatusCode::UNPROCESSABLE_ENTITY, "no_continuation_key"),
+                L::DuplicateSettledLeaf => (StatusCode::CONFLICT, "duplicate_settled_leaf"),
+                L::UnknownSettledLeaf(_) => (StatusCode::NOT_FOUND, "unknown_settled_leaf"),
+                L::SettledTreeFull => (StatusCode::SERVICE_UNAVAILABLE, "tree_full"),
                 L::InvalidProof => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_proof"),
                 L::DuplicateClaim { .. } => (StatusCode::CONFLICT, "duplicate_claim"),
                 L::DuplicateCommitment => (StatusCode::CONFLICT, "duplicate_commitment"),
@@ -201,6 +240,9 @@ impl ServiceError {
         } else if let ServiceError::Ledger(LedgerError::UnknownLeaf(_)) = self {
             // The index is the client's: a refusal never repeats a value it was sent.
             "no invoice at this leaf index".to_owned()
+        } else if let ServiceError::Prove(ProveError::FullyReimbursed { .. }) = self {
+            // Nor the invoice's total.
+            ServiceError::FullyReimbursed.to_string()
         } else {
             self.to_string()
         };
@@ -290,6 +332,9 @@ mod tests {
                 422,
             ),
             (LedgerError::UnknownLeaf(4), 404),
+            (LedgerError::StaleSettledRoot, 422),
+            (LedgerError::DuplicateSettledLeaf, 409),
+            (LedgerError::NoContinuationKey, 422),
             (LedgerError::Closed, 503),
             (
                 LedgerError::Storage("disk full at /secret/path".into()),

@@ -11,14 +11,13 @@
 //! recorded in the registry: a claim's status and the insurer's report read it.
 
 use super::{
-    actions::{Receipt, Settled},
+    actions::{Package, Receipt, Settled},
     error::ServiceError,
 };
 use serde::Serialize;
 use zkclaim_circuits::{field, policy::Policy, Fr};
 use zkclaim_insurer::{now_ms, today, Application, Enrolment, Outcome, Registry, Report, Status};
-use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction, Transaction};
-use zkclaim_verifier::ClaimPackage;
+use zkclaim_ledger::{Ledger, MemberKey, SignedTransaction};
 
 /// An enrolment made, with the policy file to hand to the patient (it holds the salt the
 /// registry drew; the registry keeps only its hash).
@@ -67,17 +66,18 @@ pub fn report(registry: &Registry, member: u32, limit: usize) -> Result<Report, 
     Ok(registry.report(member, limit)?)
 }
 
-/// Settles `stx`, a claim signed by the insurer that settles it, under the insurer rule;
-/// blocks until its block is durable.
+/// Settles `stx`, a claim of either circuit (a primary claim, or a continuation: statement
+/// v2) signed by the insurer that settles it, under the insurer rule; blocks until its
+/// block is durable.
 pub fn settle(
     ledger: &Ledger,
     registry: &Registry,
     stx: SignedTransaction,
 ) -> Result<Settled, ServiceError> {
-    let Transaction::SettleClaim { claim } = &stx.tx else {
+    let Some(claim) = Package::settled_by(&stx.tx) else {
         return Err(ServiceError::BadRequest(
             "invalid_request",
-            "this endpoint takes a settle_claim transaction".into(),
+            "this endpoint takes a settle_claim or settle_continuation transaction".into(),
         ));
     };
     // Who may settle (a member, an insurer, its signature) and a proof that verifies,
@@ -87,7 +87,7 @@ pub fn settle(
     // root be recorded unverified, since the ledger refuses a stale root before verifying.
     ledger.precheck(&stx)?;
     let insurer = stx.signer;
-    let public = claim.public_inputs;
+    let public = claim.common();
     let outcome = |status| Outcome {
         nullifier: public.nullifier,
         claimant_tag: public.claimant_tag,
@@ -132,7 +132,8 @@ pub fn settle(
     }
 }
 
-/// A patient's claim package, taken by the insurer whose `key` this node holds: settled
+/// A patient's claim package (of either circuit), taken by the insurer whose `key` this
+/// node holds: settled
 /// under the insurer rule with that key's signature. Idempotent: a package of a claim this
 /// insurer settled already (the same one retried, or its proof re-randomized) answers that
 /// settlement's receipt.
@@ -140,17 +141,17 @@ pub fn intake(
     ledger: &Ledger,
     registry: &Registry,
     key: &MemberKey,
-    package: ClaimPackage,
+    package: Package,
 ) -> Result<Settled, ServiceError> {
     if let Some(settled) = settled_before(registry, key.member_id(), &package)? {
         return Ok(settled);
     }
     // Ed25519 signatures are deterministic: the same package makes the same transaction,
     // and the ledger answers a transaction it holds with its receipt.
-    let stx = Transaction::SettleClaim {
-        claim: package.clone(),
-    }
-    .sign(&ledger.genesis().chain_id, key);
+    let stx = package
+        .clone()
+        .settlement()
+        .sign(&ledger.genesis().chain_id, key);
     let settled = settle(ledger, registry, stx);
     if let Err(ServiceError::Ledger(zkclaim_ledger::LedgerError::DuplicateClaim { .. })) = &settled
     {
@@ -167,9 +168,9 @@ pub fn intake(
 fn settled_before(
     registry: &Registry,
     insurer: u32,
-    package: &ClaimPackage,
+    package: &Package,
 ) -> Result<Option<Settled>, ServiceError> {
-    let public = &package.public_inputs;
+    let public = package.common();
     let Some(outcome) = registry.outcome(insurer, public.nullifier)? else {
         return Ok(None);
     };

@@ -9,6 +9,7 @@
 //! the package, as whoever sent the request would have.
 
 use super::{
+    actions::{Package, Witness},
     admission::Slot,
     error::{ErrorDetail, ServiceError},
     pool::ProverPool,
@@ -22,8 +23,6 @@ use std::{
     },
     time::{Duration, Instant},
 };
-use zkclaim_circuits::claim::ClaimWitness;
-use zkclaim_verifier::ClaimPackage;
 
 /// Where a job stands.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -33,8 +32,8 @@ pub enum JobStatus {
     Pending,
     /// A prover is working on it.
     Running,
-    /// Proved: the claim package, as `POST /v1/proofs` answers it.
-    Done { package: Box<ClaimPackage> },
+    /// Proved: the claim package (of either circuit), as `POST /v1/proofs` answers it.
+    Done { package: Box<Package> },
     /// Refused or failed: the error `POST /v1/proofs` would have answered.
     Failed { error: ErrorDetail },
 }
@@ -76,7 +75,7 @@ impl Jobs {
     pub fn submit(
         &self,
         pool: &ProverPool,
-        witness: ClaimWitness,
+        witness: Witness,
         limit: Duration,
         slot: Slot,
     ) -> Result<Accepted, ServiceError> {

@@ -57,6 +57,8 @@ pub struct AppState {
     /// the intake answers 503 `no_insurer`.
     insurer: Option<Arc<MemberKey>>,
     verifying_key: ClaimVerifyingKey,
+    /// The continuation circuit's (statement v2), where the genesis pins one.
+    continuation_key: Option<ClaimVerifyingKey>,
     /// None on a verify-only node (no proving key): the proof routes answer 503.
     pool: Option<pool::ProverPool>,
     jobs: jobs::Jobs,
@@ -87,10 +89,18 @@ pub fn run(
         .build()
         .map_err(|e| serve_error("cannot start the runtime", e))?;
     let metrics = Arc::new(metrics::Metrics::new());
-    let pool = match params.prover {
+    let Params {
+        primary,
+        continuation,
+    } = params;
+    let continuation_key = continuation.as_ref().map(|c| c.verifying_key.clone());
+    let pool = match primary.prover {
         Some(prover) => Some(
             pool::ProverPool::start(
-                Arc::new(prover),
+                Arc::new(pool::Provers {
+                    primary: prover,
+                    continuation: continuation.and_then(|c| c.prover),
+                }),
                 config.workers,
                 config.queue_depth,
                 config.queue_wait,
@@ -110,7 +120,8 @@ pub fn run(
         registry: Arc::new(registry),
         insurer: insurer.map(Arc::new),
         openapi: schemas::document(doc, shape),
-        verifying_key: params.verifying_key,
+        verifying_key: primary.verifying_key,
+        continuation_key,
         pool,
         jobs: jobs::Jobs::new(config.max_jobs, config.job_ttl),
         admission: admission::Admission::new(
@@ -275,6 +286,7 @@ fn routes(config: &Config) -> OpenApiRouter<Shared> {
         .routes(timed(routes!(get_claim), request))
         .routes(timed(routes!(roots), request))
         .routes(timed(routes!(path), request))
+        .routes(timed(routes!(settled_path), request))
         .routes(timed(routes!(block), request))
         .routes(timed(routes!(genesis), request))
         .routes(timed(routes!(verifying_key), request))

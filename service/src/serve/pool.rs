@@ -11,8 +11,11 @@
 //! patience is answered 503 instead of being proved late. A proof a worker has started
 //! cannot be stopped: it runs to its end.
 
-use super::{error::ServiceError, metrics::Metrics};
-use rand::rngs::OsRng;
+use super::{
+    actions::{Package, Witness},
+    error::ServiceError,
+    metrics::Metrics,
+};
 use std::{
     collections::VecDeque,
     future::Future,
@@ -26,17 +29,28 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::oneshot;
-use zkclaim_circuits::claim::ClaimWitness;
 use zkclaim_prover::ClaimParams;
-use zkclaim_verifier::ClaimPackage;
 
 /// Proving builds deep call stacks (constraint synthesis, MSMs): more than a thread's default.
 const STACK_BYTES: usize = 32 << 20;
 
-type Outcome = Result<ClaimPackage, ServiceError>;
+type Outcome = Result<Package, ServiceError>;
+
+/// The proving parameters of both circuits: the continuation's where the node has them.
+pub struct Provers {
+    pub primary: ClaimParams,
+    pub continuation: Option<ClaimParams>,
+}
+
+impl Provers {
+    /// The continuation circuit's parameters; 503 `no_proving_key` on a node without them.
+    fn continuation(&self) -> Result<&ClaimParams, ServiceError> {
+        self.continuation.as_ref().ok_or(ServiceError::NoProvingKey)
+    }
+}
 
 struct Job {
-    witness: ClaimWitness,
+    witness: Witness,
     queued: Instant,
     reply: oneshot::Sender<Outcome>,
     /// Set when a worker takes the job (an asynchronous proof's "running").
@@ -107,6 +121,7 @@ impl Shared {
 }
 
 pub struct ProverPool {
+    provers: Arc<Provers>,
     shared: Arc<Shared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -114,7 +129,7 @@ pub struct ProverPool {
 impl ProverPool {
     /// `workers` threads; at most `depth` live jobs waiting, each for at most `patience`.
     pub fn start(
-        params: Arc<ClaimParams>,
+        params: Arc<Provers>,
         workers: usize,
         depth: usize,
         patience: Duration,
@@ -140,21 +155,23 @@ impl ProverPool {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
+            provers: params,
             shared,
             workers: Mutex::new(handles),
         })
     }
 
     /// Queues a proof: 429 when the queue holds `depth` live jobs, 503 once the pool is
-    /// closed.
-    pub fn submit(&self, witness: ClaimWitness) -> Result<Ticket, ServiceError> {
+    /// closed or for a continuation on a node without the continuation circuit's
+    /// parameters.
+    pub fn submit(&self, witness: Witness) -> Result<Ticket, ServiceError> {
         self.enqueue(witness, None)
     }
 
     /// [`Self::submit`], setting `started` when a worker takes the proof.
     pub fn submit_watched(
         &self,
-        witness: ClaimWitness,
+        witness: Witness,
         started: Arc<AtomicBool>,
     ) -> Result<Ticket, ServiceError> {
         self.enqueue(witness, Some(started))
@@ -162,9 +179,12 @@ impl ProverPool {
 
     fn enqueue(
         &self,
-        witness: ClaimWitness,
+        witness: Witness,
         started: Option<Arc<AtomicBool>>,
     ) -> Result<Ticket, ServiceError> {
+        if let Witness::Continuation(_) = witness {
+            self.provers.continuation()?;
+        }
         let mut queue = self.shared.lock();
         if !queue.open {
             return Err(ServiceError::Unavailable(
@@ -200,7 +220,7 @@ impl ProverPool {
     }
 }
 
-fn work(params: &ClaimParams, shared: &Shared) {
+fn work(params: &Provers, shared: &Shared) {
     loop {
         let job = {
             let mut queue = shared.lock();
@@ -224,12 +244,14 @@ fn work(params: &ClaimParams, shared: &Shared) {
         if let Some(started) = &job.started {
             started.store(true, Ordering::SeqCst);
         }
-        let result = zkclaim_prover::prove(params, job.witness, &mut OsRng);
+        let result = job
+            .witness
+            .prove(&params.primary, params.continuation.as_ref());
         shared
             .metrics
             .proof_seconds
             .observe(job.queued.elapsed().as_secs_f64());
         // The client may have gone while it was proved: its proof is dropped.
-        let _ = job.reply.send(result.map_err(ServiceError::from));
+        let _ = job.reply.send(result);
     }
 }

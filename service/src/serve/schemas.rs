@@ -16,7 +16,7 @@ use utoipa::{
         header::HeaderBuilder,
         path::Operation,
         response::{Response, ResponseBuilder},
-        schema::{AllOfBuilder, ObjectBuilder, Schema, Type},
+        schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Schema, Type},
         security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme},
         ContentBuilder, OpenApi, Ref, RefOr,
     },
@@ -130,18 +130,24 @@ refusals! {
         `policy_expired` (the message says what the patient can do); a void by a hospital \
         that did not register the invoice: `not_registrant`.";
     NotFound = 404: "Nothing here: `not_found`, `unknown_leaf`, `unregistered_commitment` \
-        (a void of a commitment not on the ledger).";
+        (a void of a commitment not on the ledger), `not_settled` (no settled claim has this \
+        leaf).";
     RequestTimeout = 408: "The request took longer than its time limit: `timeout`.";
     Conflict = 409: "Already on the ledger: `duplicate_commitment`, `voided_commitment` (a \
         voided commitment is never registered again), `already_voided`, or `duplicate_claim` \
         (at settlement) and `already_claimed` (before proving) with the height of the block \
-        that settled the claim first.";
+        that settled the claim first, `duplicate_settled_leaf`; not yet on it: \
+        `previous_not_settled` (a continuation whose previous rank is not settled: settle \
+        that first).";
     Gone = 410: "The invoice at this leaf was voided: `voided_leaf` (the message names the \
         block); it has no path and cannot be claimed.";
     PayloadTooLarge = 413: "The body exceeds the node's limit: `body_too_large`.";
     Unprocessable = 422: "Well-formed but against the rules: `unsatisfiable_witness` (the \
         message names the broken rule), `stale_root`, `expired_root` (replaced longer than \
-        the genesis root_max_age_ms ago: prove again), `invalid_proof`, `zero_commitment`.";
+        the genesis root_max_age_ms ago: prove again), `invalid_proof`, `zero_commitment`; \
+        continuation claims (statement v2): `fully_reimbursed` (the earlier claims paid the \
+        whole invoice), `stale_settled_root`, `expired_settled_root`, `no_continuation_key` \
+        (the genesis pins no continuation circuit).";
     TooManyRequests = 429: "The prover's queue, the table of proof jobs or the intake is \
         full: `busy`; this client's limits: `client_busy`, `rate_limited`; a hospital's quota \
         of blocks changing the invoice tree within root_max_age_ms: `hospital_rate_limited`. \
@@ -149,8 +155,9 @@ refusals! {
     InternalError = 500: "The node failed (`storage`, `prover`); nothing was applied.";
     Unavailable = 503: "Not now: `unavailable` (shutting down), `ledger_unavailable`, \
         `closed`, `tree_full`, `queue_timeout`, `root_too_fresh` (too few registrations by \
-        other hospitals after the invoice's block yet to hide it; retry after the time given, \
-        or ask with claim_now); \
+        other hospitals after the invoice's block, or for a continuation too few settlements \
+        after the previous rank's, yet to hide it; retry after the time given, or ask with \
+        claim_now); \
         `no_proving_key`: this node verifies only and will not prove, `no_insurer`: this node \
         serves no insurer and takes no patients' claims (no Retry-After).";
 }
@@ -298,7 +305,38 @@ macro_rules! signed_transaction_bodies {
 signed_transaction_bodies! {
     SignedRegisterInvoice = "register_invoice" for "POST /v1/invoices";
     SignedSettleClaim = "settle_claim" for "POST /v1/claims";
+    SignedSettleContinuation = "settle_continuation" for "POST /v1/claims";
     SignedVoidInvoice = "void_invoice" for "POST /v1/invoices/void";
+}
+
+/// The body of `POST /v1/claims`: a signed settlement of a claim of either circuit.
+pub struct SignedSettlement;
+
+impl PartialSchema for SignedSettlement {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(SignedSettleClaim::name()))
+            .item(Ref::from_schema_name(SignedSettleContinuation::name()))
+            .description(Some(
+                "A member-signed `settle_claim` (a primary claim) or `settle_continuation` \
+                 (a continuation claim, statement v2) transaction",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for SignedSettlement {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            SignedSettleClaim::name().into(),
+            SignedSettleClaim::schema(),
+        ));
+        schemas.push((
+            SignedSettleContinuation::name().into(),
+            SignedSettleContinuation::schema(),
+        ));
+        SignedSettleClaim::schemas(schemas);
+    }
 }
 
 /// Schema-only types of strings in lowercase hex.

@@ -176,7 +176,8 @@ pub async fn insurer_claims(
 
 /// Hand in a claim (patient)
 ///
-/// The body is the claim package the patient proved. Only on a node serving an insurer
+/// The body is the claim package the patient proved, of either circuit (a continuation's:
+/// statement v2). Only on a node serving an insurer
 /// (`--insurer N`, else 503 `no_insurer`): the node settles it as that insurer, under the
 /// insurer rule, and answers the receipt once the block is durable. Not signed; limited per
 /// client and node-wide. A package handed in again answers the same receipt.
@@ -185,7 +186,7 @@ pub async fn insurer_claims(
     path = "/v1/intake",
     operation_id = "handInClaim",
     tag = "intake",
-    request_body = ClaimPackage,
+    request_body = Package,
     responses(
         (status = 200, description = "Settled", body = Settled),
         BadRequest, Forbidden, Conflict, PayloadTooLarge, Unprocessable, TooManyRequests,
@@ -200,7 +201,7 @@ pub async fn intake(
 ) -> Answer<Settled> {
     let key = state.insurer.clone().ok_or(ServiceError::NoInsurer)?;
     let slot = state.admission.admit_intake(&peer, &headers)?;
-    let package: ClaimPackage = parse(&body)?;
+    let package = parse_package(&body)?;
     let registry = state.registry.clone();
     let answer = blocking(&state, move |ledger| {
         // In flight until settled, even if the client hangs up.

@@ -67,7 +67,9 @@ pub async fn void_invoice(
 
 /// Settle a claim (insurer)
 ///
-/// The body is the insurer's member-signed `settle_claim` transaction. The claim must name
+/// The body is the insurer's member-signed `settle_claim` transaction, or for a
+/// continuation claim (statement v2) its `settle_continuation` transaction, whose settled
+/// root must also be one of the ledger's recent settled roots. The claim must name
 /// the signing insurer (its `insurer_id`; 403 `wrong_insurer` otherwise, nothing recorded),
 /// the proof must verify, and the insurer rule hold: the claim's claimant tag and policy hash are enrolled at the
 /// signing insurer in this node's registry, not revoked and not past the policy's last claim
@@ -78,7 +80,7 @@ pub async fn void_invoice(
     path = "/v1/claims",
     operation_id = "settleClaim",
     tag = "ledger",
-    request_body = SignedSettleClaim,
+    request_body = SignedSettlement,
     responses(
         (status = 200, description = "Settled", body = Settled),
         BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
@@ -135,9 +137,17 @@ pub struct Roots {
     pub roots: Vec<String>,
     /// The genesis `root_max_age_ms`.
     pub root_max_age_ms: u64,
+    /// The current settled root (statement v2): the settled tree holds a leaf of every
+    /// settled claim, which continuation claims prove against.
+    #[schema(value_type = Field)]
+    pub settled_root: String,
+    /// The settled roots a continuation settled now may prove against, oldest first, by
+    /// the same rules as `roots`.
+    #[schema(value_type = Vec<Field>)]
+    pub settled_roots: Vec<String>,
 }
 
-/// The recent invoice roots
+/// The recent invoice roots, and settled roots
 #[utoipa::path(
     get,
     path = "/v1/roots",
@@ -153,6 +163,8 @@ pub async fn roots(State(state): State<Shared>) -> Json<Roots> {
         root: field::format(&ledger.root()),
         roots: ledger.roots().iter().map(field::format).collect(),
         root_max_age_ms: ledger.genesis().root_max_age_ms,
+        settled_root: field::format(&ledger.settled_root()),
+        settled_roots: ledger.settled_roots().iter().map(field::format).collect(),
     })
 }
 
@@ -193,6 +205,60 @@ pub async fn path(State(state): State<Shared>, Param(index): Param) -> Answer<Pa
     }))
 }
 
+/// A settled claim's Merkle path in the current settled tree (statement v2).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SettledPathAnswer {
+    /// The leaf's index in the settled tree.
+    pub index: u64,
+    /// The current settled root, which the path leads to.
+    #[schema(value_type = Field)]
+    pub root: String,
+    pub path: MerklePath,
+    /// The height of the last block, which produced `root` or came after it.
+    pub height: u64,
+    /// Claims settled in blocks after the one that settled this leaf: the crowd `root`
+    /// hides that block in. A continuation's prover waits until this reaches its
+    /// `min_root_lag` (docs/protocol.md, "Root choice").
+    pub later_settlements: u64,
+}
+
+/// A settled claim's Merkle path
+///
+/// The path of a settled claim's leaf in the ledger's settled tree, at the current settled
+/// root: what the next rank's continuation claim proves against. A primary claim's leaf is
+/// computed from its public inputs, a continuation's is its `settled_leaf`
+/// (docs/protocol.md, "Continuation claims").
+#[utoipa::path(
+    get,
+    path = "/v1/settled/{leaf}/path",
+    operation_id = "getSettledPath",
+    tag = "ledger",
+    params(("leaf" = Field, Path, description = "The settled claim's leaf")),
+    responses(
+        (status = 200, description = "The path and the settled root it leads to", body = SettledPathAnswer),
+        BadRequest, NotFound,
+    ),
+)]
+pub async fn settled_path(
+    State(state): State<Shared>,
+    Param(leaf): Param,
+) -> Answer<SettledPathAnswer> {
+    let leaf = field::parse(&leaf)
+        .map_err(|e| ServiceError::BadRequest("invalid_request", format!("leaf: {e}")))?;
+    let ledger = &state.ledger;
+    let index = ledger.settled_index(leaf).ok_or_else(|| {
+        ServiceError::NotFound("no settled claim has this leaf (not settled, or not yet)".into())
+    })?;
+    let at = ledger.settled_path(index)?;
+    Ok(Json(SettledPathAnswer {
+        index: at.index,
+        root: field::format(&at.root),
+        path: at.path,
+        height: at.height,
+        later_settlements: at.later_settlements,
+    }))
+}
+
 /// A block: its header and its transactions.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BlockAnswer {
@@ -207,6 +273,9 @@ pub struct BlockAnswer {
     /// The invoice root after this block's transactions.
     #[schema(value_type = Field)]
     pub invoice_root: String,
+    /// The settled root after this block's transactions (block format 2).
+    #[schema(value_type = Field)]
+    pub settled_root: String,
     pub time_ms: u64,
     pub proposer: u32,
     /// The proposer's Ed25519 signature of the header.
@@ -248,6 +317,7 @@ pub async fn block(State(state): State<Shared>, Param(height): Param) -> Answer<
         prev_hash: hex::encode(h.prev_hash),
         tx_root: hex::encode(h.tx_root),
         invoice_root: field::format(&h.invoice_root),
+        settled_root: field::format(&h.settled_root),
         time_ms: h.time_ms,
         proposer: h.proposer,
         signature: hex::encode(h.signature),
@@ -304,19 +374,47 @@ pub struct VerifyingKeyAnswer {
     pub shape: Shape,
 }
 
-/// The claim circuit's verifying key
+/// A claim circuit's verifying key
+///
+/// The primary circuit's, or with `circuit=continuation` the continuation circuit's
+/// (statement v2; 404 where the genesis pins none).
 #[utoipa::path(
     get,
     path = "/v1/verifying-key",
     operation_id = "getVerifyingKey",
     tag = "ledger",
-    responses((status = 200, description = "The key, its digest and the circuit's shape", body = VerifyingKeyAnswer)),
+    params((
+        "circuit" = Option<String>, Query,
+        description = "The circuit whose key to answer [default: primary]"
+    )),
+    responses(
+        (status = 200, description = "The key, its digest and the circuit's shape", body = VerifyingKeyAnswer),
+        BadRequest, NotFound,
+    ),
 )]
-pub async fn verifying_key(State(state): State<Shared>) -> Json<VerifyingKeyAnswer> {
-    let key = &state.verifying_key;
-    Json(VerifyingKeyAnswer {
+pub async fn verifying_key(State(state): State<Shared>, uri: Uri) -> Answer<VerifyingKeyAnswer> {
+    let mut circuit = Circuit::Primary;
+    for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        circuit = match (&*name, &*value) {
+            ("circuit", "primary") => Circuit::Primary,
+            ("circuit", "continuation") => Circuit::Continuation,
+            _ => {
+                return Err(ServiceError::BadRequest(
+                    "invalid_request",
+                    "the only query parameter is circuit: primary or continuation".into(),
+                ))
+            }
+        };
+    }
+    let key = match circuit {
+        Circuit::Primary => &state.verifying_key,
+        Circuit::Continuation => state.continuation_key.as_ref().ok_or_else(|| {
+            ServiceError::NotFound("the genesis pins no continuation circuit".into())
+        })?,
+    };
+    Ok(Json(VerifyingKeyAnswer {
         key: hex::encode(key.to_bytes()),
         digest: hex::encode(key.digest()),
         shape: state.ledger.genesis().shape,
-    })
+    }))
 }

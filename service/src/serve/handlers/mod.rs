@@ -11,7 +11,7 @@
 //! that never echo a value, member authentication and the blocking pools.
 
 use super::{
-    actions::{self, ProofRequest, Registered, Settled, SettledClaim, Voided},
+    actions::{self, Package, ProofRequest, Registered, Settled, SettledClaim, Voided, Witness},
     admission::{Peer, Slot},
     auth,
     error::ServiceError,
@@ -21,7 +21,7 @@ use super::{
     pool::ProverPool,
     schemas::{
         BadRequest, Conflict, Digest, Forbidden, Gone, Hex, InternalError, NotFound,
-        PayloadTooLarge, SignedRegisterInvoice, SignedSettleClaim, SignedVoidInvoice,
+        PayloadTooLarge, SignedRegisterInvoice, SignedSettlement, SignedVoidInvoice,
         TooManyRequests, Unauthorized, Unavailable, Unprocessable,
     },
     Shared,
@@ -38,10 +38,9 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 use std::sync::atomic::Ordering;
 use zeroize::Zeroizing;
-use zkclaim_circuits::{claim::ClaimWitness, claim::Shape, field, schema::Field, tree::MerklePath};
+use zkclaim_circuits::{claim::Shape, field, schema::Field, tree::MerklePath, Circuit};
 use zkclaim_insurer::{Application, Enrolment, Outcome, Report};
 use zkclaim_ledger::{Genesis, Ledger, Role, SignedTransaction};
-use zkclaim_verifier::ClaimPackage;
 
 mod insurers;
 mod ledger;
@@ -85,6 +84,18 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
     })?;
     de.end().map_err(|e| refusal(&[], e))?;
     Ok(value)
+}
+
+/// A claim package of either circuit, parsed as [`parse`] parses its kind, so that a
+/// refusal names the field by its path (which [`Package`]'s own reading of a JSON value
+/// cannot): a continuation's when its public inputs hold `settled_root`.
+fn parse_package(body: &[u8]) -> Result<Package, ServiceError> {
+    let continuation = serde_json::from_slice::<Value>(body)
+        .is_ok_and(|v| v["public_inputs"].get("settled_root").is_some());
+    Ok(match continuation {
+        true => Package::Continuation(parse(body)?),
+        false => Package::Primary(parse(body)?),
+    })
 }
 
 fn refusal(path: &[Segment], e: serde_json::Error) -> ServiceError {
@@ -408,7 +419,7 @@ mod tests {
         assert_eq!(
             unknown,
             "invalid request at `.`: unknown field, expected one of `invoice`, `key`, `policy`, \
-             `claim_now`"
+             `claim_now`, `previous`"
         );
         let signature = refusal_of::<SignedTransaction>(
             r#"{"tx": {"register_invoice": {"commitment": "0x0000000000000000000000000000000000000000000000000000000000000001"}}, "signer": 1, "signature": "4242"}"#,

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 const ROOT_POLL: Duration = Duration::from_millis(200);
 
 /// What both proof routes check before queueing: a prover here (503 `no_proving_key` on a
-/// verify-only node), the client's admission (limits, token, proof of work; the slot is
+/// verify-only node, or for a continuation on a node without its circuit's), the client's
+/// admission (limits, token, proof of work; the slot is
 /// held until the route answers), a root that hides the invoice's block (waiting for it at
 /// most the node's `root_wait_ms` if `wait`, else not at all, unless the request claims now:
 /// 503 `root_too_fresh`),
@@ -19,7 +20,7 @@ async fn admitted<'a>(
     headers: &HeaderMap,
     body: Bytes,
     wait: bool,
-) -> Result<(&'a ProverPool, ClaimWitness, Slot), ServiceError> {
+) -> Result<(&'a ProverPool, Witness, Slot), ServiceError> {
     // The body holds `sk` in clear: wiped when this goes. Best effort: a `Bytes` that is the
     // only view of its buffer converts in place, but one that shares hyper's read buffer is
     // copied, and that buffer is not ours to wipe (docs/protocol.md, "What is wiped").
@@ -52,6 +53,12 @@ async fn admitted<'a>(
 /// other hospitals, so that the root does not point at that block; `claim_now` skips the
 /// wait. A claim that breaks a rule of the statement is refused before any proving. For
 /// long waits, see `submitProofJob`.
+///
+/// With `previous` (statement v2), the patient's earlier claim packages on the invoice in
+/// rank order, the node proves the next rank's continuation claim under `policy`, the next
+/// payer's: the last earlier claim must be settled (409 `previous_not_settled`), the invoice
+/// not fully reimbursed (422 `fully_reimbursed`), and the settled root follows that claim's
+/// block by `min_root_lag` settlements unless `claim_now`.
 #[utoipa::path(
     post,
     path = "/v1/proofs",
@@ -59,7 +66,7 @@ async fn admitted<'a>(
     tag = "proofs",
     request_body = ProofRequest,
     responses(
-        (status = 200, description = "The claim package", body = ClaimPackage),
+        (status = 200, description = "The claim package: a continuation's with `previous`", body = Package),
         BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, Unprocessable,
         TooManyRequests, InternalError, Unavailable,
     ),
@@ -69,7 +76,7 @@ pub async fn prove_claim(
     peer: Peer,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Answer<ClaimPackage> {
+) -> Answer<Package> {
     let (pool, witness, _slot) = admitted(&state, &peer, &headers, body, true).await?;
     // Dropping the ticket (the client hung up) withdraws the job if no worker started it.
     let package = pool.submit(witness)?.await?;
