@@ -1,6 +1,6 @@
 //! Criterion benchmarks: hashing, the tree, synthesis, key generation, stock vs our prover,
 //! and verification, all on the default claim circuit (8 items, depth 32); the continuation
-//! circuit of statement v2 (synthesis, stock prover, verification) beside it.
+//! circuit of statement v2 (synthesis, stock vs our prover, verification) beside it.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::Groth16;
@@ -15,7 +15,7 @@ use zkclaim_circuits::{
     poseidon, sample,
     tree::IncrementalTree,
 };
-use zkclaim_prover::{prove, ClaimParams};
+use zkclaim_prover::{prove, prove_continuation, ClaimParams};
 use zkclaim_verifier::{verify, verify_batch, Proof};
 
 fn hashing(c: &mut Criterion) {
@@ -128,14 +128,14 @@ fn proving(c: &mut Criterion) {
     group.finish();
 }
 
-/// The continuation circuit (default shape, rank 1), with the stock arkworks prover:
-/// zkclaim's own prover takes only the primary circuit so far.
+/// The continuation circuit (default shape, rank 1): synthesis, the stock arkworks prover
+/// and zkclaim's, verification, as for the primary circuit.
 fn continuation(c: &mut Criterion) {
     let shape = Shape::default();
     let mut rng = StdRng::seed_from_u64(2);
-    let circuit = ContinuationCircuit::new(shape, sample::continuation(&mut rng, shape, 1, 64))
-        .expect("sample continuations are valid");
-    let public = circuit.public.to_field_elements();
+    let witness = sample::continuation(&mut rng, shape, 1, 64);
+    let circuit =
+        ContinuationCircuit::new(shape, witness.clone()).expect("sample continuations are valid");
     let cs = ConstraintSystem::<Fr>::new_ref();
     circuit.clone().generate_constraints(cs.clone()).unwrap();
     assert!(cs.is_satisfied().unwrap());
@@ -148,21 +148,21 @@ fn continuation(c: &mut Criterion) {
             cs.finalize();
         })
     });
-    let (pk, vk) =
-        Groth16::<Bn254>::circuit_specific_setup(ContinuationCircuit::blank(shape), &mut rng)
-            .unwrap();
-    let prepared = Groth16::<Bn254>::process_vk(&vk).unwrap();
+    let params = ClaimParams::setup(Circuit::Continuation, shape, &mut rng).unwrap();
     let mut group = c.benchmark_group("continuation/prove");
     group.sample_size(10);
     group.bench_function("stock ark_groth16::Groth16::prove", |b| {
-        b.iter(|| Groth16::<Bn254>::prove(&pk, circuit.clone(), &mut rng).unwrap())
+        b.iter(|| {
+            Groth16::<Bn254>::prove(params.proving_key.as_ark(), circuit.clone(), &mut rng).unwrap()
+        })
+    });
+    group.bench_function("zkclaim_prover::prove_continuation", |b| {
+        b.iter(|| prove_continuation(&params, witness.clone(), &mut rng).unwrap())
     });
     group.finish();
-    let proof = Groth16::<Bn254>::prove(&pk, circuit.clone(), &mut rng).unwrap();
+    let package = prove_continuation(&params, witness.clone(), &mut rng).unwrap();
     c.bench_function("continuation/verify (prepared key)", |b| {
-        b.iter(|| {
-            assert!(Groth16::<Bn254>::verify_with_processed_vk(&prepared, &public, &proof).unwrap())
-        })
+        b.iter(|| package.verify(&params.prepared).unwrap())
     });
 }
 

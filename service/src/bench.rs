@@ -1,6 +1,7 @@
-//! `zkclaim bench`: the researchers' report. For a matrix of tree depths, items per invoice
-//! and thread counts it measures key generation, proving and verification, and writes a
-//! Markdown table, a CSV file and an SVG plot of prove time against constraint count.
+//! `zkclaim bench`: the researchers' report. For both circuits (primary and continuation)
+//! and a matrix of tree depths, items per invoice and thread counts it measures key
+//! generation, proving and verification, and writes a Markdown table, a CSV file and an SVG
+//! plot of prove time against constraint count.
 
 use crate::error::Error;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -9,8 +10,13 @@ use rand::{rngs::StdRng, SeedableRng};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use zkclaim_circuits::Circuit;
-use zkclaim_circuits::{claim::Shape, sample};
-use zkclaim_prover::{prove, ClaimParams};
+use zkclaim_circuits::{
+    claim::{ClaimWitness, Shape},
+    continuation::ContinuationWitness,
+    sample,
+};
+use zkclaim_prover::{prove, prove_continuation, ClaimParams, ProveError};
+use zkclaim_verifier::VerifyError;
 
 pub struct Options {
     pub quick: bool,
@@ -18,6 +24,7 @@ pub struct Options {
 }
 
 struct Row {
+    circuit: Circuit,
     shape: Shape,
     threads: usize,
     constraints: usize,
@@ -50,6 +57,48 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// The witness proved for one circuit's rows: a sample claim, the continuation's of rank 1.
+enum Sample {
+    Primary(ClaimWitness),
+    Continuation(ContinuationWitness),
+}
+
+impl Sample {
+    fn new(circuit: Circuit, shape: Shape, rng: &mut StdRng) -> Self {
+        match circuit {
+            Circuit::Primary => Sample::Primary(sample::claim(rng, shape, 16)),
+            Circuit::Continuation => Sample::Continuation(sample::continuation(rng, shape, 1, 16)),
+        }
+    }
+
+    /// One proof under `params` (of the sample's circuit): how long proving and then
+    /// verifying it took.
+    fn time(&self, params: &ClaimParams, rng: &mut StdRng) -> Result<[Duration; 2], Error> {
+        match self {
+            Sample::Primary(w) => timed(
+                || prove(params, w.clone(), rng),
+                |p| p.verify(&params.prepared),
+            ),
+            Sample::Continuation(w) => timed(
+                || prove_continuation(params, w.clone(), rng),
+                |p| p.verify(&params.prepared),
+            ),
+        }
+    }
+}
+
+fn timed<P>(
+    prove: impl FnOnce() -> Result<P, ProveError>,
+    verify: impl FnOnce(&P) -> Result<(), VerifyError>,
+) -> Result<[Duration; 2], Error> {
+    let start = Instant::now();
+    let package = prove()?;
+    let proved = start.elapsed();
+    let start = Instant::now();
+    verify(&package).map_err(Error::Rejected)?;
+    Ok([proved, start.elapsed()])
+}
+
 pub fn run(opts: &Options) -> Result<(), Error> {
     let all = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (depths, items, proofs): (&[usize], &[usize], usize) = if opts.quick {
@@ -71,7 +120,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         })
         .collect();
 
-    let bar = ProgressBar::new((shapes.len() * threads.len()) as u64);
+    let bar = ProgressBar::new((Circuit::ALL.len() * shapes.len() * threads.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{bar:40} {pos}/{len} configurations, {elapsed} elapsed {msg}",
@@ -80,14 +129,20 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     );
     let mut rng = StdRng::seed_from_u64(2026);
     let mut rows = Vec::new();
-    for shape in &shapes {
-        bar.set_message(format!("(items {}, depth {})", shape.items, shape.depth));
+    for (shape, circuit) in shapes
+        .iter()
+        .flat_map(|s| Circuit::ALL.map(move |c| (s, c)))
+    {
+        bar.set_message(format!(
+            "({circuit}, items {}, depth {})",
+            shape.items, shape.depth
+        ));
         let start = Instant::now();
-        let params = ClaimParams::setup(Circuit::Primary, *shape, &mut rng)?;
+        let params = ClaimParams::setup(circuit, *shape, &mut rng)?;
         let setup = start.elapsed();
         let pk_bytes = params.proving_key.uncompressed_size();
         let vk_bytes = params.verifying_key.to_bytes().len();
-        let witness = sample::claim(&mut rng, *shape, 16);
+        let witness = Sample::new(circuit, *shape, &mut rng);
         for &t in &threads {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
@@ -97,16 +152,14 @@ pub fn run(opts: &Options) -> Result<(), Error> {
                 let mut p = Vec::new();
                 let mut v = Vec::new();
                 for _ in 0..proofs {
-                    let start = Instant::now();
-                    let package = prove(&params, witness.clone(), &mut rng)?;
-                    p.push(start.elapsed());
-                    let start = Instant::now();
-                    package.verify(&params.prepared).map_err(Error::Rejected)?;
-                    v.push(start.elapsed());
+                    let [proved, verified] = witness.time(&params, &mut rng)?;
+                    p.push(proved);
+                    v.push(verified);
                 }
                 Ok((p, v))
             })?;
             rows.push(Row {
+                circuit,
                 shape: *shape,
                 threads: t,
                 constraints: params.matrices.num_constraints(),
@@ -166,13 +219,14 @@ pub fn machine() -> String {
 fn markdown(rows: &[Row], proofs: usize) -> String {
     let mut s = format!(
         "Machine: {}. Medians of {proofs} runs, spread min–max.\n\n\
-         | items | depth | constraints | threads | setup ms | prove ms (min–max) | verify ms (min–max) | proof B | pk MB | vk B |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | circuit | items | depth | constraints | threads | setup ms | prove ms (min–max) | verify ms (min–max) | proof B | pk MB | vk B |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
         machine()
     );
     for r in rows {
         s += &format!(
-            "| {} | {} | {} | {} | {:.0} | {:.0} ({:.0}–{:.0}) | {:.2} ({:.2}–{:.2}) | 128 | {:.1} | {} |\n",
+            "| {} | {} | {} | {} | {} | {:.0} | {:.0} ({:.0}–{:.0}) | {:.2} ({:.2}–{:.2}) | 128 | {:.1} | {} |\n",
+            r.circuit,
             r.shape.items,
             r.shape.depth,
             r.constraints,
@@ -198,6 +252,7 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
     };
     let mut w = csv::Writer::from_path(path).map_err(err)?;
     w.write_record([
+        "circuit",
         "items",
         "depth",
         "constraints",
@@ -216,6 +271,7 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
     .map_err(err)?;
     for r in rows {
         w.write_record([
+            r.circuit.to_string(),
             r.shape.items.to_string(),
             r.shape.depth.to_string(),
             r.constraints.to_string(),
@@ -264,22 +320,32 @@ fn plot(path: &Path, rows: &[Row], threads: &[usize]) -> Result<(), Error> {
         .y_desc("prove ms")
         .draw()
         .map_err(|e| err(e.to_string()))?;
+    // A colour a thread count; a line a circuit and thread count, the continuation's dashed.
     for (i, t) in threads.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let mut points: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.threads == *t)
-            .map(|r| (r.constraints as f64, ms(r.prove.median)))
-            .collect();
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
-            .map_err(|e| err(e.to_string()))?
-            .label(format!("{t} thread(s)"))
-            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
-        chart
-            .draw_series(LineSeries::new(points, color))
+        for circuit in Circuit::ALL {
+            let mut points: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.threads == *t && r.circuit == circuit)
+                .map(|r| (r.constraints as f64, ms(r.prove.median)))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            chart
+                .draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                .map_err(|e| err(e.to_string()))?
+                .label(format!("{circuit}, {t} thread(s)"))
+                .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+            match circuit {
+                Circuit::Primary => chart.draw_series(LineSeries::new(points, color)),
+                Circuit::Continuation => {
+                    chart.draw_series(DashedLineSeries::new(points, 6, 4, color.into()))
+                }
+            }
             .map_err(|e| err(e.to_string()))?;
+        }
     }
     chart
         .configure_series_labels()
@@ -294,9 +360,10 @@ fn plot(path: &Path, rows: &[Row], threads: &[usize]) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    fn row(depth: usize, threads: usize, prove_ms: u64) -> Row {
+    fn row(circuit: Circuit, depth: usize, threads: usize, prove_ms: u64) -> Row {
         let d = |ms: u64| Duration::from_millis(ms);
         Row {
+            circuit,
             shape: Shape { items: 8, depth },
             threads,
             constraints: 1000 * depth,
@@ -323,35 +390,46 @@ mod tests {
 
     #[test]
     fn writes_table_csv_and_plot() {
+        let (p, c) = (Circuit::Primary, Circuit::Continuation);
         let rows = vec![
-            row(16, 1, 300),
-            row(32, 1, 500),
-            row(16, 2, 170),
-            row(32, 2, 280),
+            row(p, 16, 1, 300),
+            row(p, 32, 1, 500),
+            row(p, 16, 2, 170),
+            row(p, 32, 2, 280),
+            row(c, 32, 2, 700),
         ];
         let table = markdown(&rows, 3);
         assert!(
             table.contains(
-                "| 8 | 32 | 32000 | 2 | 700 | 280 (275–285) | 2.00 (1.00–3.00) | 128 | 4.5 | 424 |"
-            ),
+                "| primary | 8 | 32 | 32000 | 2 | 700 | 280 (275–285) | 2.00 (1.00–3.00) | 128 | 4.5 | 424 |"
+            ) && table.contains("| continuation | 8 | 32 | 32000 | 2 | 700 | 700 (695–705) |"),
             "{table}"
         );
         let dir = std::env::temp_dir().join(format!("zkclaim-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         write_csv(&dir.join("b.csv"), &rows).unwrap();
         let csv = std::fs::read_to_string(dir.join("b.csv")).unwrap();
-        assert_eq!(csv.lines().count(), 5);
+        assert_eq!(csv.lines().count(), 6);
+        assert!(csv.starts_with("circuit,items,"), "{csv}");
         assert!(csv
             .lines()
             .nth(2)
             .unwrap()
-            .starts_with("8,32,32000,1,700.000,500.000,495.000,505.000,"));
+            .starts_with("primary,8,32,32000,1,700.000,500.000,495.000,505.000,"));
+        assert!(csv
+            .lines()
+            .nth(5)
+            .unwrap()
+            .starts_with("continuation,8,32,"));
         plot(&dir.join("b.svg"), &rows, &[1, 2]).unwrap();
         let svg = std::fs::read_to_string(dir.join("b.svg")).unwrap();
         assert!(
             svg.contains("<svg")
-                && svg.contains("2 thread(s)")
-                && svg.matches("<circle").count() >= 4
+                && svg.contains("primary, 2 thread(s)")
+                && svg.contains("continuation, 2 thread(s)")
+                && !svg.contains("continuation, 1 thread(s)")
+                && svg.matches("<circle").count() >= 5,
+            "{svg}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

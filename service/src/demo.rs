@@ -2,17 +2,22 @@
 //! long each step took.
 //!
 //! Two hospitals register a few hundred invoices; insurers A and B enrol the patient in
-//! their registry; the patient proves a claim against the ledger's root under A's policy and
-//! submits it to A's intake, which settles it; the same invoice claimed at insurer B is
-//! refused as a duplicate; a claim with a tampered amount, one against an unknown root and
-//! one under a policy the patient wrote are refused; the hospital then voids the invoice
+//! their registry (A: basic medical insurance; B: a supplementary plan paying what is left);
+//! the patient proves a claim against the ledger's root under A's policy and submits it to
+//! A's intake, which settles it; the same invoice claimed again as a primary claim at
+//! insurer B is refused as a duplicate; a claim with a tampered amount, one against an
+//! unknown root and one under a policy the patient wrote are refused. Coordination of
+//! benefits (statement v2): A's policy again as a continuation is refused (no policy pays
+//! twice); the continuation at B (rank 1) settles the rest of the invoice; a third payment,
+//! under an employer's plan the patient also holds at A, is refused once the invoice total
+//! is reached. The hospital then voids the invoice
 //! (refund and correction): the voided invoice has no path any more, is never registered
 //! again, and its correction (the same serial) cannot be claimed again; the regulator's
 //! audit replays the chain.
 
 use crate::consortium::{self, DataDir, HOSPITALS, INSURERS, REGULATOR};
 use crate::serve::{
-    actions::{Package, Settled},
+    actions::{self, Package, ProofRequest},
     insurer,
 };
 use crate::{commands::setup::load_or_setup, error::Error};
@@ -23,15 +28,17 @@ use std::time::{Duration, Instant};
 use zkclaim_circuits::{
     claim::ClaimWitness,
     date::{self, Day},
-    field,
+    field, invoice,
     invoice::Invoice,
-    keys::{self, SecretKey},
+    keys::{self, KeyFile, SecretKey},
     policy::{self, Policy},
     sample,
     tree::IncrementalTree,
+    Circuit,
 };
 use zkclaim_insurer::{Application, Status, Terms};
 use zkclaim_ledger::{Ledger, LedgerError, MemberKey, Transaction};
+use zkclaim_prover::ClaimParams;
 use zkclaim_verifier::ClaimPackage;
 
 /// What the 2018 plaintext system took to settle one claim.
@@ -59,11 +66,15 @@ const ENROL: &str = "insurers A and B: enrol the patient (registry, fsync)";
 const PROVE: &str = "patient: fetch path from the ledger, prove";
 const INTAKE: &str = "insurer A: intake (verify proof, insurer rule, settle in a durable block)";
 const VOID: &str = "hospital: void the patient's invoice (a durable block)";
+const CONTINUE: &str = "patient: fetch the settled path, prove the continuation (rank 1)";
+const INTAKE_B: &str = "insurer B: intake of the continuation (verify, insurer rule, settle)";
 
 pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error> {
     let mut steps = Steps(Vec::new());
-    let params = steps.time("load or generate parameters", || {
-        load_or_setup(&DataDir(data.into()), params_dir)
+    let (params, continuation) = steps.time("load or generate parameters", || {
+        let params = load_or_setup(&DataDir(data.into()), params_dir)?;
+        let continuation = continuation_params(params_dir, params.shape)?;
+        Ok::<_, Error>((params, continuation))
     })?;
     let shape = params.shape;
 
@@ -76,9 +87,10 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         })?;
     }
     let genesis = steps.time("consortium: genesis and member keys", || {
-        dir.init(&params, None, None)
+        dir.init(&params, Some(&continuation), None)
     })?;
-    let ledger = dir.open_ledger((&params.prepared, None), None, REGULATOR)?;
+    let keys = (&params.prepared, Some(&continuation.prepared));
+    let ledger = dir.open_ledger(keys, None, REGULATOR)?;
     let chain = genesis.chain_id.clone();
     let hospital_keys = [dir.load_key(HOSPITALS[0])?, dir.load_key(HOSPITALS[1])?];
     let insurer_keys = [dir.load_key(INSURERS[0])?, dir.load_key(INSURERS[1])?];
@@ -108,18 +120,26 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     // Each insurer enrols the patient under the tag the patient gives it, and hands over
     // the policy file its registry issued.
     let registry = dir.open_registry()?;
+    let enrol = |id: u32, terms: Terms| {
+        let application = Application {
+            claimant_tag: keys::claimant_tag(sk.expose(), id),
+            terms,
+            claims_until: None,
+            payout_ref: format!("demo: the patient's account at insurer {id}"),
+        };
+        insurer::enroll(&registry, id, application)
+    };
+    // A: basic insurance (the typical policy); B: a supplementary plan that pays what is
+    // left, every category at 100%.
     let [at_a, at_b] = steps.time(ENROL, || {
-        INSURERS.map(|id| {
-            let application = Application {
-                claimant_tag: keys::claimant_tag(sk.expose(), id),
-                terms: terms(id, period),
-                claims_until: None,
-                payout_ref: format!("demo: the patient's account at insurer {id}"),
-            };
-            insurer::enroll(&registry, id, application)
-        })
+        [
+            enrol(INSURERS[0], terms(INSURERS[0], period)),
+            enrol(INSURERS[1], supplementary(INSURERS[1], period)),
+        ]
     });
     let (at_a, at_b) = (at_a?, at_b?);
+    // An employer's plan the patient also holds at insurer A: a third payer.
+    let employer = enrol(INSURERS[0], terms(INSURERS[0], period))?;
     // A policy the patient wrote: insurer A's file with its terms rewritten to 100%, no
     // deductible, every category.
     let self_made = Policy {
@@ -175,6 +195,35 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let at_b_claim = prove(&at_b.policy, &mut rng)?;
     let b_tag = at_b_claim.public_inputs.claimant_tag;
     let duplicate = intake(&insurer_keys[1], at_b_claim);
+
+    // Coordination of benefits: each later payer's claim continues the one before it.
+    let request = |policy: &Policy, previous: Vec<Package>| ProofRequest {
+        invoice: ours.clone(),
+        key: KeyFile::new(&sk),
+        policy: policy.clone(),
+        claim_now: true,
+        previous,
+    };
+    let after_a = vec![Package::Primary(package.clone())];
+    let a_again = actions::witness(&ledger, shape, request(&at_a.policy, after_a.clone()))
+        .map_err(Error::from);
+    let rank_1 = steps.time(CONTINUE, || {
+        actions::witness(&ledger, shape, request(&at_b.policy, after_a.clone()))?
+            .prove(&params, Some(&continuation))
+            .map_err(Error::from)
+    })?;
+    let Package::Continuation(rank_1_claim) = rank_1.clone() else {
+        return Err(Error::Demo(
+            "a continuation request proved a primary claim".into(),
+        ));
+    };
+    let settled_b = steps.time(INTAKE_B, || {
+        insurer::intake(&ledger, &registry, &insurer_keys[1], rank_1).map_err(Error::from)
+    })?;
+    let after_b = [after_a, vec![Package::Continuation(rank_1_claim.clone())]].concat();
+    let third =
+        actions::witness(&ledger, shape, request(&employer.policy, after_b)).map_err(Error::from);
+    let total = invoice::total(&ours.items);
     // The hospital voids the patient's invoice and registers its correction (the same
     // serial, a smaller amount): the voided one has no path, is never registered again, and
     // the correction shares its nullifier, so the claim settled above stands alone.
@@ -199,7 +248,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     ledger.close();
     drop(ledger);
     let report = steps.time("regulator: audit the whole chain", || {
-        consortium::audit(&dir, (&params.prepared, None), None)
+        consortium::audit(&dir, keys, None)
     })?;
 
     // What each party saw.
@@ -266,7 +315,15 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         "| insurer B | a claim with the same nullifier and its own tag {} |",
         field::format(&b_tag)
     );
-    println!("| ledger members | {} commitments, 1 spent nullifier, 1 claim record (public inputs + proof), {} signed blocks |", report.invoices, report.blocks);
+    let c = &rank_1_claim.public_inputs;
+    println!(
+        "| insurer B | the continuation: settled_root {} (hides which claim it continues), \
+         nullifier {}, its own payout {} fen; not what A paid |",
+        field::format(&c.settled_root),
+        field::format(&c.nullifier),
+        c.claim_amount
+    );
+    println!("| ledger members | {} commitments, 2 spent nullifiers, 2 claim records (public inputs + proof), 2 settled leaves, {} signed blocks |", report.invoices, report.blocks);
     println!("| nobody but the patient | hospital, date, line items, diagnosis |");
 
     println!("\n## What the insurers and the ledger decided\n");
@@ -289,8 +346,24 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         settled.claim_amount
     );
     println!(
-        "| the same invoice at insurer B (enrolled there too) | {} |",
+        "| the same invoice as a new primary claim at insurer B (enrolled there too) | {} |",
         outcome(&duplicate)
+    );
+    println!(
+        "| A's basic policy again, as a continuation | {} |",
+        outcome(&a_again)
+    );
+    println!(
+        "| the continuation (rank 1) at insurer B, the supplementary plan | settled in block {}: \
+         {} fen; A and B paid {} of the invoice's {} fen |",
+        settled_b.receipt.height,
+        settled_b.claim_amount,
+        settled.claim_amount + settled_b.claim_amount,
+        total
+    );
+    println!(
+        "| a third payment (rank 2, the employer's plan at insurer A) | {} |",
+        outcome(&third)
     );
     println!(
         "| the hospital voids the patient's invoice | voided in block {}; claims proved against \
@@ -310,7 +383,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         "| its correction (same serial, half the first item) claimed at insurer A | {} |",
         outcome(&corrected_claim)
     );
-    println!("| audit (regulator) | {} blocks, {} invoices, {} claims: every hash, signature, root and proof checks |", report.blocks, report.invoices, report.claims);
+    println!("| audit (regulator) | {} blocks, {} invoices, {} claims ({} continuation): every hash, signature, root and proof checks |", report.blocks, report.invoices, report.claims, report.continuations);
 
     println!("\n## Time of each step\n");
     println!("| step | time |");
@@ -332,6 +405,9 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         && refused(&unknown_root, "stale_root", "")
         && refused(&self_made, "unknown_policy", "")
         && refused(&duplicate, "duplicate_claim", &duplicate_of_ours)
+        && refused(&a_again, "unsatisfiable_witness", "already paid")
+        && settled.claim_amount + settled_b.claim_amount == total
+        && refused(&third, "fully_reimbursed", "")
         && matches!(voided_path, Err(LedgerError::VoidedLeaf { .. }))
         && matches!(registered_again, Err(LedgerError::VoidedCommitment { .. }))
         && refused(&corrected_claim, "duplicate_claim", &duplicate_of_ours);
@@ -355,6 +431,39 @@ pub fn terms(insurer_id: u32, period: (Day, Day)) -> Terms {
         cap: typical.cap,
         category_mask: typical.category_mask,
     }
+}
+
+/// A supplementary plan at `insurer_id` over `period`: every category at 100%, no
+/// deductible, a cap no invoice reaches, so that it pays whatever the earlier payers left.
+fn supplementary(insurer_id: u32, period: (Day, Day)) -> Terms {
+    Terms {
+        deductible: 0,
+        rate_bp: policy::RATE_ONE,
+        cap: (1 << policy::MONEY_BITS) - 1,
+        category_mask: u16::MAX,
+        ..terms(insurer_id, period)
+    }
+}
+
+/// The continuation circuit's parameters in `dir` (statement v2), generated (development
+/// only, with a notice) when `dir` holds none: parameters from before continuation claims.
+fn continuation_params(
+    dir: &Path,
+    shape: zkclaim_circuits::claim::Shape,
+) -> Result<ClaimParams, Error> {
+    if ClaimParams::files(dir, Circuit::Continuation)
+        .iter()
+        .any(|f| f.exists())
+    {
+        return Ok(ClaimParams::load(dir, Circuit::Continuation)?);
+    }
+    eprintln!(
+        "no continuation parameters in {}: generating single-party development parameters now",
+        ClaimParams::folder(dir, Circuit::Continuation).display()
+    );
+    let params = ClaimParams::setup(Circuit::Continuation, shape, &mut rand::rngs::OsRng)?;
+    params.save(dir)?;
+    Ok(params)
 }
 
 /// Hospitals register concurrently, so the ledger cuts many registrations into each block.
@@ -406,7 +515,7 @@ fn ledger_outcome(r: Result<(), &LedgerError>) -> String {
     }
 }
 
-fn outcome(r: &Result<Settled, Error>) -> String {
+fn outcome<T>(r: &Result<T, Error>) -> String {
     match r {
         Ok(_) => "ACCEPTED (this is a bug)".into(),
         Err(Error::Refused { code, message }) => format!("refused ({code}): {message}"),
@@ -415,6 +524,6 @@ fn outcome(r: &Result<Settled, Error>) -> String {
 }
 
 /// Whether `r` is a refusal with this code, its message holding `says`.
-fn refused(r: &Result<Settled, Error>, code: &str, says: &str) -> bool {
+fn refused<T>(r: &Result<T, Error>, code: &str, says: &str) -> bool {
     matches!(r, Err(Error::Refused { code: c, message }) if c == code && message.contains(says))
 }

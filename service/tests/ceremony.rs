@@ -1,25 +1,30 @@
 //! Parameters from a snarkjs phase-2 ceremony: `zkclaim ceremony import` of the `.zkey` made
-//! for `zkclaim export r1cs`'s circuit, and proofs with it that zkclaim and snarkjs accept.
+//! for `zkclaim export r1cs`'s circuit, and proofs with it that zkclaim and snarkjs accept;
+//! the continuation circuit's ceremony beside the primary one's.
 
 mod common;
 
 use common::*;
+use zkclaim_circuits::{claim::Shape, Circuit};
+use zkclaim_prover::{prove_continuation, ClaimParams};
 
 /// The shape the ceremony is run for: small, so that snarkjs is quick (3,386 constraints, a
-/// domain of 2^12).
+/// domain of 2^12; the continuation circuit's 7,365, a domain of 2^13).
 const SHAPE: [&str; 4] = ["--items", "2", "--depth", "4"];
 
-/// A phase 1 of 2^12 powers (one contribution), prepared for phase 2: made once (a minute or
-/// two of snarkjs), then kept under the test target, as the snarkjs install is. It does not
-/// depend on zkclaim.
-fn phase1() -> PathBuf {
+/// A phase 1 of 2^`power` powers (one contribution), prepared for phase 2: made once (a
+/// minute or two of snarkjs for 2^12, twice that for 2^13), then kept under the test target,
+/// as the snarkjs install is. It does not depend on zkclaim.
+fn phase1(power: u32) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ptau");
-    let path = dir.join("pot12.ptau");
+    let name = format!("pot{power}.ptau");
+    let path = dir.join(&name);
     if !path.exists() {
         std::fs::create_dir_all(&dir).unwrap();
         let work = tempfile::tempdir_in(&dir).unwrap();
+        let power = power.to_string();
         for args in [
-            &["powersoftau", "new", "bn128", "12", "0.ptau"][..],
+            &["powersoftau", "new", "bn128", &power, "0.ptau"][..],
             &[
                 "powersoftau",
                 "contribute",
@@ -27,13 +32,13 @@ fn phase1() -> PathBuf {
                 "1.ptau",
                 "-e=phase 1",
             ],
-            &["powersoftau", "prepare", "phase2", "1.ptau", "pot12.ptau"],
+            &["powersoftau", "prepare", "phase2", "1.ptau", &name],
         ] {
             let (ok, text) = snarkjs(work.path(), args);
             assert!(ok, "{args:?}: {text}");
         }
         // Renamed into place whole: a concurrent run never reads half a file.
-        std::fs::rename(work.path().join("pot12.ptau"), &path).unwrap();
+        std::fs::rename(work.path().join(&name), &path).unwrap();
     }
     path
 }
@@ -41,7 +46,7 @@ fn phase1() -> PathBuf {
 /// A new folder holding `zkclaim export r1cs`'s circuit of `SHAPE` (`claim.r1cs`), and the
 /// phase-1 file's path.
 fn with_circuit() -> (tempfile::TempDir, String) {
-    let ptau = phase1().to_str().unwrap().to_owned();
+    let ptau = phase1(12).to_str().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     succeeded(zkclaim(
         dir.path(),
@@ -226,7 +231,7 @@ fn a_snarkjs_ceremonys_key_proves_claims_that_zkclaim_and_snarkjs_verify() {
         work,
         "claim.zkey",
         &["--items", "2", "--depth", "5"],
-        "not of the claim circuit of shape Shape { items: 2, depth: 5 }",
+        "not of the primary claim circuit of shape Shape { items: 2, depth: 5 }",
     );
     let bytes = std::fs::read(work.join("claim.zkey")).unwrap();
     std::fs::write(work.join("truncated.zkey"), &bytes[..bytes.len() - 1]).unwrap();
@@ -297,7 +302,7 @@ fn both_refuse(work: &Path, init: &str, zkey: &str, says: &str, snarkjs_says: &s
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{zkey}: {stderr}");
     assert!(stderr.contains(says), "{stderr:?} should say {says:?}");
-    let ptau = phase1();
+    let ptau = phase1(12);
     // `zkey verify init` (zkvi): `zkey verify`'s checks without first redoing the setup.
     let (ok, text) = snarkjs(work, &["zkvi", init, ptau.to_str().unwrap(), zkey]);
     assert!(!ok, "snarkjs accepted {zkey}: {text}");
@@ -544,7 +549,7 @@ fn zkclaim_and_snarkjs_take_turns_on_one_ceremony_and_each_verifies_the_others()
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("the claim circuit of items 2, depth 5")
+        stderr.contains("the primary claim circuit of items 2, depth 5")
             && stderr.contains("its circuit hash is not the initial key's"),
         "{stderr}"
     );
@@ -705,4 +710,192 @@ fn zkclaim_makes_the_initial_key_that_snarkjs_groth16_setup_makes_byte_for_byte(
          phase2`)",
     );
     assert!(!work.join("raw.zkey").exists());
+}
+
+/// `snarkjs groth16 verify` of `proof` and `public` in `work` under `vk`: whether it said OK.
+fn snarkjs_verifies(work: &Path, vk: &str, public: &str, proof: &str) -> (bool, String) {
+    let (ok, text) = snarkjs(work, &["groth16", "verify", vk, public, proof]);
+    (ok && text.contains("OK!"), text)
+}
+
+#[test]
+fn a_continuation_ceremony_makes_snarkjss_keys_and_its_imported_key_proves_what_snarkjs_verifies() {
+    let ptau = phase1(13);
+    let ptau = ptau.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let continuation = |args: &[&str]| -> Vec<String> {
+        [args, &["--circuit", "continuation"][..], &SHAPE[..]]
+            .concat()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    let json = |args: &[String]| -> Value {
+        serde_json::from_str(&succeeded(zkclaim(work, &strs(args)))).unwrap()
+    };
+    json(&continuation(&[
+        "--json",
+        "export",
+        "r1cs",
+        "--out",
+        "continuation.r1cs",
+    ]));
+
+    // The initial key: snarkjs's, byte for byte, and not the primary circuit's.
+    let (ok, text) = snarkjs(
+        work,
+        &[
+            "groth16",
+            "setup",
+            "continuation.r1cs",
+            ptau,
+            "snarkjs_0000.zkey",
+        ],
+    );
+    assert!(ok, "{text}");
+    let new = ["--json", "ceremony", "new", "--ptau", ptau, "--out"];
+    let made = json(&continuation(&[&new[..], &["0.zkey"]].concat()));
+    assert_eq!(
+        (&made["circuit"], &made["constraints"], &made["domain_size"]),
+        (&json!("continuation"), &json!(7365), &json!(8192))
+    );
+    let ours = std::fs::read(work.join("0.zkey")).unwrap();
+    let theirs = std::fs::read(work.join("snarkjs_0000.zkey")).unwrap();
+    let first_difference = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+    assert_eq!(
+        (ours.len(), first_difference),
+        (theirs.len(), None),
+        "zkclaim's continuation key (length, first differing byte) is not snarkjs's"
+    );
+    let primary: Value = serde_json::from_str(&succeeded(zkclaim(
+        work,
+        &shaped(&[&new[..], &["primary.zkey"]].concat()),
+    )))
+    .unwrap();
+    assert_eq!(primary["circuit"], "primary");
+    assert_ne!(primary["circuit_hash"], made["circuit_hash"]);
+
+    // One contribution, verified by both from the circuit and phase 1; not as the primary
+    // circuit's.
+    json(
+        &[
+            "--json",
+            "ceremony",
+            "contribute",
+            "0.zkey",
+            "1.zkey",
+            "--name",
+            "acme",
+        ]
+        .map(String::from),
+    );
+    let verify = [
+        "--json", "ceremony", "verify", "--ptau", ptau, "--zkey", "1.zkey",
+    ];
+    let report = json(&continuation(&verify));
+    assert_eq!(report["circuit_hash"], made["circuit_hash"]);
+    assert_eq!(report["contributions"][0]["name"], "acme");
+    let out = zkclaim(work, &shaped(&verify));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the primary claim circuit of items 2, depth 4")
+            && stderr.contains("its circuit hash is not the initial key's"),
+        "{stderr}"
+    );
+    let (ok, text) = snarkjs(
+        work,
+        &["zkey", "verify", "continuation.r1cs", ptau, "1.zkey"],
+    );
+    assert!(ok && text.contains("ZKey Ok!"), "{text}");
+
+    // Imported into the parameters folder's continuation/, beside no primary parameters;
+    // refused as the primary circuit's.
+    refused(
+        work,
+        "1.zkey",
+        &SHAPE,
+        "verifying key takes 8 public inputs; a primary claim has 6",
+    );
+    let import = continuation(&[
+        "--json", "ceremony", "import", "1.zkey", "--params", "params",
+    ]);
+    let imported = json(&import);
+    assert_eq!(imported["circuit"], "continuation");
+    assert_eq!(imported["contributions"], 1);
+    assert_eq!(imported["params"], "params/continuation");
+    assert!(work.join("params/continuation/claim.pk").exists());
+    assert!(!work.join("params/claim.pk").exists());
+    let again = zkclaim(work, &strs(&import));
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+
+    // A continuation proved with the imported key, exported for snarkjs, which verifies it
+    // under the zkey's own verifying key, and refuses it for another public input.
+    let params = ClaimParams::load(&work.join("params"), Circuit::Continuation).unwrap();
+    let shape = Shape { items: 2, depth: 4 };
+    let witness = sample::continuation(&mut OsRng, shape, 1, 2);
+    let package = prove_continuation(&params, witness, &mut OsRng).unwrap();
+    std::fs::write(
+        work.join("continuation.json"),
+        serde_json::to_vec(&package).unwrap(),
+    )
+    .unwrap();
+    let exported = json(
+        &[
+            "--json",
+            "export",
+            "snarkjs",
+            "--claim",
+            "continuation.json",
+            "--params",
+            "params",
+            "--out",
+            "snark",
+        ]
+        .map(String::from),
+    );
+    assert_eq!(exported["circuit"], "continuation");
+    let (ok, text) = snarkjs(
+        work,
+        &[
+            "zkey",
+            "export",
+            "verificationkey",
+            "1.zkey",
+            "zkey_vk.json",
+        ],
+    );
+    assert!(ok, "{text}");
+    let read = |name: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(work.join(name)).unwrap()).unwrap()
+    };
+    let (ours, theirs) = (read("snark/verification_key.json"), read("zkey_vk.json"));
+    assert_eq!(ours["nPublic"], 8);
+    for (name, value) in ours.as_object().unwrap() {
+        assert_eq!(*value, theirs[name], "{name}");
+    }
+    let mut public: Vec<String> = serde_json::from_value(read("snark/public.json")).unwrap();
+    assert_eq!(public.len(), 8);
+    let (ok, text) = snarkjs_verifies(
+        work,
+        "zkey_vk.json",
+        "snark/public.json",
+        "snark/proof.json",
+    );
+    assert!(ok, "{text}");
+    let last = public[7].pop().unwrap().to_digit(10).unwrap();
+    public[7].push(char::from_digit((last + 1) % 10, 10).unwrap());
+    std::fs::write(
+        work.join("changed_public.json"),
+        serde_json::to_vec(&public).unwrap(),
+    )
+    .unwrap();
+    let (ok, text) = snarkjs_verifies(
+        work,
+        "zkey_vk.json",
+        "changed_public.json",
+        "snark/proof.json",
+    );
+    assert!(!ok, "{text}");
 }

@@ -341,6 +341,12 @@ fn demo_runs_the_whole_story_and_the_audit_passes() {
         "| the patient's claim at insurer A | settled in block",
         "refused (duplicate_claim): this invoice was already claimed (block",
         "1 settled, 3 refused (duplicate_claim, unknown_policy, stale_root)",
+        "| A's basic policy again, as a continuation | refused (unsatisfiable_witness): the \
+         policy already paid on this invoice, at rank 0 |",
+        "| the continuation (rank 1) at insurer B, the supplementary plan | settled in block",
+        "| a third payment (rank 2, the employer's plan at insurer A) | refused \
+         (fully_reimbursed)",
+        "2 claims (1 continuation)",
         "| audit (regulator) |",
         "registrations by the other hospital) |",
         "claims proved against an earlier root settle for 600 s more",

@@ -1,8 +1,8 @@
 //! `zkclaim ceremony`: a multi-party phase 2 in snarkjs's formats, from its initial key to
-//! production parameters from its last.
+//! production parameters from its last; one ceremony a circuit (`--circuit`).
 
 use crate::{
-    commands::{Context, ShapeArgs},
+    commands::{CircuitArg, Context, ShapeArgs},
     error::Error,
     files,
 };
@@ -23,8 +23,9 @@ use zkclaim_prover::{
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Parameters (claim.pk, claim.vk, shape.json) from a snarkjs phase-2 ceremony's Groth16
-    /// key, made from `zkclaim export r1cs`'s circuit of the same shape; never over existing
-    /// parameters. Proofs and the verifying key are then the ceremony's.
+    /// key, made from `zkclaim export r1cs`'s circuit of the same circuit and shape, into
+    /// the parameters folder (the continuation circuit's into its continuation/ subfolder);
+    /// never over existing parameters. Proofs and the verifying key are then the ceremony's.
     Import {
         /// The `.zkey` file, after the last contribution (or beacon).
         #[arg(value_parser = files::not_stdio)]
@@ -32,13 +33,15 @@ pub enum Command {
         /// Where the parameters go [default: DATA/params].
         #[arg(long)]
         params: Option<PathBuf>,
+        #[command(flatten)]
+        circuit: CircuitArg,
         /// The circuit's shape [default: the default shape].
         #[command(flatten)]
         shape: ShapeArgs,
     },
-    /// The ceremony's initial key (contribution 0) for the claim circuit, from a phase-1
+    /// The ceremony's initial key (contribution 0) for a claim circuit, from a phase-1
     /// file: byte for byte the `.zkey` of `snarkjs groth16 setup` on `zkclaim export r1cs`'s
-    /// circuit and that file, so that snarkjs and zkclaim contribute to and verify the same
+    /// circuit (of the same --circuit and shape) and that file, so that snarkjs and zkclaim contribute to and verify the same
     /// transcript. Never over an existing file. Prints the circuit hash.
     New {
         /// The phase-1 file (`.ptau`), prepared for phase 2 (`snarkjs powersoftau prepare
@@ -48,6 +51,8 @@ pub enum Command {
         /// The initial key to write, e.g. claim_0000.zkey.
         #[arg(long, value_parser = files::not_stdio)]
         out: PathBuf,
+        #[command(flatten)]
+        circuit: CircuitArg,
         /// The circuit's shape [default: the default shape].
         #[command(flatten)]
         shape: ShapeArgs,
@@ -87,7 +92,7 @@ pub enum Command {
         name: String,
     },
     /// Checks a ceremony's whole transcript, as `snarkjs zkey verify` does: with --ptau,
-    /// that the key is of the claim circuit of the shape and of that phase-1 file (its
+    /// that the key is of the claim circuit (--circuit) of the shape and of that phase-1 file (its
     /// initial key made again); then every contribution's proof of knowledge and hash
     /// chain, beacons recomputed, and the key that results. Lists the contributions with
     /// their hashes, the circuit hash and the transcript hash that the genesis pins; exit
@@ -103,6 +108,9 @@ pub enum Command {
         /// groth16 setup` made it, trusted to be of this circuit and phase 1.
         #[arg(long, value_parser = files::not_stdio, conflicts_with = "ptau")]
         init: Option<PathBuf>,
+        /// With --ptau: the circuit (with --init, the initial key says which).
+        #[command(flatten)]
+        circuit: CircuitArg,
         /// The circuit's shape, with --ptau [default: the default shape].
         #[command(flatten)]
         shape: ShapeArgs,
@@ -114,9 +122,15 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Import {
             zkey,
             params,
+            circuit,
             shape,
-        } => import(ctx, zkey, params, shape),
-        Command::New { ptau, out, shape } => new(ctx, ptau, out, shape),
+        } => import(ctx, zkey, params, circuit.circuit, shape),
+        Command::New {
+            ptau,
+            out,
+            circuit,
+            shape,
+        } => new(ctx, ptau, out, circuit.circuit, shape),
         Command::Contribute { zkey, out, name } => contribute(ctx, &zkey, &out, &name),
         Command::Beacon {
             zkey,
@@ -129,8 +143,16 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             zkey,
             init,
             ptau,
+            circuit,
             shape,
-        } => verify(ctx, &zkey, init.as_deref(), ptau.as_deref(), shape),
+        } => verify(
+            ctx,
+            &zkey,
+            init.as_deref(),
+            ptau.as_deref(),
+            circuit.circuit,
+            shape,
+        ),
     }
 }
 
@@ -138,27 +160,31 @@ fn import(
     ctx: &Context,
     zkey: PathBuf,
     params: Option<PathBuf>,
+    circuit: Circuit,
     shape: ShapeArgs,
 ) -> Result<(), Error> {
     let dir = ctx.params_dir(params);
-    super::setup::existing(&dir, false)?;
+    super::setup::existing(&dir, &[circuit], false)?;
     let shape = shape.over(Shape::default());
-    let (imported, circuit_hash, contributions) = key_params(&zkey, &read(&zkey)?, shape)?;
+    let (imported, circuit_hash, contributions) = key_params(&zkey, &read(&zkey)?, circuit, shape)?;
     imported.save(&dir)?;
+    let folder = ClaimParams::folder(&dir, circuit);
     ctx.output.result(
         json!({
-            "params": dir,
+            "params": folder,
+            "circuit": circuit,
             "shape": shape,
             "circuit_hash": hex::encode(circuit_hash),
             "contributions": contributions,
             "verifying_key_digest": hex::encode(imported.verifying_key.digest()),
         }),
         format_args!(
-            "imported {} ({contributions} contributions; items {}, depth {}) into {}",
+            "imported {} ({contributions} contributions; the {circuit} circuit of items {}, \
+             depth {}) into {}",
             zkey.display(),
             shape.items,
             shape.depth,
-            dir.display()
+            folder.display()
         ),
     );
     Ok(())
@@ -192,6 +218,7 @@ fn verify(
     zkey: &Path,
     init: Option<&Path>,
     ptau: Option<&Path>,
+    circuit: Circuit,
     shape: ShapeArgs,
 ) -> Result<(), Error> {
     let (report, _) = match (init, ptau) {
@@ -206,7 +233,7 @@ fn verify(
             })?;
             (report, bytes)
         }
-        (None, Some(ptau)) => verified(zkey, ptau, shape.over(Shape::default()))?,
+        (None, Some(ptau)) => verified(zkey, ptau, circuit, shape.over(Shape::default()))?,
         (None, None) => return Err(Error::Usage("give --ptau (or --init)".into())),
     };
     ctx.output.result(
@@ -216,20 +243,21 @@ fn verify(
     Ok(())
 }
 
-/// The ceremony whose last key is `zkey`, verified from its beginning: the claim circuit of
-/// `shape` and the phase-1 file `ptau` make its initial key, which the transcript must
-/// follow. Its report and the key's bytes.
-pub fn verified(
+/// The ceremony whose last key is `zkey`, verified from its beginning: `circuit` of `shape`
+/// and the phase-1 file `ptau` make its initial key, which the transcript must follow. Its
+/// report and the key's bytes.
+fn verified(
     zkey: &Path,
     ptau: &Path,
+    circuit: Circuit,
     shape: Shape,
 ) -> Result<(TranscriptReport, Vec<u8>), Error> {
-    let (initial, _) = initial_key(ptau, shape)?;
+    let (initial, _) = initial_key(ptau, circuit, shape)?;
     let bytes = read(zkey)?;
     let report = mpc::verify_from_init(&initial.bytes, &bytes).map_err(|source| {
         ceremony_error(
             format_args!(
-                "{} (the claim circuit of items {}, depth {}, from {})",
+                "{} (the {circuit} claim circuit of items {}, depth {}, from {})",
                 zkey.display(),
                 shape.items,
                 shape.depth,
@@ -242,24 +270,25 @@ pub fn verified(
 }
 
 /// A consortium's parameters from its ceremony: the transcript ending in `zkey` verified
-/// from the claim circuit of `shape` and the phase-1 file `ptau` ([`verified`]), then the
-/// key imported (checked as `ceremony import` checks it). What the genesis records of the
-/// ceremony, and the parameters whose digests it pins.
+/// from the primary claim circuit of `shape` and the phase-1 file `ptau` ([`verified`]),
+/// then the key imported (checked as `ceremony import` checks it). What the genesis records
+/// of the ceremony, and the parameters whose digests it pins.
 pub fn parameters(
     zkey: &Path,
     ptau: &Path,
     shape: Shape,
 ) -> Result<(zkclaim_ledger::Ceremony, ClaimParams), Error> {
-    let (report, bytes) = verified(zkey, ptau, shape)?;
-    let (params, ..) = key_params(zkey, &bytes, shape)?;
+    let (report, bytes) = verified(zkey, ptau, Circuit::Primary, shape)?;
+    let (params, ..) = key_params(zkey, &bytes, Circuit::Primary, shape)?;
     Ok((record(&report), params))
 }
 
-/// The parameters of the key `bytes` (the file `path`) for the claim circuit of `shape`,
-/// checked as [`ClaimParams::from_zkey`] checks them; its circuit hash and contribution count.
+/// The parameters of the key `bytes` (the file `path`) for `circuit` of `shape`, checked as
+/// [`ClaimParams::from_zkey`] checks them; its circuit hash and contribution count.
 fn key_params(
     path: &Path,
     bytes: &[u8],
+    circuit: Circuit,
     shape: Shape,
 ) -> Result<(ClaimParams, [u8; 64], u32), Error> {
     let key = Zkey::read(bytes).map_err(|e| Error::BadFile {
@@ -270,7 +299,7 @@ fn key_params(
     circuit_hash.copy_from_slice(key.circuit_hash());
     let contributions = key.contribution_count();
     Ok((
-        ClaimParams::from_zkey(Circuit::Primary, shape, key)?,
+        ClaimParams::from_zkey(circuit, shape, key)?,
         circuit_hash,
         contributions,
     ))
@@ -296,10 +325,10 @@ fn record(report: &TranscriptReport) -> zkclaim_ledger::Ceremony {
     }
 }
 
-/// The initial key of the claim circuit of `shape` from the phase-1 file `ptau`, and the
-/// circuit's constraint count.
-fn initial_key(ptau: &Path, shape: Shape) -> Result<(InitialKey, usize), Error> {
-    let matrices = ClaimMatrices::build(Circuit::Primary, shape).map_err(ProveError::from)?;
+/// The initial key of `circuit` of `shape` from the phase-1 file `ptau`, and the circuit's
+/// constraint count.
+fn initial_key(ptau: &Path, circuit: Circuit, shape: Shape) -> Result<(InitialKey, usize), Error> {
+    let matrices = ClaimMatrices::build(circuit, shape).map_err(ProveError::from)?;
     let bytes = read(ptau)?;
     let bad_ptau = |reason: String| Error::BadFile {
         path: ptau.into(),
@@ -415,22 +444,30 @@ fn report_text(report: &TranscriptReport) -> String {
     )
 }
 
-fn new(ctx: &Context, ptau: PathBuf, out: PathBuf, shape: ShapeArgs) -> Result<(), Error> {
+fn new(
+    ctx: &Context,
+    ptau: PathBuf,
+    out: PathBuf,
+    circuit: Circuit,
+    shape: ShapeArgs,
+) -> Result<(), Error> {
     fresh(&out)?;
     let shape = shape.over(Shape::default());
-    let (key, constraints) = initial_key(&ptau, shape)?;
+    let (key, constraints) = initial_key(&ptau, circuit, shape)?;
     files::write_new_bytes(&out, &key.bytes)?;
     let circuit_hash = hex::encode(key.circuit_hash);
     ctx.output.result(
         json!({
             "out": out,
+            "circuit": circuit,
             "shape": shape,
             "circuit_hash": circuit_hash,
             "domain_size": key.domain_size,
             "constraints": constraints,
         }),
         format_args!(
-            "wrote {} (items {}, depth {}: {} constraints, a domain of 2^{}), circuit hash {}",
+            "wrote {} (the {circuit} circuit of items {}, depth {}: {} constraints, a domain of \
+             2^{}), circuit hash {}",
             out.display(),
             shape.items,
             shape.depth,

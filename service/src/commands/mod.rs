@@ -22,7 +22,7 @@ pub mod verify;
 use crate::{client::Client, consortium::DataDir, error::Error, files, node::Node, output::Output};
 use std::path::{Path, PathBuf};
 use zkclaim_circuits::claim::Shape;
-use zkclaim_circuits::{field, Fr};
+use zkclaim_circuits::{field, Circuit, Fr};
 use zkclaim_ledger::{MemberKey, SignedTransaction, Transaction};
 
 /// What every command may use: the global flags.
@@ -94,6 +94,27 @@ impl ShapeArgs {
             depth: self.depth.unwrap_or(base.depth),
         }
     }
+}
+
+/// `--circuit`: which of the statement's two circuits a command is about.
+#[derive(clap::Args)]
+pub struct CircuitArg {
+    /// The circuit: `primary` (an invoice's first claim) or `continuation` (a later payer's
+    /// claim on an invoice whose previous rank settled); each has its own parameters and
+    /// ceremony.
+    #[arg(long, value_parser = circuit_parser(), default_value = "primary")]
+    pub circuit: Circuit,
+}
+
+/// `primary` or `continuation`, the names [`Circuit::name`] gives.
+fn circuit_parser() -> impl clap::builder::TypedValueParser<Value = Circuit> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Circuit::ALL.map(Circuit::name)).map(|name| {
+        Circuit::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .expect("one of the possible values")
+    })
 }
 
 /// Where a command without `--server` finds the chain.

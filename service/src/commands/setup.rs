@@ -1,4 +1,4 @@
-//! `zkclaim setup`: single-party development parameters.
+//! `zkclaim setup`: single-party development parameters, of both circuits.
 
 use crate::{commands::Context, consortium::DataDir, error::Error, files};
 use rand::rngs::OsRng;
@@ -19,7 +19,7 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let dir = ctx.params_dir(args.params);
-    for file in &existing(&dir, args.force)? {
+    for file in &existing(&dir, &Circuit::ALL, args.force)? {
         let backup = files::keep_backup(file)?;
         eprintln!("kept {} as {}", file.display(), backup.display());
     }
@@ -30,25 +30,34 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
             ctx.data.genesis().display()
         );
     }
-    setup(&dir, Shape::default())?;
+    eprintln!("{FORGERY_WARNING}");
+    for circuit in Circuit::ALL {
+        setup(&dir, circuit, Shape::default())?;
+    }
+    let continuation = ClaimParams::folder(&dir, Circuit::Continuation);
     ctx.output.result(
-        serde_json::json!({ "params": dir }),
-        format_args!("parameters written to {}", dir.display()),
+        serde_json::json!({ "params": dir, "continuation": continuation }),
+        format_args!(
+            "parameters written to {} (the continuation circuit's to {})",
+            dir.display(),
+            continuation.display()
+        ),
     );
     Ok(())
 }
 
-/// The parameter files already in `dir`: an error naming them unless `force`.
-pub fn existing(dir: &Path, force: bool) -> Result<Vec<PathBuf>, Error> {
-    let existing: Vec<PathBuf> = [Circuit::Primary, Circuit::Continuation]
-        .into_iter()
-        .flat_map(|circuit| ClaimParams::files(dir, circuit))
+/// The parameter files of `circuits` already in the parameters folder `dir`: an error
+/// naming them unless `force`.
+pub fn existing(dir: &Path, circuits: &[Circuit], force: bool) -> Result<Vec<PathBuf>, Error> {
+    let existing: Vec<PathBuf> = circuits
+        .iter()
+        .flat_map(|c| ClaimParams::files(dir, *c))
         .filter(|f| f.exists())
         .collect();
     if !existing.is_empty() && !force {
         let names: Vec<_> = existing
             .iter()
-            .filter_map(|f| f.file_name()?.to_str())
+            .filter_map(|f| f.strip_prefix(dir).ok()?.to_str())
             .collect();
         return Err(Error::ParamsExist {
             dir: dir.to_owned(),
@@ -63,21 +72,18 @@ WARNING: these are single-party development parameters. Whoever ran this setup (
 who recovers its randomness) can forge claim proofs for any amount. Production parameters
 must come from a multi-party ceremony.";
 
-/// Generates and saves parameters (never over existing ones), warning loudly about what
-/// they are.
-fn setup(dir: &Path, shape: Shape) -> Result<ClaimParams, Error> {
-    eprintln!("{FORGERY_WARNING}");
+/// Generates and saves `circuit`'s parameters into its folder of the parameters folder `dir`
+/// (never over existing ones); the caller warns about what they are ([`FORGERY_WARNING`]).
+fn setup(dir: &Path, circuit: Circuit, shape: Shape) -> Result<ClaimParams, Error> {
     // Key generation is one opaque arkworks call: a spinner shows it is alive.
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!(
-        "generating parameters (items {}, depth {})",
+        "generating the {circuit} circuit's parameters (items {}, depth {})",
         shape.items, shape.depth
     ));
     spinner.enable_steady_tick(std::time::Duration::from_millis(100));
-    let params = ClaimParams::setup(Circuit::Primary, shape, &mut OsRng)?;
+    let params = ClaimParams::setup(circuit, shape, &mut OsRng)?;
     params.save(dir)?;
-    // The continuation circuit's too (statement v2), in dir/continuation.
-    ClaimParams::setup(Circuit::Continuation, shape, &mut OsRng)?.save(dir)?;
     spinner.finish_and_clear();
     Ok(params)
 }
@@ -99,5 +105,9 @@ pub fn load_or_setup(data: &DataDir, dir: &Path) -> Result<ClaimParams, Error> {
          use; `zkclaim setup` makes them explicitly)",
         dir.display()
     );
-    setup(dir, Shape::default())
+    eprintln!("{FORGERY_WARNING}");
+    let params = setup(dir, Circuit::Primary, Shape::default())?;
+    // The continuation circuit's too (statement v2), in dir/continuation.
+    setup(dir, Circuit::Continuation, Shape::default())?;
+    Ok(params)
 }
