@@ -100,7 +100,16 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     // The policies run around today, so that the insurer rule's claims window holds.
     let today = zkclaim_insurer::today();
     let period = (today - 300, today + 64);
-    let ours = sample::invoice(&mut rng, sk.public_key(), today, shape.items);
+    // The patient's invoice: one the basic insurance pays something on (a cosmetic-only
+    // invoice, or one under the deductible, would pay 0, and its correction's claim would then
+    // be the same claim again rather than the refusal the story shows).
+    let typical = sample::policy(&mut rng, INSURERS[0]);
+    let ours = loop {
+        let invoice = sample::invoice(&mut rng, sk.public_key(), today, shape.items);
+        if policy::payout(&typical, &invoice.padded_items(shape.items)?).amount > 0 {
+            break invoice;
+        }
+    };
     let mut invoices: Vec<Invoice> = (1..n_invoices.max(1))
         .map(|_| {
             let other = SecretKey::random(&mut rng).public_key();
@@ -234,7 +243,9 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
     let again = Transaction::RegisterInvoice { commitment }.sign(&chain, hospital);
     let registered_again = ledger.submit(again);
     let mut corrected = ours.clone();
-    corrected.items[0].amount /= 2;
+    for item in &mut corrected.items {
+        item.amount /= 2;
+    }
     let correction = Transaction::RegisterInvoice {
         commitment: corrected.commitment(shape.items)?,
     };
@@ -380,7 +391,7 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         ledger_outcome(registered_again.as_ref().map(drop))
     );
     println!(
-        "| its correction (same serial, half the first item) claimed at insurer A | {} |",
+        "| its correction (same serial, every amount halved) claimed at insurer A | {} |",
         outcome(&corrected_claim)
     );
     println!("| audit (regulator) | {} blocks, {} invoices, {} claims ({} continuation): every hash, signature, root and proof checks |", report.blocks, report.invoices, report.claims, report.continuations);

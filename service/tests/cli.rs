@@ -352,7 +352,7 @@ fn demo_runs_the_whole_story_and_the_audit_passes() {
         "claims proved against an earlier root settle for 600 s more",
         "| a path for the voided invoice | refused: the invoice at this leaf was voided (block",
         "| the voided invoice registered again | refused: this invoice commitment was voided",
-        "| its correction (same serial, half the first item) claimed at insurer A | refused \
+        "| its correction (same serial, every amount halved) claimed at insurer A | refused \
          (duplicate_claim): this invoice was already claimed (block",
         "End to end",
     ] {
