@@ -95,7 +95,10 @@ fn latest_key(insurer: u32, nullifier: Fr) -> [u8; 36] {
 }
 
 impl Registry {
-    /// Records an outcome of `insurer`'s, durably; it becomes its claim's status.
+    /// Records an outcome of `insurer`'s, durably; it becomes its claim's status, except that
+    /// a refusal never replaces a settlement: a claim paid stays paid in the insurer's records
+    /// when a copy of it (or a claim on the same invoice) is refused later as a duplicate.
+    /// The refusal stays in the report.
     pub fn record(&self, insurer: u32, outcome: &Outcome) -> Result<(), RegistryError> {
         let json = serde_json::to_vec(outcome).expect("outcomes serialize");
         let mut tx = self.db.begin_write().map_err(storage)?;
@@ -114,9 +117,27 @@ impl Registry {
                 .insert((insurer, sequence), json.as_slice())
                 .map_err(storage)?;
             let mut latest = tx.open_table(LATEST).map_err(storage)?;
-            latest
-                .insert(latest_key(insurer, outcome.nullifier).as_slice(), sequence)
-                .map_err(storage)?;
+            let key = latest_key(insurer, outcome.nullifier);
+            let current = latest
+                .get(key.as_slice())
+                .map_err(storage)?
+                .map(|s| s.value());
+            let settled = match current {
+                Some(current) => {
+                    let json = outcomes
+                        .get((insurer, current))
+                        .map_err(storage)?
+                        .ok_or_else(|| {
+                            RegistryError::Corrupt("a claim's status has no outcome".into())
+                        })?;
+                    let current: Outcome = decode(json.value())?;
+                    matches!(current.status, Status::Settled { .. })
+                }
+                None => false,
+            };
+            if !(settled && matches!(outcome.status, Status::Refused { .. })) {
+                latest.insert(key.as_slice(), sequence).map_err(storage)?;
+            }
         }
         tx.commit().map_err(storage)
     }

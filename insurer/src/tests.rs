@@ -269,8 +269,16 @@ fn a_claims_status_is_its_latest_outcome_at_that_insurer() {
     assert_eq!(registry.outcome(A, Fr::from(1u8)).unwrap(), Some(first));
     let then = outcome(1, 2_000, settled());
     registry.record(A, &then).unwrap();
-    assert_eq!(registry.outcome(A, Fr::from(1u8)).unwrap(), Some(then));
+    assert_eq!(
+        registry.outcome(A, Fr::from(1u8)).unwrap(),
+        Some(then.clone())
+    );
     assert_eq!(registry.outcome(B, Fr::from(1u8)).unwrap(), None);
+    // A refusal after the settlement (a duplicate) is reported, but the claim stays paid.
+    registry.record(A, &outcome(1, 3_000, refused())).unwrap();
+    assert_eq!(registry.outcome(A, Fr::from(1u8)).unwrap(), Some(then));
+    let report = registry.report(A, 10).unwrap();
+    assert_eq!((report.settled.len(), report.refused.len()), (1, 2));
 }
 
 #[test]
