@@ -130,11 +130,11 @@ impl DataDir {
     /// recording the ceremony they came from, if they did). A real
     /// consortium's members make their own keys (`member keygen`) and the genesis is
     /// assembled from their public parts (`consortium genesis`).
-    /// The continuation circuit's parameters (statement v2) are pinned too when given.
+    /// The continuation circuit (statement v2) is pinned too when given.
     pub fn init(
         &self,
         params: &ClaimParams,
-        continuation: Option<&ClaimParams>,
+        continuation: Option<CircuitPin>,
         ceremony: Option<zkclaim_ledger::Ceremony>,
     ) -> Result<Genesis, Error> {
         let genesis_path = self.genesis();
@@ -170,11 +170,7 @@ impl DataDir {
             verifying_key_digest: params.verifying_key.digest(),
             proving_key_digest: Some(params.proving_key.digest()),
             ceremony,
-            continuation: continuation.map(|c| CircuitPin {
-                verifying_key_digest: c.verifying_key.digest(),
-                proving_key_digest: Some(c.proving_key.digest()),
-                ceremony: None,
-            }),
+            continuation,
             shape: params.shape,
             root_window: DEFAULT_ROOT_WINDOW,
             root_max_age_ms: DEFAULT_ROOT_MAX_AGE_MS,
@@ -415,26 +411,53 @@ impl Params {
     }
 }
 
-/// Where the genesis's parameters came from, in a line for operators: the ceremony and who
-/// contributed, or a plain warning that they are a single-party development setup.
+/// Where the genesis's parameters came from, in a line for operators: for each circuit, the
+/// ceremony and who contributed, or a plain warning that they are a single-party development
+/// setup; or that the genesis pins no continuation circuit.
 pub fn parameters_origin(genesis: &Genesis) -> String {
-    match &genesis.ceremony {
-        Some(ceremony) => {
-            let names: Vec<&str> = ceremony
-                .contributions
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect();
-            format!(
-                "parameters from a phase-2 ceremony of {} contributions ({}), transcript hash {}",
-                names.len(),
-                names.join(", "),
-                hex::encode(ceremony.transcript_hash)
-            )
-        }
+    let primary = match &genesis.ceremony {
+        Some(ceremony) => format!("parameters from {}", ceremony_origin(ceremony)),
         None => "DEVELOPMENT parameters: the genesis records no ceremony; whoever made them \
                  (a single-party setup) can forge claims, so they are not for production"
             .into(),
+    };
+    let continuation = match &genesis.continuation {
+        Some(CircuitPin {
+            ceremony: Some(ceremony),
+            ..
+        }) => format!(
+            "continuation circuit's parameters from {}",
+            ceremony_origin(ceremony)
+        ),
+        Some(_) => "continuation circuit's: DEVELOPMENT parameters, its pin records no ceremony \
+                    (whoever made them can forge continuation claims)"
+            .into(),
+        None => "the genesis pins no continuation circuit".into(),
+    };
+    format!("{primary}; {continuation}")
+}
+
+/// A ceremony's contributions, in words.
+fn ceremony_origin(ceremony: &zkclaim_ledger::Ceremony) -> String {
+    let names: Vec<&str> = ceremony
+        .contributions
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    format!(
+        "a phase-2 ceremony of {} contributions ({}), transcript hash {}",
+        names.len(),
+        names.join(", "),
+        hex::encode(ceremony.transcript_hash)
+    )
+}
+
+/// What a genesis pins of `params` (of either circuit) and of the ceremony they came from.
+pub fn circuit_pin(params: &ClaimParams, ceremony: Option<zkclaim_ledger::Ceremony>) -> CircuitPin {
+    CircuitPin {
+        verifying_key_digest: params.verifying_key.digest(),
+        proving_key_digest: Some(params.proving_key.digest()),
+        ceremony,
     }
 }
 

@@ -87,7 +87,11 @@ pub fn run(data: &Path, params_dir: &Path, n_invoices: u32) -> Result<(), Error>
         })?;
     }
     let genesis = steps.time("consortium: genesis and member keys", || {
-        dir.init(&params, Some(&continuation), None)
+        dir.init(
+            &params,
+            Some(consortium::circuit_pin(&continuation, None)),
+            None,
+        )
     })?;
     let keys = (&params.prepared, Some(&continuation.prepared));
     let ledger = dir.open_ledger(keys, None, REGULATOR)?;

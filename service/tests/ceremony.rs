@@ -898,4 +898,102 @@ fn a_continuation_ceremony_makes_snarkjss_keys_and_its_imported_key_proves_what_
         "snark/proof.json",
     );
     assert!(!ok, "{text}");
+
+    // The consortium takes both circuits' ceremonies: this one beside a primary one of the
+    // same shape (one contribution to its initial key above). A tampered continuation
+    // transcript is refused with nothing written; the verified one is recorded in the
+    // genesis beside the primary's, its key imported into DATA's parameters, and the audit
+    // names both ceremonies' contributors.
+    json(
+        &[
+            "--json",
+            "ceremony",
+            "contribute",
+            "primary.zkey",
+            "primary_1.zkey",
+            "--name",
+            "bob",
+        ]
+        .map(String::from),
+    );
+    let mut edited = std::fs::read(work.join("1.zkey")).unwrap();
+    let l = section_offset(&edited, 8);
+    edited.copy_within(l + 64..l + 128, l);
+    std::fs::write(work.join("l.zkey"), &edited).unwrap();
+    let consortium = |command: &[&str], continuation: &str| {
+        let ceremonies = [
+            "--ceremony",
+            "primary_1.zkey",
+            "--ptau",
+            ptau,
+            "--continuation-ceremony",
+            continuation,
+        ];
+        zkclaim(
+            work,
+            &shaped(&[&["--json", "consortium"], command, &ceremonies[..]].concat()),
+        )
+    };
+    let genesis_args = [
+        "genesis",
+        "--chain-id",
+        "ceremonies-test",
+        "--members",
+        "members.json",
+        "--out",
+        "genesis.json",
+    ];
+    for command in [&["init"][..], &genesis_args] {
+        let out = consortium(command, "l.zkey");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("the continuation claim circuit of items 2, depth 4")
+                && stderr.contains("its L and H queries are not the initial key's"),
+            "{stderr}"
+        );
+    }
+    assert!(!work.join("data").exists());
+    assert!(!work.join("genesis.json").exists());
+    succeeded(consortium(&["init"], "1.zkey"));
+    assert!(work.join("data/params/continuation/claim.pk").exists());
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(work.join("data/consortium/genesis.json")).unwrap())
+            .unwrap();
+    let names = |ceremony: &Value| -> Vec<String> {
+        let contributions = ceremony["contributions"].as_array().unwrap();
+        contributions
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&genesis["ceremony"]), ["bob"]);
+    assert_eq!(names(&genesis["continuation"]["ceremony"]), ["acme"]);
+    assert_eq!(
+        genesis["continuation"]["ceremony"]["transcript_hash"],
+        report["transcript_hash"]
+    );
+    assert_eq!(
+        genesis["continuation"]["verifying_key_digest"],
+        imported["verifying_key_digest"]
+    );
+    let audit = succeeded(zkclaim(work, &["audit"]));
+    assert!(
+        audit.contains("parameters from a phase-2 ceremony of 1 contributions (bob)")
+            && audit.contains(
+                "continuation circuit's parameters from a phase-2 ceremony of 1 contributions \
+                 (acme)"
+            ),
+        "{audit}"
+    );
+    // `consortium genesis` records the same from the members' public parts.
+    std::fs::write(
+        work.join("members.json"),
+        serde_json::to_vec(&genesis["members"]).unwrap(),
+    )
+    .unwrap();
+    let assembled: Value =
+        serde_json::from_str(&succeeded(consortium(&genesis_args, "1.zkey"))).unwrap();
+    assert_eq!(assembled["continuation"], genesis["continuation"]);
+    assert_eq!(assembled["ceremony"], genesis["ceremony"]);
 }

@@ -269,17 +269,18 @@ fn verified(
     Ok((report, bytes))
 }
 
-/// A consortium's parameters from its ceremony: the transcript ending in `zkey` verified
-/// from the primary claim circuit of `shape` and the phase-1 file `ptau` ([`verified`]),
+/// A consortium's parameters for `circuit` from its ceremony: the transcript ending in
+/// `zkey` verified from `circuit` of `shape` and the phase-1 file `ptau` ([`verified`]),
 /// then the key imported (checked as `ceremony import` checks it). What the genesis records
 /// of the ceremony, and the parameters whose digests it pins.
 pub fn parameters(
     zkey: &Path,
     ptau: &Path,
+    circuit: Circuit,
     shape: Shape,
 ) -> Result<(zkclaim_ledger::Ceremony, ClaimParams), Error> {
-    let (report, bytes) = verified(zkey, ptau, Circuit::Primary, shape)?;
-    let (params, ..) = key_params(zkey, &bytes, Circuit::Primary, shape)?;
+    let (report, bytes) = verified(zkey, ptau, circuit, shape)?;
+    let (params, ..) = key_params(zkey, &bytes, circuit, shape)?;
     Ok((record(&report), params))
 }
 

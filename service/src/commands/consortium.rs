@@ -24,7 +24,8 @@ pub enum Command {
     /// `consortium genesis`.
     Init {
         /// The parameters the genesis pins [default: DATA/params]. With --ceremony, the
-        /// ceremony's key is imported there (or must be what is there).
+        /// ceremony's key is imported there (or must be what is there); with
+        /// --continuation-ceremony, that one's into its continuation/ folder.
         #[arg(long)]
         params: Option<PathBuf>,
         #[command(flatten)]
@@ -51,7 +52,20 @@ pub struct CeremonyArgs {
     /// The phase-1 file the ceremony started from.
     #[arg(long, requires = "ceremony", value_parser = files::not_stdio)]
     ptau: Option<PathBuf>,
+    /// The continuation circuit's ceremony's final key (statement v2), verified likewise
+    /// from the continuation circuit: the genesis pins its keys and records its transcript,
+    /// so that the consortium takes continuation claims.
+    #[arg(long, requires = "ceremony", value_parser = files::not_stdio)]
+    continuation_ceremony: Option<PathBuf>,
+    /// The phase-1 file the continuation ceremony started from [default: --ptau] (the
+    /// continuation circuit is about twice the primary's size: a phase 1 that fits it fits
+    /// both).
+    #[arg(long, requires = "continuation_ceremony", value_parser = files::not_stdio)]
+    continuation_ptau: Option<PathBuf>,
 }
+
+/// What a genesis records of a verified ceremony, and the parameters whose digests it pins.
+type FromCeremony = (Ceremony, ClaimParams);
 
 #[derive(clap::Args)]
 #[command(group = clap::ArgGroup::new("shape_source").args(["vk_digest", "ceremony"]))]
@@ -123,21 +137,29 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             }
             let dir = ctx.params_dir(params);
             // A ceremony's genesis pins no development continuation parameters: only the
-            // development path pins them, beside the primary circuit's.
+            // development path pins them, beside the primary circuit's; with ceremonies, the
+            // continuation circuit is pinned when its own ceremony is given.
             let (params, continuation, ceremony) =
                 match ceremony.verified(shape.over(Shape::default()))? {
-                    Some((record, imported)) => (
-                        ceremony_params(&ctx.data, &dir, imported)?,
-                        None,
+                    // Both transcripts are verified before either key is imported.
+                    Some(((record, imported), continuation)) => (
+                        ceremony_params(&ctx.data, &dir, Circuit::Primary, imported)?,
+                        match continuation {
+                            Some((record, imported)) => Some(consortium::circuit_pin(
+                                &ceremony_params(&ctx.data, &dir, Circuit::Continuation, imported)?,
+                                Some(record),
+                            )),
+                            None => None,
+                        },
                         Some(record),
                     ),
                     None => (
                         load_or_setup(&ctx.data, &dir)?,
-                        continuation_params(&dir)?,
+                        continuation_params(&dir)?.map(|c| consortium::circuit_pin(&c, None)),
                         None,
                     ),
                 };
-            let genesis = ctx.data.init(&params, continuation.as_ref(), ceremony)?;
+            let genesis = ctx.data.init(&params, continuation, ceremony)?;
             ctx.output.result(
                 json!({
                     "chain_id": genesis.chain_id,
@@ -164,13 +186,30 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
 }
 
 impl CeremonyArgs {
-    /// With --ceremony: what the genesis records of it and its parameters (for the claim
-    /// circuit of `shape`), once its transcript is verified.
-    fn verified(&self, shape: Shape) -> Result<Option<(Ceremony, ClaimParams)>, Error> {
-        match (&self.ceremony, &self.ptau) {
-            (Some(zkey), Some(ptau)) => Ok(Some(super::ceremony::parameters(zkey, ptau, shape)?)),
-            _ => Ok(None),
-        }
+    /// With --ceremony: what the genesis records of it and its parameters (for the primary
+    /// claim circuit of `shape`), and of the continuation circuit's with
+    /// --continuation-ceremony, once both transcripts are verified.
+    fn verified(
+        &self,
+        shape: Shape,
+    ) -> Result<Option<(FromCeremony, Option<FromCeremony>)>, Error> {
+        let (Some(zkey), Some(ptau)) = (&self.ceremony, &self.ptau) else {
+            return Ok(None);
+        };
+        let primary = super::ceremony::parameters(zkey, ptau, Circuit::Primary, shape)?;
+        let continuation = match &self.continuation_ceremony {
+            Some(zkey) => {
+                let ptau = self.continuation_ptau.as_deref().unwrap_or(ptau);
+                Some(super::ceremony::parameters(
+                    zkey,
+                    ptau,
+                    Circuit::Continuation,
+                    shape,
+                )?)
+            }
+            None => None,
+        };
+        Ok(Some((primary, continuation)))
     }
 }
 
@@ -184,26 +223,27 @@ fn continuation_params(dir: &Path) -> Result<Option<ClaimParams>, Error> {
     })
 }
 
-/// The ceremony's parameters in `dir`: imported there when it has none, else `dir`'s must
-/// be exactly those (the same verifying and proving keys).
+/// The ceremony's parameters of `circuit` in `dir`: imported there when it has none, else
+/// `dir`'s must be exactly those (the same verifying and proving keys).
 fn ceremony_params(
     data: &DataDir,
     dir: &Path,
+    circuit: Circuit,
     imported: ClaimParams,
 ) -> Result<ClaimParams, Error> {
-    if !ClaimParams::files(dir, Circuit::Primary)
-        .iter()
-        .any(|f| f.exists())
-    {
+    if !ClaimParams::files(dir, circuit).iter().any(|f| f.exists()) {
         imported.save(dir)?;
         return Ok(imported);
     }
-    let found = data.load_params(dir)?.into_prover()?;
+    let found = match circuit {
+        Circuit::Primary => data.load_params(dir)?.into_prover()?,
+        Circuit::Continuation => ClaimParams::load(dir, circuit)?,
+    };
     if found.verifying_key.digest() != imported.verifying_key.digest()
         || found.proving_key.digest() != imported.proving_key.digest()
     {
         return Err(Error::BadFile {
-            path: dir.into(),
+            path: ClaimParams::folder(dir, circuit),
             reason: "holds parameters other than the ceremony's key: use an empty --params \
                      folder, where the key is imported"
                 .into(),
@@ -230,8 +270,11 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
             (digest, args.pk_digest, shape)
         }
         None if args.ceremony.ceremony.is_some() => {
-            let (record, params) = args.ceremony.verified(shape)?.expect("--ceremony given");
+            let ((record, params), pinned) =
+                args.ceremony.verified(shape)?.expect("--ceremony given");
             ceremony = Some(record);
+            continuation =
+                pinned.map(|(record, params)| consortium::circuit_pin(&params, Some(record)));
             (
                 params.verifying_key.digest(),
                 Some(params.proving_key.digest()),

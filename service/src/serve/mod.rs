@@ -201,9 +201,15 @@ async fn serve(
     tracing::info!(%addr, tls = tls.is_some(), "listening");
     let genesis = state.ledger.genesis();
     let origin = crate::consortium::parameters_origin(genesis);
-    match genesis.ceremony {
-        Some(_) => tracing::info!("{origin}"),
-        None => tracing::warn!("{origin}"),
+    // A warning while either pinned circuit's parameters come from no ceremony.
+    let ceremonies = genesis.ceremony.is_some()
+        && genesis
+            .continuation
+            .as_ref()
+            .is_none_or(|pin| pin.ceremony.is_some());
+    match ceremonies {
+        true => tracing::info!("{origin}"),
+        false => tracing::warn!("{origin}"),
     }
     let handle = axum_server::Handle::new();
     tokio::spawn({
