@@ -31,16 +31,6 @@ fn continuation_request(patient: &Patient, previous: &[Value]) -> String {
     request.to_string()
 }
 
-/// A command refused: exit 1, its `--json` error's code `code`, its message saying `says`.
-fn refused(out: Output, code: &str, says: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    let error: Value = serde_json::from_str(&stderr).unwrap();
-    assert_eq!(error["error"]["code"], code, "{stderr}");
-    let message = error["error"]["message"].as_str().unwrap();
-    assert!(message.contains(says), "{message:?} should say {says:?}");
-}
-
 fn json_of(out: Output) -> Value {
     serde_json::from_str(&succeeded(out)).unwrap()
 }

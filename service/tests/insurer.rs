@@ -34,17 +34,6 @@ fn plain(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
-/// A command refused: exit 1, its `--json` error's code `code`, its message saying `says`.
-fn refused(out: Output, code: &str, says: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    let error: Value = serde_json::from_str(&stderr).unwrap_or_else(|_| panic!("{stderr}"));
-    assert_eq!(error["error"]["code"], code, "{stderr}");
-    let message = error["error"]["message"].as_str().unwrap();
-    assert!(message.contains(says), "{message:?} does not say {says:?}");
-    stderr
-}
-
 /// A command's `--json` result.
 fn answer(out: Output) -> Value {
     serde_json::from_str(&succeeded(out)).unwrap()

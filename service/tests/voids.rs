@@ -18,16 +18,6 @@ fn commitment(invoice: &Invoice) -> String {
     field::format(&invoice.commitment(8).unwrap())
 }
 
-/// A command refused: exit 1, its `--json` error's code `code`, its message saying `says`.
-fn refused(out: Output, code: &str, says: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    let error: Value = serde_json::from_str(&stderr).unwrap();
-    assert_eq!(error["error"]["code"], code, "{stderr}");
-    let message = error["error"]["message"].as_str().unwrap();
-    assert!(message.contains(says), "{message:?} should say {says:?}");
-}
-
 #[test]
 fn only_the_registering_hospital_voids_and_a_voided_invoice_is_gone_for_good() {
     let c = Consortium::init();

@@ -648,3 +648,15 @@ pub fn succeeded(out: std::process::Output) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// A command refused: exit 1, its `--json` error's code `code`, its message saying `says`.
+/// Answers its standard error.
+pub fn refused(out: Output, code: &str, says: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    let error: Value = serde_json::from_str(&stderr).unwrap_or_else(|_| panic!("{stderr}"));
+    assert_eq!(error["error"]["code"], code, "{stderr}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains(says), "{message:?} does not say {says:?}");
+    stderr
+}
