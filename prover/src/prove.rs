@@ -10,9 +10,9 @@ use zkclaim_circuits::{
     claim::{ClaimWitness, RuleViolation},
     continuation::{ContinuationViolation, ContinuationWitness},
     gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
-    invoice, Circuit,
+    invoice, Circuit, PublicStatement,
 };
-use zkclaim_verifier::{ClaimPackage, ContinuationPackage, Proof};
+use zkclaim_verifier::{verify, ClaimPackage, ContinuationPackage, Proof};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
@@ -59,14 +59,10 @@ pub fn prove<R: RngCore + CryptoRng>(
     same_circuit(params, Circuit::Primary)?;
     let circuit = ClaimCircuit::new(params.shape, witness)?;
     let public_inputs = circuit.public;
-    let package = ClaimPackage {
+    Ok(ClaimPackage {
         public_inputs,
-        proof: groth16(params, circuit, rng)?,
-    };
-    package
-        .verify(&params.prepared)
-        .map_err(|_| ProveError::Unverified)?;
-    Ok(package)
+        proof: groth16(params, circuit, &public_inputs, rng)?,
+    })
 }
 
 /// Proves a continuation claim (statement v2: a later payer on an invoice whose previous
@@ -84,14 +80,10 @@ pub fn prove_continuation<R: RngCore + CryptoRng>(
     }
     let circuit = ContinuationCircuit::new(params.shape, witness)?;
     let public_inputs = circuit.public;
-    let package = ContinuationPackage {
+    Ok(ContinuationPackage {
         public_inputs,
-        proof: groth16(params, circuit, rng)?,
-    };
-    package
-        .verify(&params.prepared)
-        .map_err(|_| ProveError::Unverified)?;
-    Ok(package)
+        proof: groth16(params, circuit, &public_inputs, rng)?,
+    })
 }
 
 fn same_circuit(params: &ClaimParams, witness: Circuit) -> Result<(), ProveError> {
@@ -104,11 +96,13 @@ fn same_circuit(params: &ClaimParams, witness: Circuit) -> Result<(), ProveError
     }
 }
 
-/// The Groth16 proof of `circuit` (already checked natively) under `params`: its assignment,
-/// every constraint checked against it, then the proof.
+/// The Groth16 proof of `circuit` (already checked natively, with public inputs `public`)
+/// under `params`: its assignment, every constraint checked against it, the proof, and the
+/// proof verified before it is returned.
 fn groth16<R: RngCore + CryptoRng>(
     params: &ClaimParams,
     circuit: impl ConstraintSynthesizer<Fr>,
+    public: &impl PublicStatement,
     rng: &mut R,
 ) -> Result<Proof, ProveError> {
     let m = &params.matrices;
@@ -130,9 +124,11 @@ fn groth16<R: RngCore + CryptoRng>(
         *r,
         *s,
     )?;
-    Ok(Proof {
+    let proof = Proof {
         a: proof.a,
         b: proof.b,
         c: proof.c,
-    })
+    };
+    verify(&params.prepared, public, &proof).map_err(|_| ProveError::Unverified)?;
+    Ok(proof)
 }
