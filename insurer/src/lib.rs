@@ -22,7 +22,9 @@ pub use record::{DayTotals, Outcome, Report, Status};
 use ark_bn254::Fr;
 use ark_std::UniformRand;
 use rand::{CryptoRng, RngCore};
-use redb::{Database, DatabaseError, Durability, ReadableTable, TableDefinition};
+use redb::{
+    Database, DatabaseError, Durability, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
 use serde::{Deserialize, Serialize};
 use std::{
     path::{Path, PathBuf},
@@ -219,6 +221,11 @@ pub struct Enrolment {
     #[serde(with = "date::serde_day")]
     pub claims_until: Day,
     pub payout_ref: String,
+    /// Its place in the registry's order of enrolments (0 for the first): assigned in
+    /// the transaction that records it, so two enrolments in the same millisecond keep
+    /// the order in which they were made.
+    #[serde(default)]
+    pub number: u64,
     /// When it was enrolled, in milliseconds since 1970-01-01 UTC.
     pub enrolled_ms: u64,
     /// When it was revoked, if it was.
@@ -337,31 +344,38 @@ impl Registry {
         if claims_until < terms.period_end {
             return invalid("claims_until is before period_end");
         }
-        let enrolment = Enrolment {
+        let mut enrolment = Enrolment {
             claimant_tag,
             policy_hash: policy_hash(&policy),
             terms,
             claims_until,
             payout_ref,
+            number: 0,
             enrolled_ms: now_ms(),
             revoked_ms: None,
         };
-        self.put(&[&enrolment])?;
+        self.write(|table| {
+            // Enrolments are never deleted (a revocation updates one), so the table's
+            // length is the next number.
+            enrolment.number = table.len().map_err(storage)?;
+            insert(table, &enrolment)
+        })?;
         Ok((enrolment, policy))
     }
 
-    fn put(&self, enrolments: &[&Enrolment]) -> Result<(), RegistryError> {
+    /// Records changed enrolments (their numbers kept).
+    fn put(&self, enrolments: &[Enrolment]) -> Result<(), RegistryError> {
+        self.write(|table| enrolments.iter().try_for_each(|e| insert(table, e)))
+    }
+
+    /// Runs `f` on the enrolments table in one durable write transaction.
+    fn write(
+        &self,
+        f: impl FnOnce(&mut redb::Table<&[u8], &[u8]>) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
         let mut tx = self.db.begin_write().map_err(storage)?;
         tx.set_durability(Durability::Immediate);
-        {
-            let mut table = tx.open_table(ENROLMENTS).map_err(storage)?;
-            for e in enrolments {
-                let json = serde_json::to_vec(e).expect("enrolments serialize");
-                table
-                    .insert(e.key().as_slice(), json.as_slice())
-                    .map_err(storage)?;
-            }
-        }
+        f(&mut tx.open_table(ENROLMENTS).map_err(storage)?)?;
         tx.commit().map_err(storage)
     }
 
@@ -391,7 +405,7 @@ impl Registry {
                 all.push(decode(value.value())?);
             }
         }
-        all.sort_by_key(|e: &Enrolment| e.enrolled_ms);
+        all.sort_by_key(|e: &Enrolment| e.number);
         Ok(all)
     }
 
@@ -417,7 +431,7 @@ impl Registry {
         if revoked.is_empty() {
             return Err(RegistryError::NoEnrolment { insurer });
         }
-        self.put(&revoked.iter().collect::<Vec<_>>())?;
+        self.put(&revoked)?;
         Ok(revoked)
     }
 
@@ -450,6 +464,14 @@ impl Registry {
         };
         Err(refusal.into())
     }
+}
+
+fn insert(table: &mut redb::Table<&[u8], &[u8]>, e: &Enrolment) -> Result<(), RegistryError> {
+    let json = serde_json::to_vec(e).expect("enrolments serialize");
+    table
+        .insert(e.key().as_slice(), json.as_slice())
+        .map_err(storage)?;
+    Ok(())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, RegistryError> {

@@ -68,6 +68,29 @@ fn an_enrolled_policy_is_admitted_and_its_file_hashes_to_the_record() {
     assert!(registry.list(B).unwrap().is_empty());
 }
 
+/// Found by CI: two enrolments made in the same millisecond were listed in key order
+/// (a hash), not in the order they were made.
+#[test]
+fn enrolments_are_listed_in_the_order_they_were_made_even_within_a_millisecond() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let (_dir, registry) = open();
+    let t = tag(&mut rng, A);
+    let made: Vec<Enrolment> = (0..24)
+        .map(|_| registry.enroll(application(t, A), &mut rng).unwrap().0)
+        .collect();
+    assert_eq!(
+        made.iter().map(|e| e.number).collect::<Vec<_>>(),
+        (0..24).collect::<Vec<_>>()
+    );
+    assert_eq!(registry.list(A).unwrap(), made);
+    // A revocation keeps the enrolment's place.
+    registry.revoke(A, t, Some(made[0].policy_hash)).unwrap();
+    let listed = registry.list(A).unwrap();
+    assert_eq!(listed[0].policy_hash, made[0].policy_hash);
+    assert!(listed[0].revoked_ms.is_some());
+    assert_eq!(listed[1..], made[1..]);
+}
+
 #[test]
 fn a_self_made_policy_is_refused_even_with_the_insurers_terms() {
     let mut rng = StdRng::seed_from_u64(2);
