@@ -28,8 +28,9 @@ const ADD_COST: usize = 6;
 const BUCKET_COST: usize = 27;
 
 /// `Σ scalars[i]·bases[i]` over the first `min(bases.len(), scalars.len())` pairs (as
-/// `ark_ec`'s `msm_bigint`). Scalars are the canonical integers of field elements (below
-/// `r`); points at infinity and zero scalars cost nothing.
+/// `ark_ec`'s `msm_bigint`). Scalars may be any integers of the width; those between `r/2`
+/// and `r` (negative field elements) are recoded as negatives. Points at infinity and zero
+/// scalars cost nothing.
 pub fn msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[BigInt<P>]) -> Projective<P> {
     // Each term as (base index, |scalar|, negated?), |scalar| ≤ r/2.
     let terms: Vec<(u32, BigInt<P>, bool)> = bases
