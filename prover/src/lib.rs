@@ -7,6 +7,7 @@ pub mod ceremony;
 pub mod circom;
 mod groth16;
 mod matrices;
+pub mod msm;
 mod params;
 mod prove;
 mod prover_file;
