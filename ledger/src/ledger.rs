@@ -29,6 +29,7 @@ use crate::{
     LedgerError,
 };
 use ark_bn254::Fr;
+use rayon::ThreadPool;
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -179,10 +180,16 @@ impl Ledger {
             "zkclaim-committer",
             Box::new(move || committer.run(committer_inbox)),
         )?);
+        // The verifier's own threads: a submitter blocked in `submit` on a thread of rayon's
+        // global pool cannot then hold up the verification it waits for.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("zkclaim-verifier-{i}"))
+            .build()
+            .map_err(|e| LedgerError::Storage(format!("cannot start the verifier: {e}")))?;
         let verifier = Arc::clone(&inner);
         threads.push(spawn(
             "zkclaim-verifier",
-            Box::new(move || verifier.verify(inbox, verified)),
+            Box::new(move || verifier.verify(inbox, verified, pool)),
         )?);
         let ledger = Self {
             inner,
@@ -399,7 +406,7 @@ impl Inner {
     /// The verifier: verifies the proofs of up to [`VERIFY_BATCH`] queued submissions at
     /// once, answers those that fail and passes the others on to the committer in the order
     /// they came; after a close, passes the close on once everything before it is passed.
-    fn verify(&self, inbox: Receiver<Message>, committer: Sender<Message>) {
+    fn verify(&self, inbox: Receiver<Message>, committer: Sender<Message>, pool: ThreadPool) {
         let mut closing = false;
         while !closing {
             let mut batch = match inbox.recv() {
@@ -416,7 +423,8 @@ impl Inner {
                     Err(TryRecvError::Empty) => break,
                 }
             }
-            let verdicts = verify_claims(&self.keys, batch.iter().map(|q| &q.stx.tx));
+            let verdicts =
+                pool.install(|| verify_claims(&self.keys, batch.iter().map(|q| &q.stx.tx)));
             for (queued, verdict) in batch.into_iter().zip(verdicts) {
                 match verdict {
                     // A gone committer drops the reply: the submitter sees `Closed`.
