@@ -1,6 +1,6 @@
 //! Criterion benchmarks: hashing, the tree, synthesis, key generation, stock vs our prover,
-//! and verification, all on the default claim circuit (8 items, depth 32); the continuation
-//! circuit of statement v2 (synthesis, stock vs our prover, verification) beside it.
+//! all on the default claim circuit (8 items, depth 32); the continuation circuit of
+//! statement v2 (synthesis, stock vs our prover) beside it. Verification: `benches/verify.rs`.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::Groth16;
@@ -10,13 +10,12 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
 use zkclaim_circuits::Circuit;
 use zkclaim_circuits::{
-    claim::{PublicInputs, Shape},
+    claim::Shape,
     gadget::{claim::ClaimCircuit, continuation::ContinuationCircuit},
     poseidon, sample,
     tree::IncrementalTree,
 };
 use zkclaim_prover::{prove, prove_continuation, ClaimParams};
-use zkclaim_verifier::{verify, verify_batch, Proof};
 
 fn hashing(c: &mut Criterion) {
     let two = [Fr::from(1u64), Fr::from(2u64)];
@@ -78,48 +77,6 @@ fn proving(c: &mut Criterion) {
     });
     group.finish();
 
-    let package = prove(&params, witness.clone(), &mut rng).unwrap();
-    c.bench_function("claim/verify (prepared key)", |b| {
-        b.iter(|| package.verify(&params.prepared).unwrap())
-    });
-
-    // 64 distinct-looking valid proofs (re-randomized) for the batch comparison.
-    let ark = ark_groth16::Proof::<Bn254> {
-        a: package.proof.a,
-        b: package.proof.b,
-        c: package.proof.c,
-    };
-    let batch: Vec<(PublicInputs, Proof)> = (0..64)
-        .map(|_| {
-            let p = Groth16::<Bn254>::rerandomize_proof(
-                &params.proving_key.as_ark().vk,
-                &ark,
-                &mut rng,
-            );
-            (
-                package.public_inputs,
-                Proof {
-                    a: p.a,
-                    b: p.b,
-                    c: p.c,
-                },
-            )
-        })
-        .collect();
-    let mut group = c.benchmark_group("claim/verify 64");
-    group.sample_size(20);
-    group.bench_function("one by one", |b| {
-        b.iter(|| {
-            batch
-                .iter()
-                .for_each(|(public, proof)| verify(&params.prepared, public, proof).unwrap())
-        })
-    });
-    group.bench_function("batch", |b| {
-        b.iter(|| verify_batch(&params.prepared, &batch, &mut rng).unwrap())
-    });
-    group.finish();
-
     let mut group = c.benchmark_group("claim/setup");
     group.sample_size(10);
     group.bench_function("single-party key generation", |b| {
@@ -160,10 +117,6 @@ fn continuation(c: &mut Criterion) {
         b.iter(|| prove_continuation(&params, witness.clone(), &mut rng).unwrap())
     });
     group.finish();
-    let package = prove_continuation(&params, witness.clone(), &mut rng).unwrap();
-    c.bench_function("continuation/verify (prepared key)", |b| {
-        b.iter(|| package.verify(&params.prepared).unwrap())
-    });
 }
 
 criterion_group!(benches, hashing, proving, continuation);
