@@ -101,10 +101,21 @@ impl IncrementalTree {
         }
     }
 
+    /// The tree holding `leaves` in order, built level by level: about one hash per leaf,
+    /// where appending them one by one costs `depth` hashes each (a cold `zkclaim prove`
+    /// from a tree file builds it once).
     pub fn from_leaves(depth: usize, leaves: &[Fr]) -> Result<Self, TreeError> {
         let mut tree = Self::new(depth);
-        for leaf in leaves {
-            tree.append(*leaf)?;
+        if leaves.len() as u64 > 1 << depth {
+            return Err(TreeError::Full(1 << depth));
+        }
+        tree.levels[0] = leaves.to_vec();
+        for k in 0..depth {
+            let parents = tree.levels[k]
+                .chunks(2)
+                .map(|pair| node(&pair[0], pair.get(1).unwrap_or(&zero_hashes()[k])))
+                .collect();
+            tree.levels[k + 1] = parents;
         }
         Ok(tree)
     }
@@ -305,6 +316,24 @@ mod tests {
         let mut path = tree.path(2).unwrap();
         path.index = 3;
         assert_ne!(root_from_path(&Fr::from(3u64), &path), tree.root());
+    }
+
+    #[test]
+    fn building_level_by_level_is_appending_one_by_one() {
+        let leaves: Vec<Fr> = (1..=17u64).map(|i| Fr::from(i * 7919)).collect();
+        for len in 0..=16 {
+            let mut appended = IncrementalTree::new(4);
+            for leaf in &leaves[..len] {
+                appended.append(*leaf).unwrap();
+            }
+            let built = IncrementalTree::from_leaves(4, &leaves[..len]).unwrap();
+            assert_eq!(built.levels, appended.levels, "{len} leaves");
+            assert_eq!(built.root(), naive_root(4, &leaves[..len]));
+        }
+        assert_eq!(
+            IncrementalTree::from_leaves(4, &leaves).err(),
+            Some(TreeError::Full(16))
+        );
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The running ledger: concurrent submission, one committer cutting blocks, reads.
 //!
-//! `submit` does the expensive, state-free checks (signature, role, proof) in the caller's
-//! thread, then queues the transaction. A single committer thread gathers what arrives within
-//! the genesis `block_window_ms`, checks it against the state (roots young enough, unspent
-//! nullifier, fresh commitment, a void by its registrant, the hospital's quota of blocks)
-//! and applies it, all under the state's write lock, writes the block durably, and only then
-//! answers each submitter. Readers never see a block that is not yet durable: the write lock
-//! is held until the store has it.
+//! `submit` does the state-free checks of the transaction alone (signature, role) in the
+//! caller's thread, then queues it. A verifier thread takes what is queued (up to
+//! [`VERIFY_BATCH`]), verifies the claims' proofs in one batch per circuit over all cores,
+//! answers the bad ones and passes the rest on in their order. A single committer thread
+//! gathers what the verifier passes within the genesis `block_window_ms`, checks it against
+//! the state (roots young enough, unspent nullifier, fresh commitment, a void by its
+//! registrant, the hospital's quota of blocks) and applies it, all under the state's write
+//! lock, writes the block durably, and only then answers each submitter. The two threads run
+//! side by side: the next claims' proofs are verified while a block is being written.
+//! Readers never see a block that is not yet durable: the write lock is held until the
+//! store has it.
 //!
 //! On a shared store (etcd) other nodes append too. A follower thread applies their blocks
 //! as they appear, verifying every proof; a committer that loses the race for a slot undoes
@@ -19,16 +23,17 @@ use crate::{
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis, MemberKey, Role},
     keys::VerifyingKeys,
-    state::{replay, verify_claim, ClaimRecord, Rejection, Replay, State},
+    state::{replay, verify_claim, verify_claims, ClaimRecord, Rejection, Replay, State},
     store::{BlockStore, RequestId},
     transaction::SignedTransaction,
     LedgerError,
 };
 use ark_bn254::Fr;
+use rayon::ThreadPool;
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
-        mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender},
+        mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError},
         Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
     },
     thread::JoinHandle,
@@ -120,6 +125,12 @@ struct Entry {
 /// How many times a committer catches up and rebuilds its block before giving up.
 const MAX_ATTEMPTS: usize = 64;
 
+/// The most submissions the verifier verifies together before passing them on. Batches
+/// amortize the final exponentiation (a batch of 32 costs little more per proof than one of
+/// 64); smaller ones let the committer start on a block while the next is verified, even
+/// with few submitters.
+pub const VERIFY_BATCH: usize = 32;
+
 impl Ledger {
     /// Checks the genesis, the verifying keys (their digests must be the genesis ones) and
     /// the proposer key, replays every stored block, and starts the committer (and, on a
@@ -156,6 +167,7 @@ impl Ledger {
             closing: AtomicBool::new(false),
         });
         let (queue, inbox) = mpsc::channel();
+        let (verified, committer_inbox) = mpsc::channel();
         let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name.into())
@@ -166,7 +178,18 @@ impl Ledger {
         let committer = Arc::clone(&inner);
         threads.push(spawn(
             "zkclaim-committer",
-            Box::new(move || committer.run(inbox)),
+            Box::new(move || committer.run(committer_inbox)),
+        )?);
+        // The verifier's own threads: a submitter blocked in `submit` on a thread of rayon's
+        // global pool cannot then hold up the verification it waits for.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("zkclaim-verifier-{i}"))
+            .build()
+            .map_err(|e| LedgerError::Storage(format!("cannot start the verifier: {e}")))?;
+        let verifier = Arc::clone(&inner);
+        threads.push(spawn(
+            "zkclaim-verifier",
+            Box::new(move || verifier.verify(inbox, verified, pool)),
         )?);
         let ledger = Self {
             inner,
@@ -202,7 +225,6 @@ impl Ledger {
             let now = now_ms().max(live.state.time_ms());
             live.state.check(&stx, &live.state.pending(now))?;
         }
-        verify_claim(&inner.keys, &stx.tx)?;
         let (reply, answer) = mpsc::sync_channel(1);
         self.queue
             .send(Message::Submit(Box::new(Queued { stx, id, reply })))
@@ -379,6 +401,40 @@ impl Inner {
     fn read(&self) -> RwLockReadGuard<'_, Live> {
         // The state is only mutated by the committer, which never panics mid-update.
         self.live.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The verifier: verifies the proofs of up to [`VERIFY_BATCH`] queued submissions at
+    /// once, answers those that fail and passes the others on to the committer in the order
+    /// they came; after a close, passes the close on once everything before it is passed.
+    fn verify(&self, inbox: Receiver<Message>, committer: Sender<Message>, pool: ThreadPool) {
+        let mut closing = false;
+        while !closing {
+            let mut batch = match inbox.recv() {
+                Ok(Message::Submit(q)) => vec![*q],
+                Ok(Message::Close) | Err(_) => break,
+            };
+            while batch.len() < VERIFY_BATCH {
+                match inbox.try_recv() {
+                    Ok(Message::Submit(q)) => batch.push(*q),
+                    Ok(Message::Close) | Err(TryRecvError::Disconnected) => {
+                        closing = true;
+                        break;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+            let verdicts =
+                pool.install(|| verify_claims(&self.keys, batch.iter().map(|q| &q.stx.tx)));
+            for (queued, verdict) in batch.into_iter().zip(verdicts) {
+                match verdict {
+                    // A gone committer drops the reply: the submitter sees `Closed`.
+                    Ok(()) => drop(committer.send(Message::Submit(Box::new(queued)))),
+                    Err(e) => drop(queued.reply.send(Err(e))),
+                }
+            }
+        }
+        // Fails only if the committer is gone already.
+        let _ = committer.send(Message::Close);
     }
 
     /// The committer: one block per batch of transactions arriving within the window.

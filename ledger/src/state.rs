@@ -873,14 +873,34 @@ impl State {
     }
 }
 
-/// Verifies a block's claim proofs in one batch per circuit (one final exponentiation
-/// each): its primary claims under the primary key, its continuations under the
-/// continuation key. When a batch fails, names the block's first bad transaction.
+/// Verifies a block's claim proofs (see [`verify_claims`]); names the block's first bad
+/// transaction.
 fn verify_block_claims(keys: &VerifyingKeys, block: &Block) -> Result<(), String> {
+    let verdicts = verify_claims(keys, block.transactions.iter().map(|stx| &stx.tx));
+    match verdicts
+        .into_iter()
+        .enumerate()
+        .find_map(|(i, v)| v.err().map(|e| (i, e)))
+    {
+        Some((i, e)) => Err(format!("transaction {i}: {e}")),
+        None => Ok(()),
+    }
+}
+
+/// Verifies the claim proofs among `txs` in one batch per circuit (one final exponentiation
+/// each, the Miller loops spread over the cores): primary claims under the primary key,
+/// continuations under the continuation key. Each transaction's verdict, in order; those
+/// that carry no proof pass.
+pub(crate) fn verify_claims<'a>(
+    keys: &VerifyingKeys,
+    txs: impl IntoIterator<Item = &'a Transaction>,
+) -> Vec<Result<(), LedgerError>> {
+    let mut verdicts = Vec::new();
     let mut primary = Vec::new();
     let mut continuations = Vec::new();
-    for (i, stx) in block.transactions.iter().enumerate() {
-        match &stx.tx {
+    for (i, tx) in txs.into_iter().enumerate() {
+        verdicts.push(Ok(()));
+        match tx {
             Transaction::SettleClaim { claim } => {
                 primary.push((i, (claim.public_inputs, claim.proof)));
             }
@@ -890,34 +910,35 @@ fn verify_block_claims(keys: &VerifyingKeys, block: &Block) -> Result<(), String
             Transaction::RegisterInvoice { .. } | Transaction::VoidInvoice { .. } => {}
         }
     }
-    let bad = |i: usize, e: LedgerError| (i, format!("transaction {i}: {e}"));
-    let mut failures = Vec::new();
-    failures
-        .extend(first_failure(keys.primary(), &primary).map(|i| bad(i, LedgerError::InvalidProof)));
-    if let Some(&(first, _)) = continuations.first() {
-        match keys.continuation() {
-            Ok(key) => failures.extend(
-                first_failure(key, &continuations).map(|i| bad(i, LedgerError::InvalidProof)),
-            ),
-            Err(e) => failures.push(bad(first, e)),
-        }
-    }
-    match failures.into_iter().min_by_key(|&(i, _)| i) {
-        Some((_, reason)) => Err(reason),
-        None => Ok(()),
-    }
+    refuse_failures(&mut verdicts, Ok(keys.primary()), &primary);
+    refuse_failures(&mut verdicts, keys.continuation(), &continuations);
+    verdicts
 }
 
-/// The block position of the first claim of `claims` (block positions with their statements)
-/// whose proof fails, verified in one batch under `key`.
-fn first_failure<P: PublicStatement>(
-    key: &PreparedClaimKey,
+/// Marks in `verdicts` the claims of `claims` (positions with statements) whose proofs fail
+/// under `key`, verified in one batch, or all of them when there is no key.
+fn refuse_failures<P: PublicStatement>(
+    verdicts: &mut [Result<(), LedgerError>],
+    key: Result<&PreparedClaimKey, LedgerError>,
     claims: &[(usize, (P, Proof))],
-) -> Option<usize> {
-    let batch: Vec<(P, Proof)> = claims.iter().map(|&(_, claim)| claim).collect();
-    verify_batch(key, &batch, &mut OsRng)
-        .err()
-        .map(|e| claims[e.failures[0].0].0)
+) {
+    let failures: Vec<(usize, LedgerError)> = match key {
+        Ok(key) => {
+            let batch: Vec<(P, Proof)> = claims.iter().map(|&(_, claim)| claim).collect();
+            match verify_batch(key, &batch, &mut OsRng) {
+                Ok(()) => Vec::new(),
+                Err(e) => e
+                    .failures
+                    .into_iter()
+                    .map(|(i, _)| (i, LedgerError::InvalidProof))
+                    .collect(),
+            }
+        }
+        Err(e) => (0..claims.len()).map(|i| (i, e.clone())).collect(),
+    };
+    for (i, e) in failures {
+        verdicts[claims[i].0] = Err(e);
+    }
 }
 
 /// Verifies a claim's proof under its circuit's key; other transactions carry none.

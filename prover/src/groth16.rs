@@ -1,15 +1,20 @@
 //! Groth16 proof assembly specialised to a fixed proving key.
 //!
-//! Same mathematics as `ark_groth16`'s prover, with two changes that fit this circuit:
+//! Same mathematics as `ark_groth16`'s prover, with three changes that fit this circuit:
 //! bases that are the point at infinity (about 30% of the B queries: variables that never
-//! appear in B) are dropped from the MSMs once, when the key is loaded; and the five MSMs and
-//! the QAP witness map run as independent rayon tasks, so cores stay busy through the serial
-//! tails of each. The witness map is arkworks' or circom's, as the key's H query needs
+//! appear in B) are dropped from the MSMs once, when the key is loaded; the five MSMs are
+//! zkclaim's own ([`crate::msm`]: batch-affine buckets, signed digits), faster than
+//! `ark_ec`'s at these sizes in G1 and G2; and they and the QAP witness map run as
+//! independent rayon tasks, the G2 MSM (the longest) first, so cores stay busy through the
+//! serial tails of each. The witness map is arkworks' or circom's, as the key's H query needs
 //! ([`Qap`]).
 
-use crate::Qap;
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use crate::{msm::msm, Qap};
+use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
+use ark_ec::{
+    short_weierstrass::{Affine, Projective, SWCurveConfig},
+    AffineRepr, CurveGroup,
+};
 use ark_ff::{FftField, PrimeField, Zero};
 use ark_groth16::{
     r1cs_to_qap::{LibsnarkReduction, R1CSToQAP},
@@ -24,14 +29,14 @@ type BigInt = <Fr as PrimeField>::BigInt;
 
 /// The non-zero bases of a query (without its constant term) and their variable positions.
 #[derive(Clone)]
-pub(crate) struct SparseQuery<G: AffineRepr> {
-    constant: G,
-    bases: Vec<G>,
+pub(crate) struct SparseQuery<P: SWCurveConfig> {
+    constant: Affine<P>,
+    bases: Vec<Affine<P>>,
     positions: Vec<u32>,
 }
 
-impl<G: AffineRepr<ScalarField = Fr>> SparseQuery<G> {
-    pub(crate) fn new(query: &[G]) -> Self {
+impl<P: SWCurveConfig<ScalarField = Fr>> SparseQuery<P> {
+    pub(crate) fn new(query: &[Affine<P>]) -> Self {
         let (positions, bases) = query[1..]
             .iter()
             .enumerate()
@@ -46,22 +51,19 @@ impl<G: AffineRepr<ScalarField = Fr>> SparseQuery<G> {
     }
 
     /// `query[0] + Σ query[i+1]·z[i]` over the non-zero bases.
-    fn msm(&self, z: &[BigInt]) -> G::Group
-    where
-        G::Group: VariableBaseMSM<MulBase = G>,
-    {
+    fn msm(&self, z: &[BigInt]) -> Projective<P> {
         let scalars: Zeroizing<Vec<BigInt>> =
             Zeroizing::new(self.positions.iter().map(|i| z[*i as usize]).collect());
-        G::Group::msm_bigint(&self.bases, &scalars) + self.constant
+        msm(&self.bases, &scalars) + self.constant
     }
 }
 
 /// The B and A queries of a key, compacted once.
 #[derive(Clone)]
 pub(crate) struct SparseQueries {
-    a: SparseQuery<G1Affine>,
-    b_g1: SparseQuery<G1Affine>,
-    b_g2: SparseQuery<G2Affine>,
+    a: SparseQuery<g1::Config>,
+    b_g1: SparseQuery<g1::Config>,
+    b_g2: SparseQuery<g2::Config>,
 }
 
 impl SparseQueries {
@@ -91,31 +93,35 @@ pub(crate) fn create_proof(
     let zb: Zeroizing<Vec<BigInt>> =
         Zeroizing::new(z[1..].par_iter().map(|x| x.into_bigint()).collect());
     let aux = &zb[num_instance - 1..];
-    let (h_and_l, (a_acc, (b1_acc, b2_acc))) = rayon::join(
-        || -> Result<_, SynthesisError> {
-            let (h, l) = rayon::join(
-                || -> Result<G1Projective, SynthesisError> {
-                    let h = Zeroizing::new(match qap {
-                        Qap::Libsnark => {
-                            LibsnarkReduction::witness_map_from_matrices::<
-                                Fr,
-                                GeneralEvaluationDomain<Fr>,
-                            >(abc, num_instance, num_constraints, z)?
-                        }
-                        Qap::Circom => circom_witness_map(abc, num_instance, num_constraints, z)?,
-                    });
-                    let hb: Zeroizing<Vec<BigInt>> =
-                        Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
-                    Ok(G1Projective::msm_bigint(&pk.h_query, &hb))
-                },
-                || G1Projective::msm_bigint(&pk.l_query, aux),
-            );
-            Ok((h?, l))
-        },
+    // The G2 MSM, the longest, starts first; the rest (the witness map, then H) is taken
+    // by the other core, and each MSM's windows are rayon tasks either core can take.
+    let (b2_acc, (h_and_l, (a_acc, b1_acc))) = rayon::join(
+        || sparse.b_g2.msm(&zb),
         || {
             rayon::join(
-                || sparse.a.msm(&zb),
-                || rayon::join(|| sparse.b_g1.msm(&zb), || sparse.b_g2.msm(&zb)),
+                || -> Result<_, SynthesisError> {
+                    let (h, l) = rayon::join(
+                        || -> Result<G1Projective, SynthesisError> {
+                            let h = Zeroizing::new(match qap {
+                                Qap::Libsnark => LibsnarkReduction::witness_map_from_matrices::<
+                                    Fr,
+                                    GeneralEvaluationDomain<Fr>,
+                                >(
+                                    abc, num_instance, num_constraints, z
+                                )?,
+                                Qap::Circom => {
+                                    circom_witness_map(abc, num_instance, num_constraints, z)?
+                                }
+                            });
+                            let hb: Zeroizing<Vec<BigInt>> =
+                                Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
+                            Ok(msm(&pk.h_query, &hb))
+                        },
+                        || msm(&pk.l_query, aux),
+                    );
+                    Ok((h?, l))
+                },
+                || rayon::join(|| sparse.a.msm(&zb), || sparse.b_g1.msm(&zb)),
             )
         },
     );

@@ -7,14 +7,17 @@ pub mod ceremony;
 pub mod circom;
 mod groth16;
 mod matrices;
+pub mod msm;
 mod params;
 mod prove;
+mod prover_file;
 pub mod ptau;
 pub mod zkey;
 
 pub use matrices::ClaimMatrices;
 pub use params::{ClaimParams, ClaimProvingKey, ParamsError, Qap};
 pub use prove::{prove, prove_continuation, ProveError};
+pub use prover_file::{ProverFileError, FORMAT_VERSION};
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@
 use crate::{
     groth16::SparseQueries,
     matrices::ClaimMatrices,
+    prover_file::{self, ProverFile, ProverFileError, PROVER_FILE},
     zkey::{Zkey, ZkeyError},
 };
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
@@ -41,6 +42,13 @@ pub enum ParamsError {
     },
     #[error("parameter file {path} is corrupt: {reason}")]
     Corrupt { path: String, reason: String },
+    /// The prover's precomputed file (`claim.prover`) cannot be used; deleting it makes the
+    /// next load rebuild it from the proving key.
+    #[error("prover file {path}: {source}")]
+    ProverFile {
+        path: String,
+        source: ProverFileError,
+    },
     #[error("verifying key: {0}")]
     Key(#[from] VerifyError),
     #[error("the proving key does not match the verifying key in {0}")]
@@ -177,7 +185,9 @@ impl ClaimParams {
         };
         let (pk, _) = setup.map_err(|e| ParamsError::Setup(e.to_string()))?;
         // Made here, just now: nothing to check it against that it could fail.
-        Self::from_proving_key(circuit, shape, Qap::Libsnark, pk, false, |_| Ok(()))
+        Self::from_proving_key(circuit, shape, Qap::Libsnark, pk, Derive::Unchecked, |_| {
+            Ok(())
+        })
     }
 
     /// Parameters around a snarkjs ceremony's key ([`Zkey::read`]), which must be of
@@ -187,7 +197,7 @@ impl ClaimParams {
         let Zkey {
             key, circuit: r1cs, ..
         } = zkey;
-        Self::from_proving_key(circuit, shape, Qap::Circom, key, true, |m| {
+        Self::from_proving_key(circuit, shape, Qap::Circom, key, Derive::Checked, |m| {
             r1cs.check(m).map_err(|source| ParamsError::NotTheCircuit {
                 circuit,
                 shape,
@@ -206,15 +216,16 @@ impl ClaimParams {
     }
 
     /// Parameters around `pk`, which must embed a valid verifying key and fit the circuit
-    /// (and `fits` its matrices); with `check_key`, also pass [`check_consistency`] against
-    /// that key (run beside the construction of the matrices: about 80 ms of a 2-core
-    /// machine for the default shape).
+    /// (and `fits` its matrices); `derive` says whether the matrices are built (and the key
+    /// checked by [`check_consistency`] against its verifying key, beside the construction
+    /// of the matrices: about 80 ms of a 2-core machine for the default shape) or were read
+    /// from a prover file.
     pub(crate) fn from_proving_key(
         circuit: Circuit,
         shape: Shape,
         qap: Qap,
         pk: ProvingKey<Bn254>,
-        check_key: bool,
+        derive: Derive,
         fits: impl FnOnce(&ClaimMatrices) -> Result<(), ParamsError> + Send,
     ) -> Result<Self, ParamsError> {
         let verifying_key =
@@ -227,10 +238,14 @@ impl ClaimParams {
             )));
         }
         let prepared = verifying_key.prepare();
+        let (matrices, check_key) = match derive {
+            Derive::Read(matrices) => (Ok(matrices), false),
+            Derive::Checked => (ClaimMatrices::build(circuit, shape), true),
+            Derive::Unchecked => (ClaimMatrices::build(circuit, shape), false),
+        };
         let (matrices, consistent) = rayon::join(
             || {
-                let matrices = ClaimMatrices::build(circuit, shape)
-                    .map_err(|e| ParamsError::Setup(e.to_string()))?;
+                let matrices = matrices.map_err(|e| ParamsError::Setup(e.to_string()))?;
                 fits(&matrices)?;
                 Ok::<_, ParamsError>(matrices)
             },
@@ -268,27 +283,22 @@ impl ClaimParams {
         })
     }
 
-    /// Writes `claim.pk`, `claim.vk` and `shape.json` into this circuit's folder of the
-    /// parameters folder `dir` ([`ClaimParams::folder`]); refuses when any of them is there
-    /// already.
+    /// Writes `claim.pk`, `claim.vk`, `shape.json` and the prover's precomputed file
+    /// `claim.prover` into this circuit's folder of the parameters folder `dir`
+    /// ([`ClaimParams::folder`]); refuses when any of them is there already.
     pub fn save(&self, dir: &Path) -> Result<(), ParamsError> {
-        let io = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| ParamsError::Io { path, source }
-        };
         if let Some(existing) = Self::files(dir, self.circuit)
             .into_iter()
             .find(|f| f.exists())
         {
             return Err(ParamsError::Exists(existing.display().to_string()));
         }
+        let key = encode(&self.proving_key.key, Compress::No);
+        let prover = self.prover_file_bytes(&Sha256::digest(&key).into());
         let dir = &Self::folder(dir, self.circuit);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         for (name, bytes) in [
-            (
-                PROVING_KEY_FILE,
-                encode(&self.proving_key.key, Compress::No),
-            ),
+            (PROVING_KEY_FILE, key),
             (VERIFYING_KEY_FILE, self.verifying_key.to_bytes()),
             (
                 SHAPE_FILE,
@@ -299,20 +309,30 @@ impl ClaimParams {
                 })
                 .expect("shape serializes"),
             ),
+            (PROVER_FILE, prover),
         ] {
-            let path = dir.join(name);
-            // Write then rename, so a crash never leaves a half-written key behind.
-            let tmp = dir.join(format!("{name}.tmp"));
-            std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            write_new(&dir.join(name), &bytes)?;
         }
         Ok(())
     }
 
+    /// `claim.prover` for these parameters, made with the proving key of SHA-256 `key_digest`.
+    pub(crate) fn prover_file_bytes(&self, key_digest: &[u8; 32]) -> Vec<u8> {
+        prover_file::encode(
+            self.circuit,
+            self.shape,
+            self.qap,
+            key_digest,
+            &self.matrices,
+        )
+    }
+
     /// Loads `circuit`'s parameters saved by [`ClaimParams::save`] in the parameters folder
     /// `dir`. The verifying key is fully validated; the (large) proving key is read without
-    /// per-point checks, then must embed exactly that verifying key and pass the consistency
-    /// checks against it.
+    /// per-point checks, then must embed exactly that verifying key. The circuit's matrices
+    /// come from the prover file (`claim.prover`) made with this proving key; without one,
+    /// they are built, the key must pass the consistency checks against its verifying key,
+    /// and the prover file is written for the next load (where the folder is writable).
     pub fn load(dir: &Path, circuit: Circuit) -> Result<Self, ParamsError> {
         Self::load_pinned(dir, circuit, None)
     }
@@ -330,12 +350,12 @@ impl ClaimParams {
         let verifying_key = Self::load_verifying_key(dir, circuit)?;
         let path = Self::folder(dir, circuit).join(PROVING_KEY_FILE);
         let bytes = read(&path)?;
+        let key_digest: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(pinned) = pin {
-            let found: [u8; 32] = Sha256::digest(&bytes).into();
-            if found != pinned {
+            if key_digest != pinned {
                 return Err(ParamsError::NotPinned {
                     path: path.display().to_string(),
-                    found: hex::encode(found),
+                    found: hex::encode(key_digest),
                     pinned: hex::encode(pinned),
                 });
             }
@@ -347,11 +367,33 @@ impl ClaimParams {
                     reason: e.to_string(),
                 }
             })?;
-        let params = Self::from_proving_key(circuit, shape, qap, pk, pin.is_none(), |_| Ok(()))?;
+        drop(bytes);
+        let [.., prover_path] = Self::files(dir, circuit);
+        // The file made with this very key (checked when it was made); one made with another
+        // key is stale, and rebuilt.
+        let derive = match read_prover_file(&prover_path, circuit, shape)? {
+            Some(file) if file.key_digest == key_digest && file.qap == qap => {
+                Derive::Read(file.matrices)
+            }
+            // A pinned key was checked by the tools that pinned it.
+            _ if pin.is_some() => Derive::Unchecked,
+            _ => Derive::Checked,
+        };
+        let write = !matches!(derive, Derive::Read(_));
+        let params = Self::from_proving_key(circuit, shape, qap, pk, derive, |_| Ok(()))?;
         if params.verifying_key != verifying_key {
             return Err(ParamsError::Mismatch(
                 Self::folder(dir, circuit).display().to_string(),
             ));
+        }
+        if write {
+            // For the next process; a folder this one may not write keeps the slow path.
+            let tmp = prover_path.with_extension(format!("prover.{}.tmp", std::process::id()));
+            let written = std::fs::write(&tmp, params.prover_file_bytes(&key_digest))
+                .and_then(|()| std::fs::rename(&tmp, &prover_path));
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
         }
         Ok(params)
     }
@@ -372,11 +414,19 @@ impl ClaimParams {
     }
 
     /// The files [`ClaimParams::save`] writes for `circuit` into the parameters folder `dir`:
-    /// the proving key, the verifying key and the shape, in that order. A verify-only folder
-    /// holds the verifying keys alone.
-    pub fn files(dir: &Path, circuit: Circuit) -> [PathBuf; 3] {
+    /// the proving key, the verifying key, the shape and the prover file (`claim.prover`,
+    /// what the prover precomputes: the circuit's matrices; also written by
+    /// [`ClaimParams::load`] where it is missing or was made with another proving key), in
+    /// that order. A verify-only folder holds the verifying keys alone.
+    pub fn files(dir: &Path, circuit: Circuit) -> [PathBuf; 4] {
         let dir = Self::folder(dir, circuit);
-        [PROVING_KEY_FILE, VERIFYING_KEY_FILE, SHAPE_FILE].map(|f| dir.join(f))
+        [
+            PROVING_KEY_FILE,
+            VERIFYING_KEY_FILE,
+            SHAPE_FILE,
+            PROVER_FILE,
+        ]
+        .map(|f| dir.join(f))
     }
 }
 
@@ -456,11 +506,50 @@ fn load_shape_file(dir: &Path, circuit: Circuit) -> Result<ShapeFile, ParamsErro
     Ok(file)
 }
 
+/// How [`ClaimParams::from_proving_key`] gets the circuit's matrices.
+pub(crate) enum Derive {
+    /// Read from a prover file made with this key (checked when the file was made).
+    Read(ClaimMatrices),
+    /// Built, and the key checked against its verifying key.
+    Checked,
+    /// Built; the key was made here, or checked before it was pinned.
+    Unchecked,
+}
+
+/// The prover file at `path`, if there is one: it must be of `circuit` in `shape`.
+fn read_prover_file(
+    path: &Path,
+    circuit: Circuit,
+    shape: Shape,
+) -> Result<Option<ProverFile>, ParamsError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io(path)(source)),
+    };
+    prover_file::decode(&bytes, circuit, shape)
+        .map(Some)
+        .map_err(|source| ParamsError::ProverFile {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Writes a new file whole: to a temporary name, then renamed, so that a crash never leaves
+/// a half-written key behind.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), ParamsError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ParamsError {
+    let path = path.display().to_string();
+    move |source| ParamsError::Io { path, source }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, ParamsError> {
-    std::fs::read(path).map_err(|source| ParamsError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read(path).map_err(io(path))
 }
 
 fn encode(value: &impl CanonicalSerialize, compress: Compress) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! Proofs end to end: valid claims verify; anything changed does not.
 
-use crate::{prove, prove_continuation, ClaimParams, ParamsError, ProveError, Qap};
+use crate::{params::Derive, prove, prove_continuation, ClaimParams, ParamsError, ProveError, Qap};
 use ark_bn254::{Bn254, Fr};
 use ark_ff::{BigInteger, PrimeField, UniformRand};
 use ark_groth16::Groth16;
@@ -380,7 +380,7 @@ fn tampered(
         Shape::default(),
         Qap::Libsnark,
         pk,
-        true,
+        Derive::Checked,
         |_| Ok(()),
     )
 }

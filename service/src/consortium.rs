@@ -96,33 +96,62 @@ impl DataDir {
     /// (statement v2) when the genesis pins it, or without a genesis when `dir` holds its
     /// verifying key.
     pub fn load_params(&self, dir: &Path) -> Result<Params, Error> {
-        let genesis = match self.genesis().exists() {
-            true => Some(self.load_genesis()?),
-            false => None,
-        };
-        let primary = CircuitParams::load(
-            dir,
-            Circuit::Primary,
-            self.pin(Circuit::Primary)?,
-            genesis.as_ref().and_then(|g| g.proving_key_digest),
-        )?;
-        let continuation = match genesis.as_ref().map(|g| &g.continuation) {
-            Some(Some(pinned)) => Some(CircuitParams::load(
-                dir,
-                Circuit::Continuation,
-                self.pin(Circuit::Continuation)?,
-                pinned.proving_key_digest,
-            )?),
-            Some(None) => None,
-            None => match ClaimParams::files(dir, Circuit::Continuation)[1].exists() {
-                true => Some(CircuitParams::load(dir, Circuit::Continuation, None, None)?),
-                false => None,
-            },
+        let genesis = self.genesis_if_any()?;
+        let primary = self.load_circuit(dir, Circuit::Primary, genesis.as_ref())?;
+        let continuation = match self.load_circuit(dir, Circuit::Continuation, genesis.as_ref()) {
+            Ok(params) => Some(params),
+            Err(Error::Ledger(LedgerError::NoContinuationKey)) => None,
+            Err(e) => return Err(e),
         };
         Ok(Params {
             primary,
             continuation,
         })
+    }
+
+    /// `circuit`'s proving parameters alone, checked as [`DataDir::load_params`] checks
+    /// them: what a process making one proof needs, without reading the other circuit's key.
+    pub fn load_prover(&self, dir: &Path, circuit: Circuit) -> Result<ClaimParams, Error> {
+        let genesis = self.genesis_if_any()?;
+        let params = self.load_circuit(dir, circuit, genesis.as_ref())?;
+        params
+            .prover
+            .ok_or(Error::NoProvingKey(params.proving_key_file))
+    }
+
+    fn genesis_if_any(&self) -> Result<Option<Genesis>, Error> {
+        match self.genesis().exists() {
+            true => Ok(Some(self.load_genesis()?)),
+            false => Ok(None),
+        }
+    }
+
+    /// `circuit`'s parameters in `dir` under `genesis`'s pins. The continuation circuit's
+    /// are `NoContinuationKey` when the genesis does not pin it, or without a genesis when
+    /// `dir` holds no verifying key of it.
+    fn load_circuit(
+        &self,
+        dir: &Path,
+        circuit: Circuit,
+        genesis: Option<&Genesis>,
+    ) -> Result<CircuitParams, Error> {
+        let proving_pin = match (circuit, genesis) {
+            (Circuit::Primary, genesis) => genesis.and_then(|g| g.proving_key_digest),
+            (Circuit::Continuation, Some(genesis)) => {
+                genesis
+                    .continuation
+                    .as_ref()
+                    .ok_or(LedgerError::NoContinuationKey)?
+                    .proving_key_digest
+            }
+            (Circuit::Continuation, None) => {
+                if !ClaimParams::files(dir, circuit)[1].exists() {
+                    return Err(LedgerError::NoContinuationKey.into());
+                }
+                None
+            }
+        };
+        CircuitParams::load(dir, circuit, self.pin(circuit)?, proving_pin)
     }
 
     /// Writes a development consortium: two hospitals, two insurers and a regulator, each
@@ -293,7 +322,7 @@ pub fn load_verifying_key(
     circuit: Circuit,
     pin: Option<&Pin>,
 ) -> Result<ClaimVerifyingKey, Error> {
-    let [_, path, _] = ClaimParams::files(dir, circuit);
+    let [_, path, ..] = ClaimParams::files(dir, circuit);
     if !path.exists() {
         return Err(Error::NoVerifyingKey {
             path,
@@ -389,15 +418,6 @@ impl Params {
             .as_ref()
             .ok_or(Error::Ledger(LedgerError::NoContinuationKey))?
             .prover()
-    }
-
-    pub fn into_prover(self) -> Result<ClaimParams, Error> {
-        let CircuitParams {
-            proving_key_file,
-            prover,
-            ..
-        } = self.primary;
-        prover.ok_or(Error::NoProvingKey(proving_key_file))
     }
 
     /// Both circuits' verifying keys, prepared.

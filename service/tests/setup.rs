@@ -70,7 +70,7 @@ fn setup_writes_both_circuits_parameters_and_force_keeps_a_backup_of_each_file()
         assert!(file.exists(), "{} written again", file.display());
     }
     for circuit in Circuit::ALL {
-        let [_, vk, _] = ClaimParams::files(&params, circuit);
+        let [_, vk, ..] = ClaimParams::files(&params, circuit);
         assert_ne!(
             std::fs::read(&vk).unwrap(),
             std::fs::read(&backups(&vk)[0]).unwrap(),

@@ -22,7 +22,7 @@
 //! the setup knows every relation. Only a key from a multi-party ceremony, pinned by its digest
 //! (the genesis's `verifying_key_digest`), is trustworthy.
 
-use crate::VerifyError;
+use crate::{table::FixedBaseTables, VerifyError};
 use ark_bn254::{Bn254, G1Affine, G2Affine};
 use ark_ec::{
     pairing::{Pairing, PairingOutput},
@@ -191,12 +191,14 @@ impl ClaimVerifyingKey {
         Sha256::digest(self.to_bytes()).into()
     }
 
-    /// Precomputes the pairing terms that do not depend on the proof.
+    /// Precomputes the pairing terms that do not depend on the proof, and the input bases'
+    /// tables (a few hundred KiB, a few milliseconds).
     pub fn prepare(&self) -> PreparedClaimKey {
         PreparedClaimKey {
             alpha_beta: Bn254::pairing(self.alpha_g1, self.beta_g2),
             gamma_neg: (-self.gamma_g2).into(),
             delta_neg: (-self.delta_g2).into(),
+            inputs: FixedBaseTables::new(&self.gamma_abc_g1),
             key: self.clone(),
         }
     }
@@ -212,13 +214,16 @@ fn related_pair<P: AffineRepr>(points: &[(KeyPoint, P)]) -> Option<(KeyPoint, Ke
     })
 }
 
-/// A verifying key with `e(α, β)`, `−γ` and `−δ` precomputed: prepare once, verify many.
+/// A verifying key with `e(α, β)`, `−γ`, `−δ` and multiples of the `ICᵢ` precomputed:
+/// prepare once, verify many.
 #[derive(Clone, Debug)]
 pub struct PreparedClaimKey {
     pub(crate) key: ClaimVerifyingKey,
     pub(crate) alpha_beta: PairingOutput<Bn254>,
     pub(crate) gamma_neg: <Bn254 as Pairing>::G2Prepared,
     pub(crate) delta_neg: <Bn254 as Pairing>::G2Prepared,
+    /// `gamma_abc_g1`'s tables: `IC₀ + Σ xᵢ·ICᵢ₊₁` without a doubling.
+    pub(crate) inputs: FixedBaseTables,
 }
 
 impl PreparedClaimKey {
@@ -233,7 +238,7 @@ mod tests {
     use crate::{prepare_inputs, verify, Proof};
     use ark_bn254::{Fr, G1Projective, G2Projective};
     use ark_ec::{CurveGroup, PrimeGroup};
-    use ark_ff::{Field, UniformRand, Zero};
+    use ark_ff::{Field, One, UniformRand, Zero};
     use rand::{rngs::StdRng, Rng, SeedableRng};
     use zkclaim_circuits::{claim::PublicInputs, continuation::ContinuationPublicInputs};
 
@@ -413,13 +418,15 @@ mod tests {
             for _ in 0..3 {
                 // Any public inputs at all: the forger knows nothing but the key.
                 let public = random_inputs(&mut rng);
-                let proof = forge(&key, prepare_inputs(&key, &public));
-                assert_eq!(verify(&key.prepare(), &public, &proof), Ok(()), "{name}");
+                let prepared = key.prepare();
+                let proof = forge(&key, prepare_inputs(&prepared, &public));
+                assert_eq!(verify(&prepared, &public, &proof), Ok(()), "{name}");
                 // The same recipe fails under a sound key: the weakness is what forges.
                 let sound = honest.key();
-                let proof = forge(&sound, prepare_inputs(&sound, &public));
+                let prepared = sound.prepare();
+                let proof = forge(&sound, prepare_inputs(&prepared, &public));
                 assert_eq!(
-                    verify(&sound.prepare(), &public, &proof),
+                    verify(&prepared, &public, &proof),
                     Err(VerifyError::InvalidProof),
                     "{name}"
                 );
@@ -567,6 +574,101 @@ mod tests {
                 proof: Circuit::Primary,
             })
         );
+    }
+
+    /// A field element that is 0, 1, r − 1 or random, and an amount or id that is 0, 1, the
+    /// largest the statement allows, or random.
+    fn edge_field(rng: &mut StdRng) -> Fr {
+        [Fr::zero(), Fr::one(), -Fr::one(), Fr::rand(rng)][rng.gen_range(0..4)]
+    }
+    fn edge_amount(rng: &mut StdRng) -> u64 {
+        [0, 1, (1 << 44) - 1, rng.gen_range(0..1 << 44)][rng.gen_range(0..4)]
+    }
+    fn edge_id(rng: &mut StdRng) -> u32 {
+        [0, 1, u32::MAX, rng.gen()][rng.gen_range(0..4)]
+    }
+
+    #[test]
+    fn tables_prepare_every_input_of_both_circuits_like_a_plain_msm() {
+        use ark_ec::VariableBaseMSM;
+        fn check<P: zkclaim_circuits::PublicStatement>(key: &PreparedClaimKey, public: &P) {
+            let scalars: Vec<Fr> = core::iter::once(Fr::one())
+                .chain(public.field_elements())
+                .collect();
+            let plain = G1Projective::msm(&key.key().gamma_abc_g1, &scalars).unwrap();
+            assert_eq!(prepare_inputs(key, public), plain);
+        }
+        let mut rng = StdRng::seed_from_u64(14);
+        let primary = Trapdoor::random(&mut rng, PublicInputs::COUNT)
+            .key()
+            .prepare();
+        let continuation = Trapdoor::random(&mut rng, ContinuationPublicInputs::COUNT)
+            .key()
+            .prepare();
+        let r = &mut rng;
+        for _ in 0..64 {
+            let public = PublicInputs {
+                invoice_root: edge_field(r),
+                nullifier: edge_field(r),
+                claimant_tag: edge_field(r),
+                policy_hash: edge_field(r),
+                claim_amount: edge_amount(r),
+                insurer_id: edge_id(r),
+            };
+            check(&primary, &public);
+            let later = ContinuationPublicInputs {
+                invoice_root: edge_field(r),
+                settled_root: edge_field(r),
+                nullifier: edge_field(r),
+                claimant_tag: edge_field(r),
+                policy_hash: edge_field(r),
+                claim_amount: edge_amount(r),
+                settled_leaf: edge_field(r),
+                insurer_id: edge_id(r),
+            };
+            check(&continuation, &later);
+        }
+    }
+
+    #[test]
+    fn a_batch_of_64_names_exactly_its_one_bad_proof() {
+        use crate::{verify_batch, BatchError};
+        let mut rng = StdRng::seed_from_u64(15);
+        let t = Trapdoor::random(&mut rng, PublicInputs::COUNT);
+        let key = t.key().prepare();
+        let claims: Vec<(PublicInputs, Proof)> = (0..64)
+            .map(|_| {
+                let public = random_inputs(&mut rng);
+                let proof = t.prove(&public, &mut rng);
+                (public, proof)
+            })
+            .collect();
+        assert_eq!(verify_batch(&key, &claims, &mut rng), Ok(()));
+        type Tamper = fn(&mut (PublicInputs, Proof), &Proof);
+        let tampers: [Tamper; 4] = [
+            |(public, _), _| public.claim_amount += 1,
+            |(public, _), _| public.nullifier += Fr::one(),
+            |(_, proof), other| proof.c = other.c,
+            |(_, proof), _| proof.a = -proof.a,
+        ];
+        for (n, tamper) in tampers.iter().enumerate() {
+            for bad in [0, 37, 63] {
+                let mut batch = claims.clone();
+                tamper(&mut batch[bad], &claims[(bad + 1) % 64].1);
+                let only = Err(BatchError {
+                    failures: vec![(bad, VerifyError::InvalidProof)],
+                });
+                assert_eq!(verify_batch(&key, &batch, &mut rng), only, "tamper {n}");
+                // Alone too, where no weighting is involved.
+                assert_eq!(
+                    verify_batch(&key, &batch[bad..=bad], &mut rng),
+                    Err(BatchError {
+                        failures: vec![(0, VerifyError::InvalidProof)]
+                    }),
+                    "tamper {n}"
+                );
+            }
+        }
     }
 
     fn k_primary() -> ClaimVerifyingKey {

@@ -12,15 +12,19 @@ mod package;
 mod proof;
 pub mod snarkjs;
 pub mod solidity;
+mod table;
 
 pub use batch::{verify_batch, BatchError};
 pub use key::{ClaimVerifyingKey, KeyPoint, KeyWeakness, PreparedClaimKey};
 pub use package::{ClaimPackage, ContinuationPackage};
 pub use proof::Proof;
 
-use ark_bn254::{Bn254, G1Affine, G1Projective};
-use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup};
-use ark_ff::PrimeField;
+use ark_bn254::{Bn254, Fr, G1Projective};
+use ark_ec::{
+    pairing::{MillerLoopOutput, Pairing},
+    CurveGroup,
+};
+use ark_ff::One;
 use zkclaim_circuits::{Circuit, PublicStatement};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,18 +53,28 @@ pub enum VerifyError {
 
 /// Verifies one claim proof of either circuit (the key must be of the same circuit). A proof
 /// that does not verify is an error, never `Ok(false)`.
+///
+/// The proof's Miller loop and the key's two (after the inputs are prepared) are
+/// independent: with a second rayon thread free they run side by side, which saves about a
+/// quarter of the wall time for more total work (the loops' squarings twice, the handoff).
+/// Throughput is [`verify_batch`]'s business.
 pub fn verify<P: PublicStatement>(
     key: &PreparedClaimKey,
     public: &P,
     proof: &Proof,
 ) -> Result<(), VerifyError> {
     same_circuit::<P>(key)?;
-    let prepared = prepare_inputs(key.key(), public);
-    let a: <Bn254 as Pairing>::G1Prepared = proof.a.into();
-    let pairing = Bn254::multi_miller_loop(
-        [a, prepared.into_affine().into(), proof.c.into()],
-        [proof.b.into(), key.gamma_neg.clone(), key.delta_neg.clone()],
+    let (proof_pair, key_pairs) = rayon::join(
+        || Bn254::multi_miller_loop([proof.a], [proof.b]),
+        || {
+            let inputs = prepare_inputs(key, public).into_affine();
+            Bn254::multi_miller_loop(
+                [inputs, proof.c],
+                [key.gamma_neg.clone(), key.delta_neg.clone()],
+            )
+        },
     );
+    let pairing = MillerLoopOutput(proof_pair.0 * key_pairs.0);
     let result = Bn254::final_exponentiation(pairing).ok_or(VerifyError::InvalidProof)?;
     if result == key.alpha_beta {
         Ok(())
@@ -80,14 +94,8 @@ fn same_circuit<P: PublicStatement>(key: &PreparedClaimKey) -> Result<(), Verify
     }
 }
 
-/// `IC₀ + Σ xᵢ·ICᵢ₊₁` over the inputs in the one serialized order.
-fn prepare_inputs<P: PublicStatement>(key: &ClaimVerifyingKey, public: &P) -> G1Projective {
-    let ic: &[G1Affine] = &key.gamma_abc_g1;
-    public
-        .field_elements()
-        .iter()
-        .zip(&ic[1..])
-        .fold(ic[0].into_group(), |acc, (x, base)| {
-            acc + base.mul_bigint(x.into_bigint())
-        })
+/// `IC₀ + Σ xᵢ·ICᵢ₊₁` over the inputs in the one serialized order, from the key's tables.
+fn prepare_inputs<P: PublicStatement>(key: &PreparedClaimKey, public: &P) -> G1Projective {
+    key.inputs
+        .msm(core::iter::once(Fr::one()).chain(public.field_elements()))
 }

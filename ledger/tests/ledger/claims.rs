@@ -217,3 +217,54 @@ fn transactions_arriving_together_share_one_block() {
     }
     assert_eq!(ledger.invoice_count(), 8);
 }
+
+#[test]
+fn a_bad_proof_among_claims_submitted_together_refuses_only_its_claim() {
+    let mut rng = StdRng::seed_from_u64(14);
+    let (ledger, store) = test_ledger(128, 20);
+    let patients: Vec<Patient> = (0..6).map(|_| Patient::new(&mut rng)).collect();
+    for p in &patients {
+        ledger.submit(register(p.commitment(), HOSPITAL)).unwrap();
+    }
+    const BAD: usize = 3;
+    let txs: Vec<_> = patients
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut claim = p.claim(&ledger, INSURER, &mut rng);
+            if i == BAD {
+                claim.public_inputs.claim_amount += 1;
+            }
+            settle(claim, INSURER)
+        })
+        .collect();
+    let barrier = Barrier::new(txs.len());
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = txs
+            .iter()
+            .map(|tx| {
+                let (ledger, barrier, store) = (&ledger, &barrier, &store);
+                s.spawn(move || {
+                    barrier.wait();
+                    let result = ledger.submit(tx.clone());
+                    // Answered only once its block is in the store.
+                    if let Ok(r) = &result {
+                        let block = store.block(r.height).unwrap().expect("durable");
+                        assert_eq!(block.transactions[r.tx_index as usize], *tx);
+                    }
+                    result
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, (result, p)) in results.iter().zip(&patients).enumerate() {
+        if i == BAD {
+            assert_eq!(*result, Err(LedgerError::InvalidProof));
+            assert!(ledger.claim(p.nullifier()).is_none());
+        } else {
+            assert!(result.is_ok(), "claim {i}: {result:?}");
+            assert!(ledger.claim(p.nullifier()).is_some(), "claim {i}");
+        }
+    }
+}

@@ -236,7 +236,7 @@ fn ceremony_params(
         return Ok(imported);
     }
     let found = match circuit {
-        Circuit::Primary => data.load_params(dir)?.into_prover()?,
+        Circuit::Primary => data.load_prover(dir, circuit)?,
         Circuit::Continuation => ClaimParams::load(dir, circuit)?,
     };
     if found.verifying_key.digest() != imported.verifying_key.digest()
@@ -296,7 +296,7 @@ fn genesis(args: GenesisArgs, ctx: &Context) -> Result<(), Error> {
             };
             // The continuation circuit (statement v2) is pinned when the folder holds its
             // verifying key, its proving key's digest when it holds that too.
-            let [_, continuation_key, _] = ClaimParams::files(&dir, Circuit::Continuation);
+            let [_, continuation_key, ..] = ClaimParams::files(&dir, Circuit::Continuation);
             if continuation_key.exists() {
                 let key = consortium::load_verifying_key(&dir, Circuit::Continuation, None)?;
                 continuation = Some(CircuitPin {

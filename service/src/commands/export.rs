@@ -96,7 +96,7 @@ pub fn exec(command: Command, ctx: &Context) -> Result<(), Error> {
             out,
         } => {
             let dir = ctx.params_dir(params);
-            let [.., shape_file] = ClaimParams::files(&dir, Circuit::Primary);
+            let [_, _, shape_file, _] = ClaimParams::files(&dir, Circuit::Primary);
             let base = if shape_file.exists() {
                 ClaimParams::load_shape(&dir)?
             } else {

@@ -98,7 +98,7 @@ pub fn load_or_setup(data: &DataDir, dir: &Path) -> Result<ClaimParams, Error> {
         .any(|f| f.exists())
         || data.genesis().exists()
     {
-        return data.load_params(dir)?.into_prover();
+        return data.load_prover(dir, Circuit::Primary);
     }
     eprintln!(
         "no parameters in {}: generating single-party development parameters now (first \

@@ -1,0 +1,426 @@
+//! Multi-scalar multiplication `Σ sᵢ·Pᵢ` over affine bases, for the prover's proving-key
+//! queries (about 8k–22k points, G1 and G2).
+//!
+//! Pippenger's bucket method, with three changes against `ark_ec`'s `msm_bigint`:
+//! - each scalar `s` above `r/2` is replaced by `r − s` on the negated base, and split into
+//!   signed digits in `[−2^(c−1), 2^(c−1)]`, so a window has `2^(c−1)` buckets (half) and the
+//!   many small and small-negative witness values touch only the low windows;
+//! - a window's buckets are filled with affine additions: its points are sorted by bucket and
+//!   summed pairwise in rounds, every addition of a round sharing one field inversion
+//!   (Montgomery's trick), about 6 multiplications an addition against 10 for a mixed one;
+//! - the window size comes from a cost model of those two steps rather than from `ln n`.
+//!
+//! Windows are independent rayon tasks, so a call spreads over the cores it finds idle.
+
+use ark_ec::{
+    short_weierstrass::{Affine, Projective, SWCurveConfig},
+    AffineRepr,
+};
+use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
+use rayon::prelude::*;
+
+type BigInt<P> = <<P as ark_ec::CurveConfig>::ScalarField as PrimeField>::BigInt;
+
+/// Field multiplications (of the base field) an affine bucket addition costs, and what a
+/// bucket costs in the running sum that weights the buckets (a mixed and a full projective
+/// addition): the window size minimises `windows · (points · ADD + buckets · BUCKET)`.
+const ADD_COST: usize = 6;
+const BUCKET_COST: usize = 27;
+
+/// `Σ scalars[i]·bases[i]` over the first `min(bases.len(), scalars.len())` pairs (as
+/// `ark_ec`'s `msm_bigint`). Scalars may be any integers of the width; those between `r/2`
+/// and `r` (negative field elements) are recoded as negatives. Points at infinity and zero
+/// scalars cost nothing.
+pub fn msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[BigInt<P>]) -> Projective<P> {
+    // Each term as (base index, |scalar|, negated?), |scalar| ≤ r/2.
+    let terms: Vec<(u32, BigInt<P>, bool)> = bases
+        .par_iter()
+        .zip(scalars)
+        .enumerate()
+        .filter(|(_, (base, scalar))| !base.is_zero() && !scalar.is_zero())
+        .map(|(i, (_, scalar))| {
+            let (magnitude, negated) = signed_magnitude::<P>(scalar);
+            (i as u32, magnitude, negated)
+        })
+        .collect();
+    let Some(max_bits) = terms.iter().map(|(_, s, _)| s.num_bits() as usize).max() else {
+        return Projective::zero();
+    };
+    let c = window_bits(terms.len(), max_bits);
+    // One more window than the bits need, for the carry out of the top digit.
+    let windows = max_bits / c + 1;
+    let mut digits = vec![0i32; terms.len() * windows];
+    digits
+        .par_chunks_mut(windows)
+        .zip(&terms)
+        .for_each(|(digits, (_, magnitude, negated))| {
+            signed_digits(magnitude, *negated, c, digits)
+        });
+    let window_sums: Vec<Projective<P>> = (0..windows)
+        .into_par_iter()
+        .map(|w| {
+            let window_digits = digits.iter().skip(w).step_by(windows).copied();
+            window_sum(bases, terms.iter().map(|t| t.0).zip(window_digits), c)
+        })
+        .collect();
+    window_sums
+        .iter()
+        .rev()
+        .fold(Projective::zero(), |mut acc, sum| {
+            for _ in 0..c {
+                acc.double_in_place();
+            }
+            acc + sum
+        })
+}
+
+/// `(s, false)` for `s ≤ r/2`, else `(r − s, true)`: `s·P = (r − s)·(−P)`.
+fn signed_magnitude<P: SWCurveConfig>(scalar: &BigInt<P>) -> (BigInt<P>, bool) {
+    let modulus = P::ScalarField::MODULUS;
+    if *scalar > P::ScalarField::MODULUS_MINUS_ONE_DIV_TWO && *scalar < modulus {
+        let mut negated = modulus;
+        negated.sub_with_borrow(scalar);
+        (negated, true)
+    } else {
+        (*scalar, false)
+    }
+}
+
+/// The window size (in bits) that minimises the cost model for `points` scalars of at most
+/// `max_bits` bits.
+fn window_bits(points: usize, max_bits: usize) -> usize {
+    (2..=16)
+        .min_by_key(|&c| (max_bits / c + 1) * (points * ADD_COST + (1 << (c - 1)) * BUCKET_COST))
+        .expect("a non-empty range")
+}
+
+/// The signed base-`2^c` digits of `±magnitude` (negative when `negated`), low first, each in
+/// `[−2^(c−1), 2^(c−1)]`; `digits` has room for one window above the top bit.
+fn signed_digits(magnitude: &impl BigInteger, negated: bool, c: usize, digits: &mut [i32]) {
+    let limbs = magnitude.as_ref();
+    let half = 1i64 << (c - 1);
+    let mut carry = 0i64;
+    for (w, digit) in digits.iter_mut().enumerate() {
+        let raw = bits(limbs, w * c, c) as i64 + carry;
+        carry = (raw > half) as i64;
+        let value = raw - (carry << c);
+        *digit = if negated { -value } else { value } as i32;
+    }
+    debug_assert_eq!(carry, 0, "the top window absorbs the last carry");
+}
+
+/// The `c` bits of `limbs` (little-endian) from bit `offset` on; 0 past the end.
+fn bits(limbs: &[u64], offset: usize, c: usize) -> u64 {
+    let (limb, shift) = (offset / 64, offset % 64);
+    let Some(low) = limbs.get(limb) else {
+        return 0;
+    };
+    let mut value = low >> shift;
+    if shift + c > 64 {
+        if let Some(high) = limbs.get(limb + 1) {
+            value |= high << (64 - shift);
+        }
+    }
+    value & ((1 << c) - 1)
+}
+
+/// `Σ_b b·(Σ of the points whose digit is ±b)` for one window, given each term's base index
+/// and digit in this window.
+fn window_sum<P: SWCurveConfig>(
+    bases: &[Affine<P>],
+    terms: impl Iterator<Item = (u32, i32)> + Clone,
+    c: usize,
+) -> Projective<P> {
+    let half = 1usize << (c - 1);
+    // Counting sort by bucket |digit| (1..=half): bucket b holds points[starts[b]..starts[b + 1]].
+    let mut starts = vec![0u32; half + 2];
+    for (_, digit) in terms.clone() {
+        if digit != 0 {
+            starts[digit.unsigned_abs() as usize + 1] += 1;
+        }
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![(0u32, false); starts[half + 1] as usize];
+    for (index, digit) in terms {
+        if digit != 0 {
+            let slot = &mut next[digit.unsigned_abs() as usize];
+            order[*slot as usize] = (index, digit < 0);
+            *slot += 1;
+        }
+    }
+    let mut points: Vec<Affine<P>> = order
+        .iter()
+        .map(|&(i, negative)| {
+            let base = bases[i as usize];
+            if negative {
+                -base
+            } else {
+                base
+            }
+        })
+        .collect();
+    let mut lens: Vec<u32> = starts.windows(2).map(|s| s[1] - s[0]).collect();
+    sum_buckets(&mut points, &starts, &mut lens);
+
+    let mut running = Projective::<P>::zero();
+    let mut sum = Projective::<P>::zero();
+    for b in (1..=half).rev() {
+        if lens[b] == 1 {
+            running += points[starts[b] as usize];
+        }
+        sum += running;
+    }
+    sum
+}
+
+/// Sums each bucket `points[starts[b]..starts[b] + lens[b]]` into its first point, in rounds
+/// of pairwise affine additions that share one inversion; `lens[b]` ends 0 or 1.
+fn sum_buckets<P: SWCurveConfig>(points: &mut [Affine<P>], starts: &[u32], lens: &mut [u32]) {
+    let mut active: Vec<usize> = (0..lens.len()).filter(|&b| lens[b] >= 2).collect();
+    let mut inverses = Vec::new();
+    let mut products = Vec::new();
+    while !active.is_empty() {
+        inverses.clear();
+        for &b in &active {
+            let start = starts[b] as usize;
+            for i in 0..lens[b] as usize / 2 {
+                let (p, q) = (&points[start + 2 * i], &points[start + 2 * i + 1]);
+                inverses.push(denominator(p, q));
+            }
+        }
+        batch_invert(&mut inverses, &mut products);
+        let mut inverse = inverses.iter();
+        for &b in &active {
+            let (start, len) = (starts[b] as usize, lens[b] as usize);
+            for i in 0..len / 2 {
+                let inv = inverse.next().expect("one inverse a pair");
+                points[start + i] = add(&points[start + 2 * i], &points[start + 2 * i + 1], inv);
+            }
+            if len % 2 == 1 {
+                points[start + len / 2] = points[start + len - 1];
+            }
+            lens[b] = len.div_ceil(2) as u32;
+        }
+        active.retain(|&b| lens[b] >= 2);
+    }
+}
+
+/// The denominator of the slope of `p + q` (`x_q − x_p`, or `2·y_p` to double); 1 where the
+/// sum needs none (an operand or the result is the point at infinity).
+fn denominator<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>) -> P::BaseField {
+    if p.is_zero() || q.is_zero() {
+        P::BaseField::ONE
+    } else if p.x != q.x {
+        q.x - p.x
+    } else if p.y == q.y && !p.y.is_zero() {
+        p.y.double()
+    } else {
+        P::BaseField::ONE
+    }
+}
+
+/// `p + q`, given the inverse of [`denominator`]`(p, q)`.
+fn add<P: SWCurveConfig>(p: &Affine<P>, q: &Affine<P>, inverse: &P::BaseField) -> Affine<P> {
+    if p.is_zero() {
+        return *q;
+    }
+    if q.is_zero() {
+        return *p;
+    }
+    let slope = if p.x != q.x {
+        (q.y - p.y) * inverse
+    } else if p.y == q.y && !p.y.is_zero() {
+        let xx = p.x.square();
+        (xx.double() + xx + P::COEFF_A) * inverse
+    } else {
+        return Affine::identity();
+    };
+    let x = slope.square() - p.x - q.x;
+    let y = slope * (p.x - x) - p.y;
+    Affine::new_unchecked(x, y)
+}
+
+/// Replaces each (non-zero) element by its inverse with one field inversion (Montgomery's
+/// trick); `products` is scratch space.
+fn batch_invert<F: Field>(values: &mut [F], products: &mut Vec<F>) {
+    products.clear();
+    let mut product = F::ONE;
+    for v in values.iter() {
+        product *= v;
+        products.push(product);
+    }
+    let mut inverse = product.inverse().expect("denominators are never zero");
+    for i in (1..values.len()).rev() {
+        let next = inverse * values[i];
+        values[i] = inverse * products[i - 1];
+        inverse = next;
+    }
+    if let Some(first) = values.first_mut() {
+        *first = inverse;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{g1, g2, Fr};
+    use ark_ec::{CurveGroup, VariableBaseMSM};
+    use ark_ff::UniformRand;
+    use proptest::prelude::*;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    /// `n` distinct points: a random one and its successive sums with another.
+    fn points<P: SWCurveConfig>(n: usize, seed: u64) -> Vec<Affine<P>> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let step = Projective::<P>::rand(&mut rng);
+        let all: Vec<Projective<P>> =
+            core::iter::successors(Some(Projective::<P>::rand(&mut rng)), |p| Some(*p + step))
+                .take(n)
+                .collect();
+        Projective::normalize_batch(&all)
+    }
+
+    fn check<P: SWCurveConfig<ScalarField = Fr>>(bases: &[Affine<P>], scalars: &[Fr]) {
+        let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
+        assert_eq!(
+            msm(bases, &bigints),
+            Projective::<P>::msm_bigint(bases, &bigints),
+            "{} points",
+            bases.len()
+        );
+    }
+
+    /// Scalars a witness has (0, 1, small, small negative) and the edges of the signed
+    /// recoding (around r/2, near r) beside uniform ones.
+    fn scalar() -> impl Strategy<Value = Fr> {
+        let half = Fr::from_bigint(Fr::MODULUS_MINUS_ONE_DIV_TWO).unwrap();
+        prop_oneof![
+            Just(Fr::zero()),
+            (1u64..6).prop_map(Fr::from),
+            (1u64..6).prop_map(|k| -Fr::from(k)),
+            (-2i64..=2).prop_map(move |k| half + Fr::from(k)),
+            any::<u64>().prop_map(Fr::from),
+            any::<u64>().prop_map(|seed| Fr::rand(&mut StdRng::seed_from_u64(seed))),
+        ]
+    }
+
+    /// Bases drawn from a pool of four points, their negations and the point at infinity,
+    /// so sums of a point with itself, with its negation and with infinity all occur.
+    fn terms<P: SWCurveConfig>(
+        pool: Vec<Affine<P>>,
+    ) -> impl Strategy<Value = (Vec<Affine<P>>, Vec<Fr>)> {
+        let base = (0..2 * pool.len() + 1).prop_map(move |i| match i {
+            i if i < pool.len() => pool[i],
+            i if i < 2 * pool.len() => -pool[i - pool.len()],
+            _ => Affine::identity(),
+        });
+        prop::collection::vec((base, scalar()), 0..70).prop_map(|terms| terms.into_iter().unzip())
+    }
+
+    proptest! {
+        #[test]
+        fn equals_arkworks_in_g1((bases, scalars) in terms(points::<g1::Config>(4, 1))) {
+            check(&bases, &scalars);
+        }
+
+        #[test]
+        fn equals_arkworks_in_g2((bases, scalars) in terms(points::<g2::Config>(4, 2))) {
+            check(&bases, &scalars);
+        }
+
+        #[test]
+        fn equals_arkworks_with_all_scalars_equal(
+            (bases, _) in terms(points::<g1::Config>(4, 3)),
+            s in scalar(),
+        ) {
+            check(&bases, &vec![s; bases.len()]);
+        }
+    }
+
+    #[test]
+    fn lengths_zero_to_three_and_unequal_lengths() {
+        let bases = points::<g1::Config>(5, 4);
+        let scalars: Vec<Fr> = (1..=5u64).map(|k| -Fr::from(k)).collect();
+        for n in 0..=3 {
+            check(&bases[..n], &scalars[..n]);
+        }
+        // The shorter of the two, as arkworks.
+        check(&bases[..2], &scalars[..4]);
+        check(&bases[..5], &scalars[..3]);
+        assert_eq!(msm::<g1::Config>(&[], &[]), Projective::zero());
+    }
+
+    /// Witness-like scalars: a third bits, some small and small negative, the rest uniform.
+    fn witness(n: usize, seed: u64) -> Vec<Fr> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| match rng.gen_range(0..6) {
+                0 => Fr::zero(),
+                1 => Fr::from(1u64),
+                2 => Fr::from(rng.gen::<u32>()),
+                3 => -Fr::from(rng.gen::<u8>()),
+                _ => Fr::rand(&mut rng),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn equals_arkworks_at_the_real_sizes() {
+        for n in [10_846, 16_384, 21_601] {
+            check(&points::<g1::Config>(n, 5), &witness(n, n as u64));
+        }
+        for n in [7_919, 16_383] {
+            check(&points::<g2::Config>(n, 6), &witness(n, n as u64));
+        }
+    }
+
+    #[test]
+    fn equals_arkworks_on_one_crowded_bucket() {
+        // 16k terms on four bases with one scalar: every window has one bucket of 16k points
+        // that cancel and double as they are summed.
+        let pool = points::<g1::Config>(4, 7);
+        let bases: Vec<_> = (0..16_384)
+            .map(|i| {
+                if i % 3 == 0 {
+                    -pool[i % 4]
+                } else {
+                    pool[i % 4]
+                }
+            })
+            .collect();
+        for s in [
+            -Fr::from(1u64),
+            -Fr::from(2u64),
+            Fr::rand(&mut StdRng::seed_from_u64(8)),
+        ] {
+            check(&bases, &vec![s; bases.len()]);
+        }
+    }
+
+    #[test]
+    fn signed_digits_recompose_the_scalar() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for c in 2..=16 {
+            let s = Fr::rand(&mut rng);
+            let (magnitude, negated) = signed_magnitude::<g1::Config>(&s.into_bigint());
+            let windows = magnitude.num_bits() as usize / c + 1;
+            let mut digits = vec![0; windows];
+            signed_digits(&magnitude, negated, c, &mut digits);
+            let half = 1i32 << (c - 1);
+            assert!(digits.iter().all(|d| (-half..=half).contains(d)), "c = {c}");
+            let radix = Fr::from(1u64 << c);
+            let value = digits.iter().rev().fold(Fr::zero(), |acc, d| {
+                acc * radix
+                    + if *d < 0 {
+                        -Fr::from(d.unsigned_abs())
+                    } else {
+                        Fr::from(*d as u32)
+                    }
+            });
+            assert_eq!(value, s, "c = {c}");
+        }
+    }
+}
