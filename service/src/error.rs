@@ -104,6 +104,9 @@ pub enum Error {
     Usage(String),
     #[error("loadtest: {0}")]
     Loadtest(String),
+    /// `zkclaim bench`: a peer prover that could not be installed or run, or failed.
+    #[error("bench: {0}")]
+    Bench(String),
     /// The claim was checked and is not valid: the answer, not a failure to answer.
     #[error("claim rejected: {0}")]
     Rejected(zkclaim_verifier::VerifyError),

@@ -8,9 +8,12 @@ use crate::{
 };
 use rand::rngs::OsRng;
 use serve::actions::{Package, RootChoice};
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 use zkclaim_circuits::{
-    claim::ClaimWitness,
+    claim::{ClaimWitness, Shape},
     field,
     invoice::Invoice,
     keys::KeyFile,
@@ -80,21 +83,10 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let package = match args.tree {
         Some(tree) => {
             let params = load_or_setup(&ctx.data, &params_dir)?;
-            let invoice: Invoice = files::read(&args.invoice)?;
-            let key: KeyFile = files::read(&args.key)?;
-            let policy: Policy = files::read(&args.policy)?;
-            let tree_file: TreeFile = files::read(&tree)?;
-            let tree = IncrementalTree::from_leaves(params.shape.depth, &tree_file.leaves)?;
-            let leaf = invoice.commitment(params.shape.items)?;
-            let index = tree
-                .position(&leaf)
-                .ok_or_else(|| Error::NotInTree(field::format(&leaf)))?;
-            let witness = ClaimWitness {
-                sk: key.secret_key(),
-                invoice,
-                path: tree.path(index)?,
-                policy,
-            };
+            let witness = tree_witness(
+                params.shape,
+                [&args.invoice, &args.key, &args.policy, &tree],
+            )?;
             if let Some(path) = &args.wtns {
                 let wtns = circom::wtns(&params.matrices, params.shape, witness.clone())?;
                 files::write_secret_bytes(path, &wtns)?;
@@ -122,4 +114,27 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
         }
     };
     files::write(args.out.as_deref(), &package)
+}
+
+/// The claim witness from the files of `zkclaim prove --tree` ([invoice, key, policy, tree]),
+/// for circuits of `shape`: the invoice's path in the stand-alone tree.
+pub fn tree_witness(
+    shape: Shape,
+    [invoice, key, policy, tree]: [&Path; 4],
+) -> Result<ClaimWitness, Error> {
+    let invoice: Invoice = files::read(invoice)?;
+    let key: KeyFile = files::read(key)?;
+    let policy: Policy = files::read(policy)?;
+    let tree_file: TreeFile = files::read(tree)?;
+    let tree = IncrementalTree::from_leaves(shape.depth, &tree_file.leaves)?;
+    let leaf = invoice.commitment(shape.items)?;
+    let index = tree
+        .position(&leaf)
+        .ok_or_else(|| Error::NotInTree(field::format(&leaf)))?;
+    Ok(ClaimWitness {
+        sk: key.secret_key(),
+        invoice,
+        path: tree.path(index)?,
+        policy,
+    })
 }

@@ -1,7 +1,13 @@
 //! `zkclaim bench`: the researchers' report. For both circuits (primary and continuation)
 //! and a matrix of tree depths, items per invoice and thread counts it measures key
-//! generation, proving and verification, and writes a Markdown table, a CSV file and an SVG
-//! plot of prove time against constraint count.
+//! generation, proving (warm: in this process; cold, for the primary circuit: whole `zkclaim
+//! prove` processes) and verification, and writes a Markdown table, a CSV file and an SVG
+//! plot of prove time against constraint count. With `--peers`, zkclaim against snarkjs and
+//! rapidsnark instead ([`peers`]).
+
+pub mod measure;
+pub mod peers;
+mod report;
 
 use crate::error::Error;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,6 +35,9 @@ struct Row {
     threads: usize,
     constraints: usize,
     setup: Duration,
+    /// Whole `zkclaim prove` processes (primary circuit, all threads), or `None`.
+    cold: Option<Stats>,
+    /// One proof in this process.
     prove: Stats,
     verify: Stats,
     pk_bytes: usize,
@@ -36,6 +45,7 @@ struct Row {
 }
 
 /// Median and spread (min–max) of repeated runs.
+#[derive(Clone)]
 struct Stats {
     median: Duration,
     min: Duration,
@@ -120,6 +130,8 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         })
         .collect();
 
+    let exe = std::env::current_exe().map_err(|e| Error::Bench(format!("own binary: {e}")))?;
+    let cold_dir = opts.out.join("cold");
     let bar = ProgressBar::new((Circuit::ALL.len() * shapes.len() * threads.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -143,6 +155,10 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         let pk_bytes = params.proving_key.uncompressed_size();
         let vk_bytes = params.verifying_key.to_bytes().len();
         let witness = Sample::new(circuit, *shape, &mut rng);
+        let cold = match circuit {
+            Circuit::Primary => Some(cold_prove(&exe, &cold_dir, &params, proofs)?),
+            Circuit::Continuation => None,
+        };
         for &t in &threads {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
@@ -164,6 +180,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
                 threads: t,
                 constraints: params.matrices.num_constraints(),
                 setup,
+                cold: cold.as_ref().filter(|_| t == all).cloned(),
                 prove: Stats::of(prove_times),
                 verify: Stats::of(verify_times),
                 pk_bytes,
@@ -189,8 +206,56 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     Ok(())
 }
 
-/// CPU, cores, memory and build profile: which machine a report's figures come from.
-pub fn machine() -> String {
+/// Whole `zkclaim prove` processes, as a user runs them, on `params` saved in `dir` (made
+/// afresh, removed after) and a sample claim of their shape, after one warm-up: their wall
+/// times.
+fn cold_prove(exe: &Path, dir: &Path, params: &ClaimParams, proofs: usize) -> Result<Stats, Error> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.into(),
+            source,
+        })?;
+    }
+    std::fs::create_dir_all(dir.join("data")).map_err(|source| Error::Io {
+        path: dir.into(),
+        source,
+    })?;
+    params.save(&dir.join("params"))?;
+    peers::write_claim(dir, params.shape)?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.env("ZKCLAIM_DATA", dir.join("data"))
+        .args(peers::PROVE)
+        .arg("params")
+        .current_dir(dir);
+    let mut walls = Vec::new();
+    for i in 0..=proofs {
+        let usage = measure::child("zkclaim prove", &mut cmd, &dir.join("prove.log"))?;
+        if i > 0 {
+            walls.push(usage.wall);
+        }
+    }
+    std::fs::remove_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.into(),
+        source,
+    })?;
+    Ok(Stats::of(walls))
+}
+
+/// The commit this binary was built from (`build.rs`: `git rev-parse` at build time,
+/// "unknown" outside a git checkout).
+pub const COMMIT: &str = env!("ZKCLAIM_COMMIT");
+
+/// The build profile: "debug" or "release".
+pub fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+/// CPU, cores and memory: which machine a report's figures come from.
+pub fn hardware() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -208,30 +273,38 @@ pub fn machine() -> String {
         })
         .map_or("?".into(), |kb| format!("{:.0}", kb / 1024.0 / 1024.0));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    format!("{cpu}, {cores} cores, {mem_gib} GiB, {profile} build")
+    format!("{cpu}, {cores} cores, {mem_gib} GiB")
+}
+
+/// [`hardware`], commit and build profile.
+pub fn machine() -> String {
+    format!("{}, commit {COMMIT}, {} build", hardware(), profile())
 }
 
 fn markdown(rows: &[Row], proofs: usize) -> String {
     let mut s = format!(
         "Machine: {}. Medians of {proofs} runs, spread min–max.\n\n\
-         | circuit | items | depth | constraints | threads | setup ms | prove ms (min–max) | verify ms (min–max) | proof B | pk MB | vk B |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+         Cold: a whole `zkclaim prove` process (primary circuit, all threads: parameters \
+         read from disk, witness built); warm: one proof in this process.\n\n\
+         | circuit | items | depth | constraints | threads | setup ms | cold prove ms (min–max) | warm prove ms (min–max) | verify ms (min–max) | proof B | pk MB | vk B |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
         machine()
     );
     for r in rows {
         s += &format!(
-            "| {} | {} | {} | {} | {} | {:.0} | {:.0} ({:.0}–{:.0}) | {:.2} ({:.2}–{:.2}) | 128 | {:.1} | {} |\n",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.0} ({:.0}–{:.0}) | {:.2} ({:.2}–{:.2}) | 128 | {:.1} | {} |\n",
             r.circuit,
             r.shape.items,
             r.shape.depth,
             r.constraints,
             r.threads,
             ms(r.setup),
+            r.cold.as_ref().map_or("–".into(), |c| format!(
+                "{:.0} ({:.0}–{:.0})",
+                ms(c.median),
+                ms(c.min),
+                ms(c.max)
+            )),
             ms(r.prove.median),
             ms(r.prove.min),
             ms(r.prove.max),
@@ -258,6 +331,9 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
         "constraints",
         "threads",
         "setup_ms",
+        "cold_prove_median_ms",
+        "cold_prove_min_ms",
+        "cold_prove_max_ms",
         "prove_median_ms",
         "prove_min_ms",
         "prove_max_ms",
@@ -270,6 +346,11 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
     ])
     .map_err(err)?;
     for r in rows {
+        let cold = |f: fn(&Stats) -> Duration| {
+            r.cold
+                .as_ref()
+                .map_or(String::new(), |c| format!("{:.3}", ms(f(c))))
+        };
         w.write_record([
             r.circuit.to_string(),
             r.shape.items.to_string(),
@@ -277,6 +358,9 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
             r.constraints.to_string(),
             r.threads.to_string(),
             format!("{:.3}", ms(r.setup)),
+            cold(|c| c.median),
+            cold(|c| c.min),
+            cold(|c| c.max),
             format!("{:.3}", ms(r.prove.median)),
             format!("{:.3}", ms(r.prove.min)),
             format!("{:.3}", ms(r.prove.max)),
@@ -368,6 +452,13 @@ mod tests {
             threads,
             constraints: 1000 * depth,
             setup: d(700),
+            cold: (threads == 2 && circuit == Circuit::Primary).then(|| {
+                Stats::of(vec![
+                    d(prove_ms + 200),
+                    d(prove_ms + 250),
+                    d(prove_ms + 240),
+                ])
+            }),
             prove: Stats::of(vec![d(prove_ms + 5), d(prove_ms), d(prove_ms - 5)]),
             verify: Stats::of(vec![d(2), d(1), d(3)]),
             pk_bytes: 4_500_000,
@@ -401,8 +492,9 @@ mod tests {
         let table = markdown(&rows, 3);
         assert!(
             table.contains(
-                "| primary | 8 | 32 | 32000 | 2 | 700 | 280 (275–285) | 2.00 (1.00–3.00) | 128 | 4.5 | 424 |"
-            ) && table.contains("| continuation | 8 | 32 | 32000 | 2 | 700 | 700 (695–705) |"),
+                "| primary | 8 | 32 | 32000 | 2 | 700 | 520 (480–530) | 280 (275–285) | 2.00 (1.00–3.00) | 128 | 4.5 | 424 |"
+            ) && table.contains("| continuation | 8 | 32 | 32000 | 2 | 700 | – | 700 (695–705) |")
+                && table.contains("| primary | 8 | 32 | 32000 | 1 | 700 | – | 500 (495–505) |"),
             "{table}"
         );
         let dir = std::env::temp_dir().join(format!("zkclaim-bench-{}", std::process::id()));
@@ -415,7 +507,12 @@ mod tests {
             .lines()
             .nth(2)
             .unwrap()
-            .starts_with("primary,8,32,32000,1,700.000,500.000,495.000,505.000,"));
+            .starts_with("primary,8,32,32000,1,700.000,,,,500.000,495.000,505.000,"));
+        assert!(csv
+            .lines()
+            .nth(4)
+            .unwrap()
+            .starts_with("primary,8,32,32000,2,700.000,520.000,480.000,530.000,280.000,"));
         assert!(csv
             .lines()
             .nth(5)
