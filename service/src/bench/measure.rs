@@ -200,12 +200,10 @@ impl Contention {
     }
 
     /// Other processes took more than [`Self::OTHERS_LIMIT`] of the machine during a typical
-    /// run, or the machine was already loaded (a load above half its cores) before them.
+    /// run. The load average is reported, not judged: it trails by a minute and counts the
+    /// bench's own preparation (a quiet machine read 2.0 before the runs, others taking 1%).
     pub fn contended(&self) -> bool {
         self.others_median.is_some_and(|s| s > Self::OTHERS_LIMIT)
-            || self
-                .load_before
-                .is_some_and(|l| l > self.cores as f64 / 2.0)
     }
 
     /// One line for the top of a report.
@@ -263,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn others_taking_cpu_or_a_prior_load_is_contention() {
+    fn others_taking_cpu_is_contention_and_a_prior_load_alone_is_not() {
         // Others took 0.9 s of 2 s in a typical run.
         let runs = [
             run(1000, Some(900)),
@@ -278,9 +276,11 @@ mod tests {
             "{}",
             busy.verdict()
         );
-        // Quiet runs, but a machine already loaded beyond half its cores.
-        let loaded = Contention::of(&[run(1000, Some(0))], 2, Some(1.5), Some(1.5));
-        assert!(loaded.contended());
+        // Quiet runs after a load the bench's own preparation made: found in a quiet run
+        // that the old rule (a load above half the cores) called contended.
+        let loaded = Contention::of(&[run(1000, Some(20))], 2, Some(2.02), Some(1.87));
+        assert!(!loaded.contended());
+        assert!(loaded.verdict().contains("load 2.02 before"));
         // Nothing known: not claimed contended, and said so.
         let unknown = Contention::of(&[run(1000, None)], 2, None, None);
         assert!(!unknown.contended());

@@ -507,7 +507,8 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         format!(
             "others' CPU: the share of the machine's CPU ({cores} cores) that other processes \
              used during a run (`/proc/stat` busy time less the run's own); a typical run's \
-             above {:.0}%, or a load above half the cores before, marks the run contended.",
+             above {:.0}% marks the run contended (the load average is shown, not judged: \
+             it trails and counts the bench's own preparation).",
             Contention::OTHERS_LIMIT * 100.0
         ),
         format!(
