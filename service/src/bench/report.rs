@@ -429,11 +429,11 @@ mod tests {
                 && snarkjs.ends_with(",409600,0.250,0.500,0.250,0.050,false,0.500,2.500,\"Test CPU, 2 cores, 8 GiB\",0123456789ab,release"),
             "{snarkjs}"
         );
-        // A loaded machine is said to be so on every row.
-        r.contention.load_before = Some(3.0);
+        // A contended run (others took 30% of the machine) is said to be so on every row.
+        r.contention.others_median = Some(0.3);
         write_csv(&path, &r).unwrap();
         let csv = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(csv.matches(",true,3.000,").count(), 5, "{csv}");
+        assert_eq!(csv.matches(",true,0.500,").count(), 5, "{csv}");
     }
 
     #[test]
