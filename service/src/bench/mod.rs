@@ -319,59 +319,72 @@ fn markdown(rows: &[Row], proofs: usize) -> String {
 }
 
 fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
+    csv_file(
+        path,
+        &[
+            "circuit",
+            "items",
+            "depth",
+            "constraints",
+            "threads",
+            "setup_ms",
+            "cold_prove_median_ms",
+            "cold_prove_min_ms",
+            "cold_prove_max_ms",
+            "prove_median_ms",
+            "prove_min_ms",
+            "prove_max_ms",
+            "verify_median_ms",
+            "verify_min_ms",
+            "verify_max_ms",
+            "proof_bytes",
+            "pk_bytes",
+            "vk_bytes",
+        ],
+        rows.iter().map(|r| {
+            let cold = |f: fn(&Stats) -> Duration| {
+                r.cold
+                    .as_ref()
+                    .map_or(String::new(), |c| format!("{:.3}", ms(f(c))))
+            };
+            vec![
+                r.circuit.to_string(),
+                r.shape.items.to_string(),
+                r.shape.depth.to_string(),
+                r.constraints.to_string(),
+                r.threads.to_string(),
+                format!("{:.3}", ms(r.setup)),
+                cold(|c| c.median),
+                cold(|c| c.min),
+                cold(|c| c.max),
+                format!("{:.3}", ms(r.prove.median)),
+                format!("{:.3}", ms(r.prove.min)),
+                format!("{:.3}", ms(r.prove.max)),
+                format!("{:.4}", ms(r.verify.median)),
+                format!("{:.4}", ms(r.verify.min)),
+                format!("{:.4}", ms(r.verify.max)),
+                "128".into(),
+                r.pk_bytes.to_string(),
+                r.vk_bytes.to_string(),
+            ]
+        }),
+    )
+}
+
+/// Writes the CSV file `path`: `header`, then `rows`.
+pub(crate) fn csv_file(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<(), Error> {
     let err = |e: csv::Error| Error::BadFile {
         path: path.into(),
         reason: e.to_string(),
     };
     let mut w = csv::Writer::from_path(path).map_err(err)?;
-    w.write_record([
-        "circuit",
-        "items",
-        "depth",
-        "constraints",
-        "threads",
-        "setup_ms",
-        "cold_prove_median_ms",
-        "cold_prove_min_ms",
-        "cold_prove_max_ms",
-        "prove_median_ms",
-        "prove_min_ms",
-        "prove_max_ms",
-        "verify_median_ms",
-        "verify_min_ms",
-        "verify_max_ms",
-        "proof_bytes",
-        "pk_bytes",
-        "vk_bytes",
-    ])
-    .map_err(err)?;
-    for r in rows {
-        let cold = |f: fn(&Stats) -> Duration| {
-            r.cold
-                .as_ref()
-                .map_or(String::new(), |c| format!("{:.3}", ms(f(c))))
-        };
-        w.write_record([
-            r.circuit.to_string(),
-            r.shape.items.to_string(),
-            r.shape.depth.to_string(),
-            r.constraints.to_string(),
-            r.threads.to_string(),
-            format!("{:.3}", ms(r.setup)),
-            cold(|c| c.median),
-            cold(|c| c.min),
-            cold(|c| c.max),
-            format!("{:.3}", ms(r.prove.median)),
-            format!("{:.3}", ms(r.prove.min)),
-            format!("{:.3}", ms(r.prove.max)),
-            format!("{:.4}", ms(r.verify.median)),
-            format!("{:.4}", ms(r.verify.min)),
-            format!("{:.4}", ms(r.verify.max)),
-            "128".into(),
-            r.pk_bytes.to_string(),
-            r.vk_bytes.to_string(),
-        ])
-        .map_err(err)?;
+    w.write_record(header).map_err(err)?;
+    for row in rows {
+        w.write_record(row).map_err(err)?;
     }
     w.flush().map_err(|source| Error::Io {
         path: path.into(),

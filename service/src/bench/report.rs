@@ -164,72 +164,64 @@ pub fn markdown(r: &Report) -> String {
 }
 
 pub fn write_csv(path: &Path, r: &Report) -> Result<(), Error> {
-    let err = |e: csv::Error| Error::BadFile {
-        path: path.into(),
-        reason: e.to_string(),
-    };
-    let mut w = csv::Writer::from_path(path).map_err(err)?;
-    w.write_record([
-        "mode",
-        "prover",
-        "items",
-        "depth",
-        "constraints",
-        "runs",
-        "wall_median_ms",
-        "wall_min_ms",
-        "wall_max_ms",
-        "cpu_median_ms",
-        "cpu_min_ms",
-        "cpu_max_ms",
-        "peak_rss_kib",
-        "ratio_wall",
-        "ratio_cpu",
-        "ratio_rss",
-        "others_cpu_share",
-        "contended",
-        "load_before",
-        "load_after",
-        "machine",
-        "commit",
-        "profile",
-    ])
-    .map_err(err)?;
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
-    for (m, sum) in r.summaries() {
-        let ratios = r.ratios(m, &sum);
-        let ratio = |i: usize| opt(ratios.map(|r| r[i]));
-        w.write_record([
-            m.mode.to_string(),
-            m.prover.into(),
-            r.shape.items.to_string(),
-            r.shape.depth.to_string(),
-            r.constraints.to_string(),
-            m.runs.len().to_string(),
-            format!("{:.3}", ms(sum.wall.median)),
-            format!("{:.3}", ms(sum.wall.min)),
-            format!("{:.3}", ms(sum.wall.max)),
-            format!("{:.3}", ms(sum.cpu.median)),
-            format!("{:.3}", ms(sum.cpu.min)),
-            format!("{:.3}", ms(sum.cpu.max)),
-            sum.rss_kib.to_string(),
-            ratio(0),
-            ratio(1),
-            ratio(2),
-            opt(sum.others),
-            r.contention.contended().to_string(),
-            opt(r.contention.load_before),
-            opt(r.contention.load_after),
-            r.hardware.clone(),
-            r.commit.clone(),
-            r.profile.into(),
-        ])
-        .map_err(err)?;
-    }
-    w.flush().map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })
+    super::csv_file(
+        path,
+        &[
+            "mode",
+            "prover",
+            "items",
+            "depth",
+            "constraints",
+            "runs",
+            "wall_median_ms",
+            "wall_min_ms",
+            "wall_max_ms",
+            "cpu_median_ms",
+            "cpu_min_ms",
+            "cpu_max_ms",
+            "peak_rss_kib",
+            "ratio_wall",
+            "ratio_cpu",
+            "ratio_rss",
+            "others_cpu_share",
+            "contended",
+            "load_before",
+            "load_after",
+            "machine",
+            "commit",
+            "profile",
+        ],
+        r.summaries().into_iter().map(|(m, sum)| {
+            let ratios = r.ratios(m, &sum);
+            let ratio = |i: usize| opt(ratios.map(|r| r[i]));
+            vec![
+                m.mode.to_string(),
+                m.prover.into(),
+                r.shape.items.to_string(),
+                r.shape.depth.to_string(),
+                r.constraints.to_string(),
+                m.runs.len().to_string(),
+                format!("{:.3}", ms(sum.wall.median)),
+                format!("{:.3}", ms(sum.wall.min)),
+                format!("{:.3}", ms(sum.wall.max)),
+                format!("{:.3}", ms(sum.cpu.median)),
+                format!("{:.3}", ms(sum.cpu.min)),
+                format!("{:.3}", ms(sum.cpu.max)),
+                sum.rss_kib.to_string(),
+                ratio(0),
+                ratio(1),
+                ratio(2),
+                opt(sum.others),
+                r.contention.contended().to_string(),
+                opt(r.contention.load_before),
+                opt(r.contention.load_after),
+                r.hardware.clone(),
+                r.commit.clone(),
+                r.profile.into(),
+            ]
+        }),
+    )
 }
 
 /// The colour of the spread's bars, which nothing else in the plot uses.
