@@ -14,10 +14,11 @@ use crate::{
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
-use ark_groth16::{Groth16, ProvingKey};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress};
+use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, SerializationError};
 use ark_snark::SNARK;
 use ark_std::rand::{CryptoRng, RngCore};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -349,8 +350,20 @@ impl ClaimParams {
         let ShapeFile { shape, qap, .. } = load_shape_file(dir, circuit)?;
         let verifying_key = Self::load_verifying_key(dir, circuit)?;
         let path = Self::folder(dir, circuit).join(PROVING_KEY_FILE);
-        let bytes = read(&path)?;
-        let key_digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let [.., prover_path] = Self::files(dir, circuit);
+        // The two files are read, hashed and decoded at once: each hash beside its decoding.
+        let (key, prover_file) = rayon::join(
+            || {
+                let bytes = read(&path)?;
+                let (digest, pk) = rayon::join(
+                    || -> [u8; 32] { Sha256::digest(&bytes).into() },
+                    || decode_proving_key(&bytes),
+                );
+                Ok::<_, ParamsError>((digest, pk))
+            },
+            || read_prover_file(&prover_path, circuit, shape),
+        );
+        let (key_digest, pk) = key?;
         if let Some(pinned) = pin {
             if key_digest != pinned {
                 return Err(ParamsError::NotPinned {
@@ -360,18 +373,13 @@ impl ClaimParams {
                 });
             }
         }
-        let pk =
-            ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&bytes[..]).map_err(|e| {
-                ParamsError::Corrupt {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
-        drop(bytes);
-        let [.., prover_path] = Self::files(dir, circuit);
+        let pk = pk.map_err(|e| ParamsError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         // The file made with this very key (checked when it was made); one made with another
         // key is stale, and rebuilt.
-        let derive = match read_prover_file(&prover_path, circuit, shape)? {
+        let derive = match prover_file? {
             Some(file) if file.key_digest == key_digest && file.qap == qap => {
                 Derive::Read(file.matrices)
             }
@@ -533,6 +541,53 @@ fn read_prover_file(
             path: path.display().to_string(),
             source,
         })
+}
+
+/// A proving key in arkworks' uncompressed encoding (as [`ClaimParams::save`] writes it),
+/// without point checks (the file's digest is what vouches for it: see
+/// [`ClaimParams::load_pinned`]). Same result as `deserialize_uncompressed_unchecked`; the
+/// queries' points, fixed-size records, are decoded in parallel (arkworks reads them one by
+/// one: a quarter of a cold proof's loading).
+pub(crate) fn decode_proving_key(bytes: &[u8]) -> Result<ProvingKey<Bn254>, SerializationError> {
+    let mut r = bytes;
+    let vk = VerifyingKey::<Bn254>::deserialize_uncompressed_unchecked(&mut r)?;
+    let beta_g1 = G1Affine::deserialize_uncompressed_unchecked(&mut r)?;
+    let delta_g1 = G1Affine::deserialize_uncompressed_unchecked(&mut r)?;
+    let a_query = points::<G1Affine>(&mut r)?;
+    let b_g1_query = points::<G1Affine>(&mut r)?;
+    let b_g2_query = points::<G2Affine>(&mut r)?;
+    let h_query = points::<G1Affine>(&mut r)?;
+    let l_query = points::<G1Affine>(&mut r)?;
+    Ok(ProvingKey {
+        vk,
+        beta_g1,
+        delta_g1,
+        a_query,
+        b_g1_query,
+        b_g2_query,
+        h_query,
+        l_query,
+    })
+}
+
+/// A `Vec` of points as arkworks encodes it uncompressed (its length as a `u64`, then each
+/// point in a record of the same size), decoded in parallel; `r` moves past it.
+fn points<A: AffineRepr>(r: &mut &[u8]) -> Result<Vec<A>, SerializationError> {
+    let len = u64::deserialize_uncompressed(&mut *r)?;
+    let size = A::zero().uncompressed_size();
+    let body = usize::try_from(len)
+        .ok()
+        .and_then(|len| len.checked_mul(size))
+        .filter(|body| *body <= r.len())
+        .ok_or(SerializationError::IoError(
+            std::io::ErrorKind::UnexpectedEof.into(),
+        ))?;
+    let (records, rest) = r.split_at(body);
+    *r = rest;
+    records
+        .par_chunks_exact(size)
+        .map(|mut record| A::deserialize_uncompressed_unchecked(&mut record))
+        .collect()
 }
 
 /// Writes a new file whole: to a temporary name, then renamed, so that a crash never leaves

@@ -753,3 +753,43 @@ fn both_circuits_parameters_share_one_folder_and_each_loads_as_its_own() {
         Err(VerifyError::WrongInputCount { found: 8, .. })
     ));
 }
+
+#[test]
+fn the_parallel_proving_key_decoder_reads_what_arkworks_reads() {
+    use ark_ec::AffineRepr;
+    use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+    let key = params().proving_key.as_ark();
+    // A key with points at infinity (variables absent from B), which the record decoder must
+    // read as arkworks does.
+    assert!(key.b_g2_query.iter().any(|p| p.is_zero()));
+    let mut bytes = Vec::new();
+    key.serialize_uncompressed(&mut bytes).unwrap();
+    let ours = crate::params::decode_proving_key(&bytes).unwrap();
+    let theirs =
+        ark_groth16::ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&bytes[..]).unwrap();
+    assert!(ours == theirs && ours == *key);
+    // Cut anywhere (inside a length, inside a point), it is refused, never read short.
+    for cut in [
+        0,
+        8,
+        300,
+        bytes.len() / 2,
+        bytes.len() - 70,
+        bytes.len() - 1,
+    ] {
+        assert!(
+            crate::params::decode_proving_key(&bytes[..cut]).is_err(),
+            "{cut}"
+        );
+    }
+    // A length beyond the bytes is refused without allocating for it.
+    let a_len_at = bytes.len() - key.uncompressed_size() + {
+        let mut head = Vec::new();
+        (&key.vk, &key.beta_g1, &key.delta_g1)
+            .serialize_uncompressed(&mut head)
+            .unwrap();
+        head.len()
+    };
+    bytes[a_len_at..a_len_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(crate::params::decode_proving_key(&bytes).is_err());
+}
