@@ -101,23 +101,38 @@ impl IncrementalTree {
         }
     }
 
-    /// The tree holding `leaves` in order, built level by level: about one hash per leaf,
-    /// where appending them one by one costs `depth` hashes each (a cold `zkclaim prove`
-    /// from a tree file builds it once).
+    /// The tree holding `leaves` in order, built level by level ([`IncrementalTree::extend`]):
+    /// about one hash per leaf (a cold `zkclaim prove` from a tree file builds it once).
     pub fn from_leaves(depth: usize, leaves: &[Fr]) -> Result<Self, TreeError> {
         let mut tree = Self::new(depth);
-        if leaves.len() as u64 > 1 << depth {
-            return Err(TreeError::Full(1 << depth));
-        }
-        tree.levels[0] = leaves.to_vec();
-        for k in 0..depth {
-            let parents = tree.levels[k]
-                .chunks(2)
-                .map(|pair| node(&pair[0], pair.get(1).unwrap_or(&zero_hashes()[k])))
-                .collect();
-            tree.levels[k + 1] = parents;
-        }
+        tree.extend(leaves)?;
         Ok(tree)
+    }
+
+    /// Appends `leaves` in order and returns the index of the first; the nodes above them are
+    /// recomputed level by level, each once: about `2·k + depth` hashes for `k` leaves, where
+    /// appending them one by one costs `k·depth` (a ledger's block of claims settles in one
+    /// call). Appends none when they do not all fit.
+    pub fn extend(&mut self, leaves: &[Fr]) -> Result<u64, TreeError> {
+        let start = self.len();
+        let capacity = 1u64 << self.depth;
+        if leaves.len() as u64 > capacity - start {
+            return Err(TreeError::Full(capacity));
+        }
+        self.levels[0].extend_from_slice(leaves);
+        // The first node of each level that changed.
+        let mut from = start as usize;
+        for k in 0..self.depth {
+            let first = from >> 1;
+            let parents: Vec<Fr> = (first..self.levels[k].len().div_ceil(2))
+                .map(|p| node(&self.node_at(k, 2 * p), &self.node_at(k, 2 * p + 1)))
+                .collect();
+            let level = &mut self.levels[k + 1];
+            level.truncate(first);
+            level.extend(parents);
+            from = first;
+        }
+        Ok(start)
     }
 
     pub fn depth(&self) -> usize {
@@ -138,13 +153,7 @@ impl IncrementalTree {
 
     /// Appends a leaf and returns its index.
     pub fn append(&mut self, leaf: Fr) -> Result<u64, TreeError> {
-        let index = self.len();
-        if index >> self.depth != 0 {
-            return Err(TreeError::Full(index));
-        }
-        self.levels[0].push(leaf);
-        self.rehash(index);
-        Ok(index)
+        self.extend(&[leaf])
     }
 
     /// Replaces the leaf at `index` (one already appended) and returns the one it held: a
@@ -334,6 +343,31 @@ mod tests {
             IncrementalTree::from_leaves(4, &leaves).err(),
             Some(TreeError::Full(16))
         );
+    }
+
+    #[test]
+    fn extending_in_any_two_parts_is_the_tree_of_all_the_leaves() {
+        let leaves: Vec<Fr> = (1..=16u64).map(|i| Fr::from(i * 104_729)).collect();
+        for len in 0..=16 {
+            let whole = IncrementalTree::from_leaves(4, &leaves[..len]).unwrap();
+            for split in 0..=len {
+                let mut tree = IncrementalTree::from_leaves(4, &leaves[..split]).unwrap();
+                assert_eq!(tree.extend(&leaves[split..len]), Ok(split as u64));
+                assert_eq!(tree.levels, whole.levels, "{split} then {}", len - split);
+                assert_eq!(tree.root(), naive_root(4, &leaves[..len]));
+                for (i, leaf) in leaves[..len].iter().enumerate() {
+                    let path = tree.path(i as u64).unwrap();
+                    assert_eq!(root_from_path(leaf, &path), tree.root());
+                }
+            }
+        }
+        // Leaves that do not all fit: none is appended.
+        let mut tree = IncrementalTree::from_leaves(2, &leaves[..3]).unwrap();
+        let before = tree.levels.clone();
+        assert_eq!(tree.extend(&leaves[3..5]), Err(TreeError::Full(4)));
+        assert_eq!(tree.levels, before);
+        assert_eq!(tree.extend(&[]), Ok(3));
+        assert_eq!(tree.levels, before);
     }
 
     #[test]

@@ -651,11 +651,19 @@ impl State {
         for (index, id) in pending.ids.into_iter().enumerate() {
             self.placed.insert(id, (height, index as u32));
         }
-        for (commitment, hospital) in pending.commitments {
-            let index = self
-                .tree
-                .append(commitment)
-                .expect("admission checked the tree has room");
+        // Each tree takes the block's leaves in one call: about two hashes a leaf, not its
+        // depth.
+        let first = self
+            .tree
+            .extend(
+                &pending
+                    .commitments
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect::<Vec<_>>(),
+            )
+            .expect("admission checked the tree has room");
+        for (index, (commitment, hospital)) in (first..).zip(pending.commitments) {
             self.leaf_index.insert(commitment, index);
             self.registrations.push(Registration {
                 commitment,
@@ -681,11 +689,11 @@ impl State {
                 .flatten();
             undo.recent.push((hospital, dropped));
         }
-        for leaf in pending.settled {
-            let index = self
-                .settled
-                .append(leaf)
-                .expect("admission checked the settled tree has room");
+        let first = self
+            .settled
+            .extend(&pending.settled)
+            .expect("admission checked the settled tree has room");
+        for (index, leaf) in (first..).zip(pending.settled) {
             self.settled_index.insert(leaf, index);
             self.settled_heights.push(height);
         }
