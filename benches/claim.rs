@@ -1,5 +1,6 @@
-//! Criterion benchmarks: hashing, the tree, synthesis, key generation, stock vs our prover,
-//! all on the default claim circuit (8 items, depth 32); the continuation circuit of
+//! Criterion benchmarks: hashing, the tree (a block's leaves at once against one by one),
+//! synthesis, loading saved parameters (with and without the prover file), key generation,
+//! stock vs our prover, all on the default claim circuit (8 items, depth 32); the continuation circuit of
 //! statement v2 (synthesis, stock vs our prover) beside it. Verification: `benches/verify.rs`.
 
 use ark_bn254::{Bn254, Fr};
@@ -36,6 +37,28 @@ fn hashing(c: &mut Criterion) {
     c.bench_function("tree/path (depth 32)", |b| {
         b.iter(|| tree.path(517).unwrap())
     });
+    // A ledger block's settled claims: one call, level by level, against one append each.
+    let block: Vec<Fr> = (0..32u64).map(|i| Fr::from(1_000 + i)).collect();
+    let mut group = c.benchmark_group("tree/32 leaves (depth 32)");
+    group.bench_function("extend", |b| {
+        b.iter_batched(
+            || tree.clone(),
+            |mut t| t.extend(&block).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("append one by one", |b| {
+        b.iter_batched(
+            || tree.clone(),
+            |mut t| {
+                for leaf in &block {
+                    t.append(*leaf).unwrap();
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
 }
 
 fn proving(c: &mut Criterion) {
@@ -76,6 +99,27 @@ fn proving(c: &mut Criterion) {
         b.iter(|| prove(&params, witness.clone(), &mut rng).unwrap())
     });
     group.finish();
+
+    // Loading saved parameters, as a cold `zkclaim prove` does: with the prover file, and
+    // without it (the circuit's matrices built and the key checked, as before the file).
+    let dir = std::env::temp_dir().join(format!("zkclaim-bench-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    params.save(&dir).unwrap();
+    let [.., prover_file] = ClaimParams::files(&dir, Circuit::Primary);
+    let mut group = c.benchmark_group("claim/load parameters");
+    group.sample_size(10);
+    group.bench_function("with the prover file", |b| {
+        b.iter(|| ClaimParams::load(&dir, Circuit::Primary).unwrap())
+    });
+    group.bench_function("building the matrices", |b| {
+        b.iter_batched(
+            || std::fs::remove_file(&prover_file).unwrap(),
+            |()| ClaimParams::load(&dir, Circuit::Primary).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+    std::fs::remove_dir_all(&dir).unwrap();
 
     let mut group = c.benchmark_group("claim/setup");
     group.sample_size(10);
