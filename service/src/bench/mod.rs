@@ -61,6 +61,12 @@ impl Stats {
             max: samples[samples.len() - 1],
         }
     }
+
+    /// `median (min–max)` in milliseconds, with `decimals` places: a report's cell.
+    fn ms(&self, decimals: usize) -> String {
+        let [median, min, max] = [self.median, self.min, self.max].map(ms);
+        format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
+    }
 }
 
 pub fn ms(d: Duration) -> f64 {
@@ -292,25 +298,16 @@ fn markdown(rows: &[Row], proofs: usize) -> String {
     );
     for r in rows {
         s += &format!(
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {:.0} ({:.0}–{:.0}) | {:.2} ({:.2}–{:.2}) | 128 | {:.1} | {} |\n",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | 128 | {:.1} | {} |\n",
             r.circuit,
             r.shape.items,
             r.shape.depth,
             r.constraints,
             r.threads,
             ms(r.setup),
-            r.cold.as_ref().map_or("–".into(), |c| format!(
-                "{:.0} ({:.0}–{:.0})",
-                ms(c.median),
-                ms(c.min),
-                ms(c.max)
-            )),
-            ms(r.prove.median),
-            ms(r.prove.min),
-            ms(r.prove.max),
-            ms(r.verify.median),
-            ms(r.verify.min),
-            ms(r.verify.max),
+            r.cold.as_ref().map_or("–".into(), |c| c.ms(0)),
+            r.prove.ms(0),
+            r.verify.ms(2),
             r.pk_bytes as f64 / 1e6,
             r.vk_bytes
         );

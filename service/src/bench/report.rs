@@ -142,15 +142,11 @@ pub fn markdown(r: &Report) -> String {
             format!("{w:.2} | {c:.2} | {m:.2}")
         });
         s += &format!(
-            "| {} | {} | {:.0} ({:.0}–{:.0}) | {:.0} ({:.0}–{:.0}) | {:.2} | {:.1} | {} | {ratios} |\n",
+            "| {} | {} | {} | {} | {:.2} | {:.1} | {} | {ratios} |\n",
             m.mode,
             m.prover,
-            ms(sum.wall.median),
-            ms(sum.wall.min),
-            ms(sum.wall.max),
-            ms(sum.cpu.median),
-            ms(sum.cpu.min),
-            ms(sum.cpu.max),
+            sum.wall.ms(0),
+            sum.cpu.ms(0),
             sum.cpu.median.as_secs_f64() / sum.wall.median.as_secs_f64().max(f64::EPSILON),
             mib(sum.rss_kib),
             pct(sum.others),
