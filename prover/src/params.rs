@@ -364,17 +364,12 @@ impl ClaimParams {
             || read_prover_file(&prover_path, circuit, shape),
         );
         let (key_digest, pk) = key?;
+        let key_path = path.display().to_string();
         if let Some(pinned) = pin {
-            if key_digest != pinned {
-                return Err(ParamsError::NotPinned {
-                    path: path.display().to_string(),
-                    found: hex::encode(key_digest),
-                    pinned: hex::encode(pinned),
-                });
-            }
+            check_pin(&key_path, key_digest, pinned)?;
         }
         let pk = pk.map_err(|e| ParamsError::Corrupt {
-            path: path.display().to_string(),
+            path: key_path,
             reason: e.to_string(),
         })?;
         // The file made with this very key (checked when it was made); one made with another
@@ -404,6 +399,37 @@ impl ClaimParams {
             }
         }
         Ok(params)
+    }
+
+    /// Parameters from the bytes of `circuit`'s `shape.json`, `claim.pk` and `claim.prover`
+    /// as [`ClaimParams::save`] writes them, where there are no files: a browser fetches
+    /// them from a node. The proving key's SHA-256 must be `pin` (the genesis
+    /// `proving_key_digest`) and the prover file must be the one made with that key: nothing
+    /// is built or checked at length, so that a cold start is the loading alone. Errors name
+    /// the files by their names.
+    pub fn from_bytes(
+        circuit: Circuit,
+        [shape, key, prover]: [&[u8]; 3],
+        pin: [u8; 32],
+    ) -> Result<Self, ParamsError> {
+        let ShapeFile { shape, qap, .. } = parse_shape_file(shape, SHAPE_FILE, circuit)?;
+        let key_digest: [u8; 32] = Sha256::digest(key).into();
+        check_pin(PROVING_KEY_FILE, key_digest, pin)?;
+        let prover_error = |source| ParamsError::ProverFile {
+            path: PROVER_FILE.into(),
+            source,
+        };
+        let file = prover_file::decode(prover, circuit, shape).map_err(prover_error)?;
+        if file.key_digest != key_digest || file.qap != qap {
+            return Err(prover_error(ProverFileError::OtherKey));
+        }
+        let pk = decode_proving_key(key).map_err(|e| ParamsError::Corrupt {
+            path: PROVING_KEY_FILE.into(),
+            reason: e.to_string(),
+        })?;
+        Self::from_proving_key(circuit, shape, qap, pk, Derive::Read(file.matrices), |_| {
+            Ok(())
+        })
     }
 
     /// Loads only `circuit`'s verifying key from saved parameters: all an insurer or auditor
@@ -499,19 +525,35 @@ fn check_consistency(pk: &ProvingKey<Bn254>) -> Result<(), ParamsError> {
 /// `circuit`'s `shape.json` in the parameters folder `dir`, which must say it is of `circuit`.
 fn load_shape_file(dir: &Path, circuit: Circuit) -> Result<ShapeFile, ParamsError> {
     let path = ClaimParams::folder(dir, circuit).join(SHAPE_FILE);
-    let file: ShapeFile =
-        serde_json::from_slice(&read(&path)?).map_err(|e| ParamsError::Corrupt {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+    parse_shape_file(&read(&path)?, &path.display().to_string(), circuit)
+}
+
+/// `shape.json` of `circuit`'s parameters from its bytes; `path` names it in errors.
+fn parse_shape_file(bytes: &[u8], path: &str, circuit: Circuit) -> Result<ShapeFile, ParamsError> {
+    let file: ShapeFile = serde_json::from_slice(bytes).map_err(|e| ParamsError::Corrupt {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     if file.circuit != circuit {
         return Err(ParamsError::WrongCircuit {
-            path: path.display().to_string(),
+            path: path.into(),
             found: file.circuit,
             expected: circuit,
         });
     }
     Ok(file)
+}
+
+/// Refuses a proving key file (at `path`) of SHA-256 `found` where `pinned` is pinned.
+fn check_pin(path: &str, found: [u8; 32], pinned: [u8; 32]) -> Result<(), ParamsError> {
+    match found == pinned {
+        true => Ok(()),
+        false => Err(ParamsError::NotPinned {
+            path: path.into(),
+            found: hex::encode(found),
+            pinned: hex::encode(pinned),
+        }),
+    }
 }
 
 /// How [`ClaimParams::from_proving_key`] gets the circuit's matrices.

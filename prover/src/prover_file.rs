@@ -69,6 +69,10 @@ pub enum ProverFileError {
     },
     #[error("malformed: {0}")]
     Malformed(&'static str),
+    /// Where it cannot be rebuilt (a browser): made with another proving key or QAP
+    /// convention than the one it comes with.
+    #[error("made with another proving key than the one given")]
+    OtherKey,
 }
 
 /// What a prover file holds besides its header's identity: the matrices, and the key and

@@ -793,3 +793,64 @@ fn the_parallel_proving_key_decoder_reads_what_arkworks_reads() {
     bytes[a_len_at..a_len_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(crate::params::decode_proving_key(&bytes).is_err());
 }
+
+/// What a browser does: the files' bytes, the pin from the genesis. The parameters are the
+/// saved ones (a proof from them verifies under the saved verifying key); a key that is not
+/// the pinned one, a prover file made with another key, a damaged prover file and another
+/// circuit's shape file are each refused, naming the file.
+#[test]
+fn parameters_load_from_the_bytes_of_their_files_only_with_the_pinned_key() {
+    let dir = tempfile_dir("from-bytes");
+    params_small().save(&dir).unwrap();
+    let other = tempfile_dir("from-bytes-other");
+    ClaimParams::setup(Circuit::Primary, SMALL, &mut StdRng::seed_from_u64(5))
+        .unwrap()
+        .save(&other)
+        .unwrap();
+    let read = |dir: &std::path::Path| {
+        let [key, _, shape, prover] = ClaimParams::files(dir, Circuit::Primary);
+        [shape, key, prover].map(|f| std::fs::read(f).unwrap())
+    };
+    let [shape, key, prover] = read(&dir);
+    let pin = params_small().proving_key.digest();
+    let loaded = ClaimParams::from_bytes(Circuit::Primary, [&shape, &key, &prover], pin).unwrap();
+    assert_eq!(loaded.verifying_key, params_small().verifying_key);
+    assert_eq!(loaded.shape, SMALL);
+    let mut rng = StdRng::seed_from_u64(6);
+    let package = prove(&loaded, sample::claim(&mut rng, SMALL, 1), &mut rng).unwrap();
+    package.verify(&params_small().prepared).unwrap();
+
+    let from = |shape: &[u8], key: &[u8], prover: &[u8]| {
+        ClaimParams::from_bytes(Circuit::Primary, [shape, key, prover], pin).unwrap_err()
+    };
+    let [_, other_key, other_prover] = read(&other);
+    assert!(
+        matches!(from(&shape, &other_key, &prover), ParamsError::NotPinned { path, .. } if path == "claim.pk")
+    );
+    let mut flipped = key.clone();
+    flipped[1000] ^= 1;
+    assert!(matches!(
+        from(&shape, &flipped, &prover),
+        ParamsError::NotPinned { .. }
+    ));
+    assert!(matches!(
+        from(&shape, &key, &other_prover),
+        ParamsError::ProverFile { path, source: crate::ProverFileError::OtherKey } if path == "claim.prover"
+    ));
+    let mut damaged = prover.clone();
+    damaged[200] ^= 1;
+    assert!(matches!(
+        from(&shape, &key, &damaged),
+        ParamsError::ProverFile {
+            source: crate::ProverFileError::Damaged,
+            ..
+        }
+    ));
+    let continuation = br#"{"items": 4, "depth": 8, "circuit": "continuation"}"#;
+    assert!(matches!(
+        from(continuation, &key, &prover),
+        ParamsError::WrongCircuit { .. }
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&other).unwrap();
+}
