@@ -32,6 +32,10 @@ pub struct AuditReport {
 pub struct AuditError {
     pub height: u64,
     pub reason: String,
+    /// The store could not be read at `height` (a read error, not the chain's content): the
+    /// chain is not shown to be bad, and `reason` may name the store's internals (a file,
+    /// an etcd endpoint), which are for the operator only.
+    pub unreadable: bool,
 }
 
 /// Replays every block from scratch: the prev-hash chain, tx_root, the proposer's membership
@@ -47,8 +51,11 @@ pub fn audit(
     genesis: &Genesis,
     keys: &VerifyingKeys,
 ) -> Result<AuditReport, AuditError> {
-    let state = replay(store, genesis, keys, Replay::Audit)
-        .map_err(|(height, reason)| AuditError { height, reason })?;
+    let state = replay(store, genesis, keys, Replay::Audit).map_err(|e| AuditError {
+        height: e.height,
+        reason: e.reason,
+        unreadable: e.unreadable,
+    })?;
     Ok(AuditReport {
         blocks: state.block_count(),
         invoices: state.invoice_count(),

@@ -20,10 +20,11 @@
 //! client's retry after a lost acknowledgement, is answered with its first receipt.
 
 use crate::{
+    audit::{audit, AuditError, AuditReport},
     block::{tx_root, Block, BlockHeader},
     genesis::{Consortium, Genesis, MemberKey, Role},
     keys::VerifyingKeys,
-    state::{replay, verify_claim, verify_claims, ClaimRecord, Rejection, Replay, State},
+    state::{replay, verify_claim, verify_claims, ClaimRecord, Leaf, Rejection, Replay, State},
     store::{BlockStore, RequestId},
     transaction::SignedTransaction,
     LedgerError,
@@ -63,6 +64,17 @@ pub struct LeafPath {
     pub later_by_others: u64,
 }
 
+/// A page of the invoice tree's leaves ([`Ledger::leaves`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaves {
+    pub height: u64,
+    /// Leaves in the whole tree.
+    pub count: u64,
+    /// The current root: of all `count` leaves.
+    pub root: Fr,
+    pub leaves: Vec<Leaf>,
+}
+
 /// A settled claim's leaf and its Merkle path at the ledger's current settled root
 /// ([`Ledger::settled_path`]): what a continuation claim proves against (statement v2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +106,11 @@ struct Inner {
     store: Arc<dyn BlockStore>,
     live: RwLock<Live>,
     closing: AtomicBool,
+    /// The last [`Ledger::audit`]: the height it ran at, and what it found.
+    audited: Mutex<Option<(u64, Audited)>>,
 }
+
+type Audited = Result<AuditReport, AuditError>;
 
 struct Live {
     state: State,
@@ -152,8 +168,11 @@ impl Ledger {
             }
             Some(_) => {}
         }
-        let state = replay(&*store, &genesis, &keys, Replay::Open)
-            .map_err(|(height, reason)| LedgerError::Corrupt { height, reason })?;
+        let state =
+            replay(&*store, &genesis, &keys, Replay::Open).map_err(|e| LedgerError::Corrupt {
+                height: e.height,
+                reason: e.reason,
+            })?;
         let inner = Arc::new(Inner {
             genesis,
             consortium,
@@ -165,6 +184,7 @@ impl Ledger {
                 broken: None,
             }),
             closing: AtomicBool::new(false),
+            audited: Mutex::new(None),
         });
         let (queue, inbox) = mpsc::channel();
         let (verified, committer_inbox) = mpsc::channel();
@@ -295,6 +315,21 @@ impl Ledger {
         })
     }
 
+    /// Up to `limit` leaves of the invoice tree from index `from`, with the height of the
+    /// last block and the root they all make (with the leaves before `from`), read together:
+    /// a patient's device builds its invoice's path from every leaf, so that no node learns
+    /// which invoice it claims (docs/protocol.md, "Paths without asking").
+    pub fn leaves(&self, from: u64, limit: usize) -> Leaves {
+        let live = self.inner.read();
+        let state = &live.state;
+        Leaves {
+            height: state.height(),
+            count: state.invoice_count(),
+            root: state.root(),
+            leaves: state.leaves(from, limit),
+        }
+    }
+
     /// The settled-tree root after the last block (statement v2).
     pub fn settled_root(&self) -> Fr {
         self.inner.read().state.settled_root()
@@ -350,6 +385,29 @@ impl Ledger {
                 reason: "the store no longer holds the block this node applied".into(),
             }),
         }
+    }
+
+    /// Audits this node's chain as [`crate::audit`] does: every stored block replayed from
+    /// the genesis and re-verified with the pinned keys, trusting nothing this node holds
+    /// in memory. A replay verifies every proof on the chain again, so its result is kept
+    /// for the height it ran at: asked again before the next block, it is answered at once;
+    /// one audit runs at a time. Answers that height and the result; a store that could not
+    /// be read ([`AuditError::unreadable`]) is tried again next time.
+    pub fn audit(&self) -> (u64, Audited) {
+        let inner = &self.inner;
+        let mut audited = inner.audited.lock().unwrap_or_else(PoisonError::into_inner);
+        let height = self.height();
+        if let Some((at, result)) = &*audited {
+            if *at == height {
+                return (height, result.clone());
+            }
+        }
+        let result = audit(&*inner.store, &inner.genesis, &inner.keys);
+        *audited = match &result {
+            Err(e) if e.unreadable => None,
+            _ => Some((height, result.clone())),
+        };
+        (height, result)
     }
 
     /// Checks that consortium member `member` signed `message` (strictly) and returns its
@@ -620,8 +678,8 @@ impl Inner {
                     } else {
                         match replay(&*self.store, &self.genesis, &self.keys, Replay::Open) {
                             Ok(state) => live.state = state,
-                            Err((height, reason)) => {
-                                live.broken = Some(format!("block {height}: {reason}"))
+                            Err(e) => {
+                                live.broken = Some(format!("block {}: {}", e.height, e.reason))
                             }
                         }
                     }

@@ -30,8 +30,8 @@ pub use genesis::{
     DEFAULT_ROOT_MAX_AGE_MS, DEFAULT_ROOT_WINDOW,
 };
 pub use keys::VerifyingKeys;
-pub use ledger::{LeafPath, Ledger, Receipt, SettledPath};
-pub use state::{ClaimRecord, Rejection};
+pub use ledger::{LeafPath, Leaves, Ledger, Receipt, SettledPath};
+pub use state::{ClaimRecord, Leaf, Rejection};
 pub use store::{blocks, BlockStore, MemoryStore, RedbStore, RequestId};
 pub use transaction::{ClaimStatement, SignedTransaction, Transaction};
 use zkclaim_circuits::Circuit;

@@ -157,6 +157,17 @@ impl RootWindow {
 }
 
 /// Who registered the invoice at a leaf, and in which block.
+/// A leaf of the invoice tree, and where it was registered ([`crate::Ledger::leaves`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leaf {
+    /// The commitment, or 0 once voided.
+    pub value: Fr,
+    /// The commitment a void set to 0 (public in its `void_invoice` transaction).
+    pub voided: Option<Fr>,
+    pub hospital: u32,
+    pub height: u64,
+}
+
 struct Registration {
     commitment: Fr,
     hospital: u32,
@@ -400,6 +411,26 @@ impl State {
             .ok()
             .and_then(|i| self.registrations.get(i))
             .ok_or(LedgerError::UnknownLeaf(leaf_index))
+    }
+
+    /// Up to `limit` leaves of the invoice tree from index `from`, as the tree holds them now
+    /// (a voided one is 0), each with the hospital and height that registered it.
+    pub(crate) fn leaves(&self, from: u64, limit: usize) -> Vec<Leaf> {
+        let from = usize::try_from(from).unwrap_or(usize::MAX);
+        let leaves = self.tree.leaves().iter().skip(from);
+        leaves
+            .zip(self.registrations.iter().skip(from))
+            .take(limit)
+            .map(|(&value, r)| Leaf {
+                value,
+                voided: self
+                    .voided
+                    .contains_key(&r.commitment)
+                    .then_some(r.commitment),
+                hospital: r.hospital,
+                height: r.height,
+            })
+            .collect()
     }
 
     /// How many invoices other hospitals registered in blocks after the one that registered
@@ -970,17 +1001,37 @@ pub(crate) enum Replay {
     Audit,
 }
 
+/// Why a replay stopped: at the first bad block (height 0 stands for the genesis or the
+/// verifying keys), or where the store could not be read.
+#[derive(Debug)]
+pub(crate) struct ReplayError {
+    pub height: u64,
+    pub reason: String,
+    /// A read of the store failed there: the chain is not shown to be bad, and the reason
+    /// may name the store's internals (a file, an etcd endpoint).
+    pub unreadable: bool,
+}
+
 /// Rebuilds the state from every stored slot, checking each (see [`State::step`]); on
-/// failure, the height of the first bad block and why. Height 0 stands for the genesis or the
-/// verifying keys.
+/// failure, where and why.
 pub(crate) fn replay(
     store: &dyn BlockStore,
     genesis: &Genesis,
     keys: &VerifyingKeys,
     mode: Replay,
-) -> Result<State, (u64, String)> {
-    let consortium = genesis.consortium().map_err(|e| (0, e.to_string()))?;
-    keys.check(genesis).map_err(|e| (0, e.to_string()))?;
+) -> Result<State, ReplayError> {
+    let fault = |height, reason| ReplayError {
+        height,
+        reason,
+        unreadable: false,
+    };
+    let unreadable = |height, e: LedgerError| ReplayError {
+        height,
+        reason: e.to_string(),
+        unreadable: true,
+    };
+    let consortium = genesis.consortium().map_err(|e| fault(0, e.to_string()))?;
+    keys.check(genesis).map_err(|e| fault(0, e.to_string()))?;
     let shared = store.shared();
     let proofs = (shared || mode == Replay::Audit).then_some(keys);
     let mut state = State::new(genesis);
@@ -990,22 +1041,25 @@ pub(crate) fn replay(
             match state.step(store, &consortium, proofs) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(LedgerError::Corrupt { height, reason }) => return Err((height, reason)),
-                Err(e) => return Err((state.slot + 1, e.to_string())),
+                Err(LedgerError::Corrupt { height, reason }) => return Err(fault(height, reason)),
+                Err(e) => return Err(unreadable(state.slot + 1, e)),
             }
         }
         if shared && mode == Replay::Open {
             return Ok(state);
         }
         let next = state.slot + 1;
-        let last = store.last_height().map_err(|e| (next, e.to_string()))?;
+        let last = store.last_height().map_err(|e| unreadable(next, e))?;
         if last < next {
             return Ok(state);
         }
         // A shared log may have grown since the empty slot was read: read on, and count the
         // slot missing only when it still is.
         if !shared || gap_at == Some(next) {
-            return Err((next, format!("missing, while the store holds block {last}")));
+            return Err(fault(
+                next,
+                format!("missing, while the store holds block {last}"),
+            ));
         }
         gap_at = Some(next);
     }

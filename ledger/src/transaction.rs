@@ -77,6 +77,17 @@ impl Transaction {
         }
     }
 
+    /// Its kind, as its JSON form names it (`register_invoice`, `settle_claim`,
+    /// `settle_continuation`, `void_invoice`): what a ledger explorer lists.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Transaction::RegisterInvoice { .. } => "register_invoice",
+            Transaction::SettleClaim { .. } => "settle_claim",
+            Transaction::SettleContinuation { .. } => "settle_continuation",
+            Transaction::VoidInvoice { .. } => "void_invoice",
+        }
+    }
+
     /// A claim's public statement and proof, of either circuit; `None` for the hospitals'
     /// transactions.
     pub fn claim(&self) -> Option<(ClaimStatement, &Proof)> {
@@ -403,6 +414,9 @@ pub(crate) mod tests {
                 serde_json::from_str::<SignedTransaction>(&json).unwrap(),
                 stx
             );
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let kinds: Vec<&String> = value["tx"].as_object().unwrap().keys().collect();
+            assert_eq!(kinds, [stx.tx.kind()], "the kind is the JSON form's name");
         }
     }
 

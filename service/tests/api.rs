@@ -133,10 +133,17 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
         ("get", "/v1/insurer/claims"),
         ("post", "/v1/intake"),
         ("get", "/v1/intake/{nullifier}"),
+        ("get", "/v1/console/insurer"),
+        ("get", "/v1/console/enrolments"),
+        ("get", "/v1/console/claims"),
         ("get", "/v1/roots"),
         ("get", "/v1/paths/{leaf_index}"),
+        ("get", "/v1/leaves"),
         ("get", "/v1/settled/{leaf}/path"),
         ("get", "/v1/blocks/{height}"),
+        ("get", "/v1/blocks"),
+        ("get", "/v1/audit"),
+        ("get", "/v1/throughput"),
         ("get", "/v1/genesis"),
         ("get", "/v1/verifying-key"),
         ("get", "/healthz"),
@@ -208,8 +215,19 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
         "{formats:?}"
     );
 
-    // Each signature header is a security scheme, and the member routes require them all.
-    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    // Each signature header is a security scheme, and the member routes require them all;
+    // the console's routes require its bearer token.
+    let mut schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let console = schemes
+        .remove("consoleToken")
+        .expect("the console's scheme");
+    assert_eq!(
+        (&console["type"], &console["scheme"]),
+        (&json!("http"), &json!("bearer"))
+    );
     let headers: BTreeSet<&str> = schemes
         .values()
         .inspect(|s| assert_eq!((&s["type"], &s["in"]), (&json!("apiKey"), &json!("header"))))
@@ -237,6 +255,8 @@ fn the_document_lints_clean_and_documents_every_route_and_answer() {
         if signed.contains(&path) {
             let required: BTreeSet<&String> = security[0].as_object().unwrap().keys().collect();
             assert_eq!(required, schemes.keys().collect(), "{path}");
+        } else if path.starts_with("/v1/console/") {
+            assert_eq!(security, &[json!({"consoleToken": []})], "{path}");
         } else {
             assert!(security.is_empty(), "{method} {path} is open: {security:?}");
         }

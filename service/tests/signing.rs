@@ -1,7 +1,7 @@
 //! Member requests signed as docs/protocol.md specifies: an honest retry, signed again within
 //! the same second, goes through; a captured request replayed byte for byte is refused, by
 //! the node that took it, after that node restarts, and by a second node sharing the ledger.
-//! The JavaScript client (examples/js) enrols, registers, proves, settles and hands in
+//! The JavaScript SDK's member client (sdk/js/src/member.js) enrols, registers, proves, settles and hands in
 //! against a real node.
 
 mod common;
@@ -158,7 +158,7 @@ fn the_javascript_client_registers_proves_and_settles_against_a_real_node() {
         .args([
             "--test",
             "--test-reporter=tap",
-            "examples/js/zkclaim.test.mjs",
+            "sdk/js/test/member.test.mjs",
         ])
         .current_dir(root)
         .env("ZKCLAIM_URL", &server.base)

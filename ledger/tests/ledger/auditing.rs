@@ -67,6 +67,11 @@ fn audit_counts_a_sound_chain() {
     );
     let stored: usize = blocks(&*store).map(|b| b.unwrap().transactions.len()).sum();
     assert_eq!(stored, 5);
+    // The node's own audit finds the same, and audits again once the chain has grown.
+    assert_eq!(ledger.audit(), (ledger.height(), Ok(report)));
+    ledger.submit(register(Fr::from(10u64), HOSPITAL)).unwrap();
+    let (height, grown) = ledger.audit();
+    assert_eq!((height, grown.unwrap().invoices), (ledger.height(), 5));
 }
 
 #[test]

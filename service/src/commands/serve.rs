@@ -21,7 +21,8 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let config = serve::Config::resolve(args.config.as_deref(), *args.settings)?;
-    let params = ctx.data.load_params(&ctx.params_dir(None))?;
+    let params_dir = ctx.params_dir(None);
+    let params = ctx.data.load_params(&params_dir)?;
     let (primary, continuation) = params.prepared();
     let ledger = ctx.data.open_ledger(
         (&primary, continuation.as_ref()),
@@ -39,14 +40,19 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     // On the embedded store, other commands learn who holds it.
     let embedded = config.ledger.is_none();
     let mut serving = None;
-    serve::run(config, params, (ledger, registry, insurer), |url| {
-        if embedded {
-            match ctx.data.serving(url) {
-                Ok(guard) => serving = Some(guard),
-                Err(e) => eprintln!("zkclaim: warning: {e}"),
+    serve::run(
+        config,
+        (params, &params_dir),
+        (ledger, registry, insurer),
+        |url| {
+            if embedded {
+                match ctx.data.serving(url) {
+                    Ok(guard) => serving = Some(guard),
+                    Err(e) => eprintln!("zkclaim: warning: {e}"),
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Refuses `--insurer N` unless N is an insurer in the genesis.

@@ -182,7 +182,9 @@ impl Admission {
         let slot = self
             .proofs
             .take(self.client(peer, headers), Instant::now())?;
-        self.check_token(headers)?;
+        if !self.limits.token_digests.is_empty() {
+            check_bearer(headers, &self.limits.token_digests, "a patient token")?;
+        }
         self.check_work(headers, body, auth::now_s())?;
         Ok(slot)
     }
@@ -219,32 +221,6 @@ impl Admission {
             Some(v4) => v4,
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         }
-    }
-
-    fn check_token(&self, headers: &HeaderMap) -> Result<(), ServiceError> {
-        if self.limits.token_digests.is_empty() {
-            return Ok(());
-        }
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| {
-                let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(token)
-            })
-            .ok_or_else(|| {
-                ServiceError::Unauthorized(
-                    "missing_token",
-                    "proof requests need a patient token: Authorization: Bearer TOKEN".into(),
-                )
-            })?;
-        let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-        if !self.limits.token_digests.contains(&digest) {
-            return Err(ServiceError::Unauthorized(
-                "bad_token",
-                "this patient token is not accepted".into(),
-            ));
-        }
-        Ok(())
     }
 
     fn check_work(&self, headers: &HeaderMap, body: &[u8], now: u64) -> Result<(), ServiceError> {
@@ -290,6 +266,37 @@ impl Admission {
         }
         Ok(())
     }
+}
+
+/// Checks the request's `Authorization: Bearer TOKEN` against `digests`, the SHA-256 of
+/// each token the node accepts (it keeps no token itself): 401 `missing_token` without one,
+/// `bad_token` with another. `token` names what the route takes ("a patient token") for the
+/// refusals, which never repeat what was sent.
+pub fn check_bearer(
+    headers: &HeaderMap,
+    digests: &[[u8; 32]],
+    token: &str,
+) -> Result<(), ServiceError> {
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| {
+            let (scheme, sent) = value.to_str().ok()?.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(sent)
+        })
+        .ok_or_else(|| {
+            ServiceError::Unauthorized(
+                "missing_token",
+                format!("this route needs {token}: Authorization: Bearer TOKEN"),
+            )
+        })?;
+    let digest: [u8; 32] = Sha256::digest(sent.trim().as_bytes()).into();
+    if !digests.contains(&digest) {
+        return Err(ServiceError::Unauthorized(
+            "bad_token",
+            format!("the token sent is not {token} this node accepts"),
+        ));
+    }
+    Ok(())
 }
 
 /// SHA-256(`zkclaim/pow/v1\n` ‖ hex(SHA-256(body)) ‖ `\n` ‖ stamp).

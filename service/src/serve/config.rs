@@ -127,6 +127,17 @@ pub struct Settings {
         value_delimiter = ','
     )]
     pub cors_origins: Option<Vec<String>>,
+    /// The folder the web pages are served from: a zkclaim checkout or release, whose
+    /// `web/` holds the pages (`/app/`, `/console/`, `/explorer/`) and `sdk/js/` the
+    /// JavaScript SDK with its WebAssembly build (`sdk/js/build.sh`) [default: the current
+    /// directory].
+    #[arg(long, env = "ZKCLAIM_WEB_ROOT")]
+    pub web_root: Option<PathBuf>,
+    /// A file of operator tokens for the insurer's console (`/console/`), one a line: its
+    /// routes then take `Authorization: Bearer TOKEN` with one of them [default: none, the
+    /// console's routes answer 503 `console_off`].
+    #[arg(long, env = "ZKCLAIM_CONSOLE_TOKENS")]
+    pub console_tokens: Option<PathBuf>,
     /// PEM certificate chain: with --tls-key, the node serves HTTPS only.
     #[arg(long, env = "ZKCLAIM_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -215,6 +226,10 @@ pub struct Config {
     /// Exact origins, as a browser sends them in `Origin`.
     pub cors_origins: Vec<HeaderValue>,
     pub tls: Option<Tls>,
+    /// Where `web/` and `sdk/js/` are.
+    pub web_root: PathBuf,
+    /// SHA-256 of each console operator token; empty: the console is off.
+    pub console_token_digests: Vec<[u8; 32]>,
 }
 
 impl Config {
@@ -314,6 +329,14 @@ impl Config {
                 .iter()
                 .map(|o| origin(o))
                 .collect::<Result<_, _>>()?,
+            web_root: flags
+                .web_root
+                .or(file.web_root)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            console_token_digests: match flags.console_tokens.or(file.console_tokens) {
+                Some(path) => token_digests(&path)?,
+                None => Vec::new(),
+            },
             tls: match (
                 flags.tls_cert.or(file.tls_cert),
                 flags.tls_key.or(file.tls_key),

@@ -108,6 +108,12 @@ pub enum ServiceError {
          insurer's own node"
     )]
     NoInsurer,
+    /// The insurer's console is off: the node's settings name no console tokens.
+    #[error(
+        "this node's insurer console is off: its operator turns it on with console tokens \
+         (console_tokens)"
+    )]
+    ConsoleOff,
     /// Refused or failed by the ledger; nothing was written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -175,6 +181,7 @@ impl ServiceError {
             ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServiceError::NoProvingKey => (StatusCode::SERVICE_UNAVAILABLE, "no_proving_key"),
             ServiceError::NoInsurer => (StatusCode::SERVICE_UNAVAILABLE, "no_insurer"),
+            ServiceError::ConsoleOff => (StatusCode::SERVICE_UNAVAILABLE, "console_off"),
             ServiceError::Prove(ProveError::Rule(_) | ProveError::Continuation(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable_witness")
             }
@@ -274,10 +281,10 @@ impl IntoResponse for ServiceError {
         let code = error.code;
         let mut response = (status, Json(ErrorBody { error })).into_response();
         // A verify-only node will not prove later either, nor a node without an insurer take
-        // claims: no Retry-After.
+        // claims, nor one without console tokens open its console: no Retry-After.
         if status == StatusCode::TOO_MANY_REQUESTS
             || (status == StatusCode::SERVICE_UNAVAILABLE
-                && !matches!(code, "no_proving_key" | "no_insurer"))
+                && !matches!(code, "no_proving_key" | "no_insurer" | "console_off"))
         {
             response
                 .headers_mut()

@@ -16,6 +16,7 @@ mod jobs;
 mod metrics;
 mod pool;
 mod schemas;
+pub mod web;
 
 pub use config::{Config, Settings};
 
@@ -78,7 +79,7 @@ type Shared = Arc<AppState>;
 /// with an insurer's key. `listening` gets the node's URL once it listens.
 pub fn run(
     config: Config,
-    params: Params,
+    (params, params_dir): (Params, &std::path::Path),
     (ledger, registry, insurer): (Ledger, Registry, Option<MemberKey>),
     listening: impl FnOnce(&str),
 ) -> Result<(), Error> {
@@ -113,7 +114,11 @@ pub fn run(
             None
         }
     };
+    for missing in web::missing(&config.web_root) {
+        tracing::warn!("{missing}");
+    }
     let (api, doc) = routes(&config).split_for_parts();
+    let api = api.merge(web::routes(&config.web_root, params_dir));
     let shape = ledger.genesis().shape;
     let state = Arc::new(AppState {
         ledger: Arc::new(ledger),
@@ -289,11 +294,18 @@ fn routes(config: &Config) -> OpenApiRouter<Shared> {
         .routes(timed(signed(routes!(insurer_claims)), request))
         .routes(timed(routes!(intake), request))
         .routes(timed(routes!(intake_status), request))
+        .routes(timed(routes!(console_insurer), request))
+        .routes(timed(routes!(console_enrolments), request))
+        .routes(timed(routes!(console_claims), request))
         .routes(timed(routes!(get_claim), request))
         .routes(timed(routes!(roots), request))
         .routes(timed(routes!(path), request))
+        .routes(timed(routes!(leaves), request))
         .routes(timed(routes!(settled_path), request))
         .routes(timed(routes!(block), request))
+        .routes(timed(routes!(blocks), request))
+        .routes(timed(routes!(audit), request))
+        .routes(timed(routes!(throughput), request))
         .routes(timed(routes!(genesis), request))
         .routes(timed(routes!(verifying_key), request))
         .routes(timed(routes!(healthz), request))

@@ -17,7 +17,9 @@ use utoipa::{
         path::Operation,
         response::{Response, ResponseBuilder},
         schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Schema, Type},
-        security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme},
+        security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        },
         ContentBuilder, OpenApi, Ref, RefOr,
     },
     Modify, PartialSchema, ToSchema,
@@ -42,6 +44,8 @@ use zkclaim_ledger::SignedTransaction;
         (name = "insurer", description = "An insurer's policyholders and claims, in this node's \
                                           registry: never on the ledger"),
         (name = "intake", description = "Patients' claims handed to the insurer this node serves"),
+        (name = "console", description = "The insurer's console: the same reads as the insurer's \
+                                          routes, for the node's insurer, with an operator token"),
         (name = "operations", description = "Liveness, readiness, metrics and this document"),
     ),
     components(schemas(ErrorBody)),
@@ -78,6 +82,10 @@ const SIGNED_HEADERS: [(&str, &str, &str); 4] = [
          joined by `\\n` (docs/protocol.md, \"Signing\").",
     ),
 ];
+
+/// The security scheme of the console's routes (`Authorization: Bearer TOKEN`), which
+/// their handlers' attributes name.
+const CONSOLE_TOKEN: &str = "consoleToken";
 
 /// The security requirement of a signed route: every signature header.
 pub fn member_signature() -> SecurityRequirement {
@@ -120,7 +128,8 @@ refusals! {
         message names the field and what is wrong with it, never the value sent), `bad_body`.";
     Unauthorized = 401: "The request signature is missing or not acceptable: `missing_auth`, \
         `bad_signature`, `stale_timestamp`, `replayed_signature`, `unknown_member`; on the \
-        proof routes of a node that requires patient tokens: `missing_token`, `bad_token`.";
+        proof routes of a node that requires patient tokens, and the console's routes: \
+        `missing_token`, `bad_token`.";
     Forbidden = 403: "The member may not do this: `wrong_role`, or `signer_mismatch` (the \
         transaction and the request are signed by different members), `wrong_insurer` (an \
         enrolment under another insurer's id, or a claim made under another insurer's policy: \
@@ -159,7 +168,8 @@ refusals! {
         after the previous rank's, yet to hide it; retry after the time given, or ask with \
         claim_now); \
         `no_proving_key`: this node verifies only and will not prove, `no_insurer`: this node \
-        serves no insurer and takes no patients' claims (no Retry-After).";
+        serves no insurer and takes no patients' claims, `console_off`: this node has no \
+        console tokens (no Retry-After).";
 }
 
 fn refusal(status: u16, description: &str) -> Response {
@@ -194,6 +204,13 @@ impl Modify for Frame {
             let key = ApiKeyValue::with_description(header, description);
             components.add_security_scheme(scheme, SecurityScheme::ApiKey(ApiKey::Header(key)));
         }
+        let console = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "An operator token of the insurer's console, one of the node's console_tokens",
+            ))
+            .build();
+        components.add_security_scheme(CONSOLE_TOKEN, SecurityScheme::Http(console));
         for (name, response) in refusal_components() {
             components.responses.insert(name.into(), RefOr::T(response));
         }

@@ -660,3 +660,37 @@ pub fn refused(out: Output, code: &str, says: &str) -> String {
     assert!(message.contains(says), "{message:?} does not say {says:?}");
     stderr
 }
+
+/// The checkout: what `zkclaim serve --web-root` serves the pages from.
+pub fn web_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
+}
+
+/// Headless Chromium with puppeteer-core: Debian's `chromium` (or `ZKCLAIM_CHROMIUM`) and
+/// the npm prefix puppeteer-core is installed under (once, in the test target). None where
+/// either is missing, which fails the test under CI (`.ci/run` installs them).
+pub fn browser() -> Option<(String, PathBuf)> {
+    let chromium = std::env::var("ZKCLAIM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !installed(&chromium, "chromium") {
+        return None;
+    }
+    let installed = npm_install(
+        "puppeteer",
+        "puppeteer-core@24.43.1",
+        "puppeteer-core/package.json",
+    );
+    match installed {
+        Ok(path) => Some((chromium, path.ancestors().nth(3).unwrap().to_path_buf())),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{e}: CI tests the pages in Chromium"
+            );
+            eprintln!("SKIPPED the browser test: {e}");
+            None
+        }
+    }
+}

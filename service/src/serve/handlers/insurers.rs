@@ -61,7 +61,12 @@ pub async fn enrolments(
     headers: HeaderMap,
 ) -> Answer<Enrolments> {
     let member = insurer_read(&state, (&method, &uri, &headers)).await?;
-    let enrolments = registry(&state, move |r| insurer::enrolments(r, member)).await?;
+    list_enrolments(&state, member).await
+}
+
+/// `member`'s enrolments.
+pub(super) async fn list_enrolments(state: &Shared, member: u32) -> Answer<Enrolments> {
+    let enrolments = registry(state, move |r| insurer::enrolments(r, member)).await?;
     Ok(Json(Enrolments { enrolments }))
 }
 
@@ -152,24 +157,22 @@ pub async fn insurer_claims(
     uri: Uri,
     headers: HeaderMap,
 ) -> Answer<Report> {
-    let mut limit = 100;
-    for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        if name != "limit" {
-            return Err(ServiceError::BadRequest(
-                "invalid_request",
-                "the only query parameter is limit".into(),
-            ));
-        }
-        limit = number("limit", &value)?;
-        if limit > REPORT_MAX {
-            return Err(ServiceError::BadRequest(
-                "invalid_request",
-                format!("limit must be at most {REPORT_MAX}"),
-            ));
-        }
-    }
+    let limit = report_limit(&uri)?;
     let member = insurer_read(&state, (&method, &uri, &headers)).await?;
-    registry(&state, move |r| insurer::report(r, member, limit as usize))
+    report(&state, member, limit).await
+}
+
+/// The report's `limit` query parameter [default: 100].
+pub(super) fn report_limit(uri: &Uri) -> Result<usize, ServiceError> {
+    match query(uri, &["limit"])?.get("limit") {
+        Some(limit) => Ok(number_at_most("limit", limit, REPORT_MAX)? as usize),
+        None => Ok(100),
+    }
+}
+
+/// `member`'s report of its `limit` latest settled and refused claims.
+pub(super) async fn report(state: &Shared, member: u32, limit: usize) -> Answer<Report> {
+    registry(state, move |r| insurer::report(r, member, limit))
         .await
         .map(Json)
 }

@@ -205,6 +205,87 @@ pub async fn path(State(state): State<Shared>, Param(index): Param) -> Answer<Pa
     }))
 }
 
+/// The most leaves `GET /v1/leaves` answers at once.
+const LEAVES_MAX: u64 = 65_536;
+
+/// A leaf of the invoice tree and who registered it, when.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LeafAnswer {
+    /// The invoice commitment; 0 once voided.
+    #[schema(value_type = Field)]
+    pub leaf: String,
+    /// Where the hospital voided the invoice: the commitment it registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Field>)]
+    pub voided: Option<String>,
+    /// The registering hospital's member id.
+    pub hospital: u32,
+    /// The block that registered it.
+    pub height: u64,
+}
+
+/// A page of the invoice tree's leaves.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LeavesAnswer {
+    /// The height of the last block, read together with the leaves.
+    pub height: u64,
+    /// Leaves in the whole tree.
+    pub count: u64,
+    /// The current root, of all `count` leaves.
+    #[schema(value_type = Field)]
+    pub root: String,
+    /// The index of the first leaf below.
+    pub from: u64,
+    pub leaves: Vec<LeafAnswer>,
+}
+
+/// The invoice tree's leaves
+///
+/// Every leaf from `from` (at most `limit`, 65,536 and by default), as the tree holds them
+/// now, with the hospital and block that registered each. A patient's device builds its
+/// invoice's path from all of them, so that the node never learns which invoice is claimed
+/// (`GET /v1/paths/{leaf_index}` tells it); the registrations tell it how many other
+/// hospitals' invoices the current root hides the invoice's block among (docs/protocol.md,
+/// "Root choice").
+#[utoipa::path(
+    get,
+    path = "/v1/leaves",
+    operation_id = "getLeaves",
+    tag = "ledger",
+    params(
+        ("from" = Option<u64>, Query, description = "The first leaf's index [default: 0]"),
+        ("limit" = Option<u64>, Query, description = "At most this many leaves [default and most: 65536]"),
+    ),
+    responses(
+        (status = 200, description = "The leaves, the root they make and the height", body = LeavesAnswer),
+        BadRequest,
+    ),
+)]
+pub async fn leaves(State(state): State<Shared>, uri: Uri) -> Answer<LeavesAnswer> {
+    let query = query(&uri, &["from", "limit"])?;
+    let from = query.get("from").map_or(Ok(0), |n| number("from", n))?;
+    let limit = query
+        .get("limit")
+        .map_or(Ok(LEAVES_MAX), |n| number_at_most("limit", n, LEAVES_MAX))?;
+    let page = state.ledger.leaves(from, limit as usize);
+    Ok(Json(LeavesAnswer {
+        height: page.height,
+        count: page.count,
+        root: field::format(&page.root),
+        from,
+        leaves: page
+            .leaves
+            .iter()
+            .map(|l| LeafAnswer {
+                leaf: field::format(&l.value),
+                voided: l.voided.as_ref().map(field::format),
+                hospital: l.hospital,
+                height: l.height,
+            })
+            .collect(),
+    }))
+}
+
 /// A settled claim's Merkle path in the current settled tree (statement v2).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SettledPathAnswer {

@@ -6,8 +6,10 @@
 //! transaction's; [`super::routes`] declares it on the signed routes.
 //!
 //! One module a group of routes: [`ledger`] (invoices, settlements and the chain's reads),
-//! [`insurers`] (enrolments, the insurer's report and the patients' intake), [`proofs`] and
-//! [`operations`]; this one holds what they share: the body and path extractors, refusals
+//! [`insurers`] (enrolments, the insurer's report and the patients' intake), [`console`]
+//! (the same reads for the insurer's console), [`explorer`] (the ledger explorer's block
+//! list, audit and throughput), [`proofs`] and [`operations`]; this one holds what they
+//! share: the body and path extractors, refusals
 //! that never echo a value, member authentication and the blocking pools.
 
 use super::{
@@ -42,11 +44,15 @@ use zkclaim_circuits::{claim::Shape, field, schema::Field, tree::MerklePath, Cir
 use zkclaim_insurer::{Application, Enrolment, Outcome, Report};
 use zkclaim_ledger::{Genesis, Ledger, Role, SignedTransaction};
 
+mod console;
+mod explorer;
 mod insurers;
 mod ledger;
 mod operations;
 mod proofs;
 
+pub use console::*;
+pub use explorer::*;
 pub use insurers::*;
 pub use ledger::*;
 pub use operations::*;
@@ -328,6 +334,40 @@ fn number(name: &str, text: &str) -> Result<u64, ServiceError> {
             format!("{name} must be a non-negative integer"),
         )
     })
+}
+
+/// [`number`], at most `max`.
+fn number_at_most(name: &str, text: &str, max: u64) -> Result<u64, ServiceError> {
+    let n = number(name, text)?;
+    if n > max {
+        return Err(ServiceError::BadRequest(
+            "invalid_request",
+            format!("{name} must be at most {max}"),
+        ));
+    }
+    Ok(n)
+}
+
+/// The request's query parameters, each one of `names` (the last wins when one is given
+/// twice); another name is refused without repeating it.
+fn query(
+    uri: &Uri,
+    names: &[&'static str],
+) -> Result<std::collections::HashMap<&'static str, String>, ServiceError> {
+    let mut found = std::collections::HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        let Some(name) = names.iter().find(|n| **n == name) else {
+            return Err(ServiceError::BadRequest(
+                "invalid_request",
+                match names {
+                    [only] => format!("the only query parameter is {only}"),
+                    _ => format!("the query parameters are {}", names.join(", ")),
+                },
+            ));
+        };
+        found.insert(*name, value.into_owned());
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-// node --test examples/js/zkclaim.test.mjs
+// node --test sdk/js/test/member.test.mjs
 //
 // The shared signing vectors (docs/vectors/signing.json, which the Rust code checks too),
 // and, where ZKCLAIM_URL names a running node (serving the first insurer's intake), a
@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  Client,
+  MemberClient,
   Refused,
   fieldBytes,
   memberKey,
@@ -24,12 +24,12 @@ import {
   signTransaction,
   transactionId,
   transactionSigningBytes,
-} from './zkclaim.mjs';
+} from '../src/member.js';
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
 test('the shared signing vectors', () => {
-  const vectors = readJson(new URL('../../docs/vectors/signing.json', import.meta.url));
+  const vectors = readJson(new URL('../../../docs/vectors/signing.json', import.meta.url));
   const keys = new Map();
   for (const member of vectors.members) {
     const key = memberKey(member);
@@ -75,7 +75,7 @@ test(
     };
     const [hospital, insurer] = [member('hospital'), member('insurer')];
     const chainId = genesis.chain_id;
-    const node = new Client(url);
+    const node = new MemberClient(url);
 
     // The insurer enrols the patient: the policy file it issues is the one to prove under.
     const application = readJson(join(patient, 'application.json'));

@@ -1,11 +1,14 @@
-// A zkclaim client in plain Node.js (18 or later): Ed25519 and SHA-256 from node:crypto,
-// HTTP from the global fetch. No dependencies.
+// zkclaim for consortium members in plain Node.js (18 or later): Ed25519 and SHA-256 from
+// node:crypto, HTTP from the global fetch (through `Client`). No dependencies.
 //
 // It computes what the node checks, byte for byte, as docs/protocol.md specifies:
 // the ledger transaction's signing bytes (signed by the member, verified by the ledger) and
 // the request signature (the x-zkclaim-* headers of a member action).
 
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
+import { Client } from './client.js';
+
+export { Client, Refused } from './client.js';
 
 /** r, the BN254 scalar field modulus: field elements are below it. */
 export const R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001n;
@@ -170,39 +173,12 @@ export function signRequest(key, method, path, body, options = {}) {
   };
 }
 
-/** A refusal from the node: its HTTP status and the service's error code. */
-export class Refused extends Error {
-  constructor(status, code, message) {
-    super(`${status} ${code}: ${message}`);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** A client of a zkclaim node, `new Client("https://node.example:8080")`. */
-export class Client {
-  constructor(url) {
-    this.url = url.replace(/\/+$/, '');
-  }
-
-  /** Sends a request; the JSON answer, or throws `Refused`. */
-  async request(method, path, { body, headers = {} } = {}) {
-    const response = await fetch(this.url + path, {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body,
-    });
-    const answer = await response.json();
-    if (!response.ok) {
-      throw new Refused(response.status, answer.error?.code, answer.error?.message);
-    }
-    return answer;
-  }
-
-  get(path) {
-    return this.request('GET', path);
-  }
-
+/**
+ * A client of a zkclaim node for members (hospitals, insurers) on Node.js: the patient's
+ * and the public reads of `Client`, and the member-signed actions.
+ * `new MemberClient("https://node.example:8080")`.
+ */
+export class MemberClient extends Client {
   /** Posts a member action: `body` (a string) signed by `key` now. */
   postSigned(path, body, key) {
     return this.request('POST', path, { body, headers: signRequest(key, 'POST', path, body) });
@@ -230,14 +206,6 @@ export class Client {
   }
 
   /**
-   * Patient: asks the node to prove a claim, `{invoice, key: {sk}, policy}` (the node sees
-   * the secret key: use it over HTTPS, or prove locally). The claim package.
-   */
-  prove(request) {
-    return this.request('POST', '/v1/proofs', { body: JSON.stringify(request) });
-  }
-
-  /**
    * Insurer: settles a claim package, a primary claim's or a continuation's (statement v2:
    * its public inputs hold `settled_root`). The receipt, the nullifier and the amount.
    */
@@ -261,23 +229,5 @@ export class Client {
   /** Insurer: its enrolments, `{enrolments: [...]}`. */
   enrolments(insurer) {
     return this.getSigned('/v1/enrolments', insurer);
-  }
-
-  /**
-   * Patient: hands a claim package in to the insurer the node serves (not signed). The
-   * receipt, as `settleClaim`'s; the same package again gets the same one.
-   */
-  intake(claim) {
-    return this.request('POST', '/v1/intake', { body: JSON.stringify(claim) });
-  }
-
-  /** Patient: what the node's insurer did with the claim of this nullifier. */
-  intakeStatus(nullifier) {
-    return this.get(`/v1/intake/${nullifier}`);
-  }
-
-  /** The settled claim with this nullifier. */
-  claim(nullifier) {
-    return this.get(`/v1/claims/${nullifier}`);
   }
 }
