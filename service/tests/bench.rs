@@ -72,3 +72,69 @@ fn peers_quick_compares_zkclaim_with_snarkjs_without_rapidsnark() {
         "{svg}"
     );
 }
+
+/// `zkclaim bench --browser --quick`: Chromium proves with the WebAssembly build, alternated
+/// with the native prover on 1 and 2 threads; the report has the three rows, each with its
+/// ratio to native on 2 threads (which is 1.00x), and the downloads.
+#[test]
+fn browser_quick_compares_chromium_with_native() {
+    if browser().is_none() {
+        return;
+    }
+    if !web_root()
+        .join("sdk/js/pkg/zkclaim_wallet_bg.wasm")
+        .is_file()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no WebAssembly build: .ci/run builds it with sdk/js/build.sh"
+        );
+        return;
+    }
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-browser");
+    let out = tempfile::tempdir().unwrap();
+    let md = succeeded(
+        Command::new(BIN)
+            .args(["bench", "--browser", "--quick", "--web-root"])
+            .arg(web_root())
+            .arg("--work")
+            .arg(&work)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        md,
+        std::fs::read_to_string(out.path().join("browser.md")).unwrap()
+    );
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains(" ms") || l.contains("thread"))
+        .collect();
+    for prover in [
+        "| Chromium, WebAssembly, 1 thread | ",
+        "| native, 1 thread | ",
+        "| native, 2 threads | ",
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.starts_with(prover))
+            .unwrap_or_else(|| panic!("{md}"));
+        let ratio: f64 = row
+            .split('|')
+            .nth(3)
+            .unwrap()
+            .trim()
+            .trim_end_matches('x')
+            .parse()
+            .unwrap();
+        assert!(ratio > 0.0, "{row}");
+        if prover.contains("2 threads") {
+            assert_eq!(ratio, 1.0, "{row}");
+        }
+    }
+    assert!(md.contains("| proving key (claim.pk) | "), "{md}");
+    let csv = std::fs::read_to_string(out.path().join("browser.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+}

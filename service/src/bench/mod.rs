@@ -5,6 +5,7 @@
 //! plot of prove time against constraint count. With `--peers`, zkclaim against snarkjs and
 //! rapidsnark instead ([`peers`]).
 
+pub mod browser;
 pub mod measure;
 pub mod peers;
 mod report;
@@ -67,6 +68,35 @@ impl Stats {
         let [median, min, max] = [self.median, self.min, self.max].map(ms);
         format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
     }
+}
+
+/// The npm `package` (`name@version`) installed under `prefix` once: the path of its `file`
+/// (relative to `node_modules`).
+fn npm_package(prefix: &Path, package: &str, file: &str) -> Result<std::path::PathBuf, Error> {
+    let path = prefix.join("node_modules").join(file);
+    if !path.exists() {
+        eprintln!("installing {package} into {}", prefix.display());
+        let status = std::process::Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(prefix)
+            .arg(package)
+            // Its messages with the bench's own, off the report on stdout.
+            .stdout(std::io::stderr())
+            .status()
+            .map_err(|e| {
+                Error::Bench(format!("npm (Node.js) is needed to install {package}: {e}"))
+            })?;
+        if !status.success() || !path.exists() {
+            return Err(Error::Bench(format!("npm install {package} failed")));
+        }
+    }
+    Ok(path)
 }
 
 pub fn ms(d: Duration) -> f64 {

@@ -75,34 +75,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// snarkjs's command line, installed with npm under `prefix` once.
-fn install_snarkjs(prefix: &Path) -> Result<PathBuf, Error> {
-    let cli = prefix.join("node_modules/snarkjs/build/cli.cjs");
-    if !cli.exists() {
-        eprintln!("installing {SNARKJS} into {}", prefix.display());
-        let status = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(prefix)
-            .arg(SNARKJS)
-            // Its messages with the bench's own, off the report on stdout.
-            .stdout(std::io::stderr())
-            .status()
-            .map_err(|e| {
-                Error::Bench(format!("npm (Node.js) is needed to install {SNARKJS}: {e}"))
-            })?;
-        if !status.success() || !cli.exists() {
-            return Err(Error::Bench(format!("npm install {SNARKJS} failed")));
-        }
-    }
-    Ok(cli)
-}
-
 /// The circuit's constraints and the power of its evaluation domain, from circom's `.r1cs`
 /// header (section 1: n8, the prime, wires, public outputs, public inputs, private inputs,
 /// labels, constraints). The domain is snarkjs's: constraints plus public inputs plus one,
@@ -275,7 +247,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     std::fs::create_dir_all(work).map_err(io(work))?;
     let node = on_path("node")
         .ok_or_else(|| Error::Bench("node (Node.js) is not on PATH: snarkjs needs it".into()))?;
-    let cli = install_snarkjs(&work.join("npm"))?;
+    let cli = super::npm_package(&work.join("npm"), SNARKJS, "snarkjs/build/cli.cjs")?;
     let mut snarkjs = Command::new(&node);
     snarkjs.arg(&cli);
     let rapidsnark = on_path("rapidsnark");

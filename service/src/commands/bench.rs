@@ -1,5 +1,6 @@
 //! `zkclaim bench`: the researchers' report, of both circuits; with `--peers`, zkclaim
-//! against snarkjs and rapidsnark on the same statement, key and witness.
+//! against snarkjs and rapidsnark on the same statement, key and witness; with `--browser`,
+//! proving in Chromium against native.
 
 use crate::{bench, commands::ShapeArgs, error::Error};
 use std::path::PathBuf;
@@ -21,9 +22,19 @@ pub struct Args {
     /// processes, alternated) and warm (in a running process), same key and witness.
     #[arg(long)]
     peers: bool,
+    /// Proving in Chromium with the SDK's WebAssembly build (`sdk/js/build.sh`; Debian's
+    /// `chromium`, puppeteer-core from npm into --work) against the native prover with 1 and
+    /// 2 threads, alternated, same parameters and witness; and what a browser downloads.
+    /// Writes browser.md and browser.csv.
+    #[arg(long, conflicts_with = "peers")]
+    browser: bool,
+    /// With --browser: the checkout or release whose `sdk/js` and `web/` are measured.
+    #[arg(long, default_value = ".", requires = "browser")]
+    web_root: PathBuf,
     /// With --peers: the folder for snarkjs, the phase-1 file (made once: minutes) and each
-    /// run's keys, parameters and proofs.
-    #[arg(long, default_value = "zkclaim-data/bench/work", requires = "peers", value_parser = crate::files::not_stdio)]
+    /// run's keys, parameters and proofs; with --browser, for puppeteer-core, the parameters
+    /// and the witness.
+    #[arg(long, default_value = "zkclaim-data/bench/work", value_parser = crate::files::not_stdio)]
     work: PathBuf,
     /// With --peers: a phase-1 file (prepared for phase 2) to use instead of making one.
     #[arg(long, requires = "peers", value_parser = crate::files::not_stdio)]
@@ -41,6 +52,14 @@ pub fn exec(args: Args) -> Result<(), Error> {
             work: args.work,
             shape: args.shape.over(Shape::default()),
             ptau: args.ptau,
+        });
+    }
+    if args.browser {
+        return bench::browser::run(&bench::browser::Options {
+            quick: args.quick,
+            out: args.out,
+            work: args.work,
+            web_root: args.web_root,
         });
     }
     if args.shape.given() {
