@@ -186,3 +186,32 @@ fn a_patient_proves_in_the_browser_and_claims_once() {
         "{audit}"
     );
 }
+
+/// Without the pages, or without the WebAssembly build, the node still serves the API and
+/// says at start what is missing and how to build it.
+#[test]
+fn a_node_says_how_to_build_what_the_pages_need() {
+    let c = Consortium::init();
+    let dir = tempfile::tempdir().unwrap();
+    // Pages without the WebAssembly build: a copy of the checkout's web/ alone.
+    let root = dir.path().join("release");
+    let app = root.join("web/app");
+    std::fs::create_dir_all(&app).unwrap();
+    for file in ["index.html", "app.js", "worker.js"] {
+        std::fs::copy(web_root().join("web/app").join(file), app.join(file)).unwrap();
+    }
+    for (root, says) in [
+        (dir.path().join("empty"), "no web pages under"),
+        (root, "needs the WebAssembly build: run `sdk/js/build.sh`"),
+    ] {
+        let log = dir.path().join("log");
+        let server = c.serve(&["--web-root", root.to_str().unwrap()], Some(&log));
+        assert_eq!(server.get("/v1/roots").status, 200);
+        let page = server.agent.get(&format!("{}/app/", server.base)).call();
+        let served = page.is_ok();
+        assert!(server.terminate().success());
+        let log = std::fs::read_to_string(&log).unwrap();
+        assert!(log.contains(says), "{log}");
+        assert_eq!(served, root.join("web").exists(), "{log}");
+    }
+}
