@@ -81,14 +81,7 @@ fn browser_quick_compares_chromium_with_native() {
     if browser().is_none() {
         return;
     }
-    if !web_root()
-        .join("sdk/js/pkg/zkclaim_wallet_bg.wasm")
-        .is_file()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "no WebAssembly build: .ci/run builds it with sdk/js/build.sh"
-        );
+    if !wasm_built() {
         return;
     }
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-browser");

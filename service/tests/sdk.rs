@@ -14,13 +14,7 @@ fn the_sdk_proves_on_node_js_what_the_node_settles() {
     if !installed("node", "nodejs") {
         return;
     }
-    let wasm = web_root().join("sdk/js/pkg/zkclaim_wallet_bg.wasm");
-    if !wasm.is_file() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "no WebAssembly build: .ci/run builds it with sdk/js/build.sh"
-        );
-        eprintln!("SKIPPED: no WebAssembly build (run sdk/js/build.sh)");
+    if !wasm_built() {
         return;
     }
     let c = Consortium::init();

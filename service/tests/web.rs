@@ -11,22 +11,6 @@ use common::*;
 use zkclaim_circuits::Circuit;
 use zkclaim_prover::ClaimParams;
 
-/// The WebAssembly build the page proves with; without it the test fails under CI (which
-/// builds it first) and is skipped elsewhere, saying how to build it.
-fn wasm_built() -> bool {
-    let built = web_root()
-        .join("sdk/js/pkg/zkclaim_wallet_bg.wasm")
-        .is_file();
-    if !built {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "no WebAssembly build: .ci/run builds it with sdk/js/build.sh"
-        );
-        eprintln!("SKIPPED: no WebAssembly build (run sdk/js/build.sh)");
-    }
-    built
-}
-
 /// The values of the patient's files that must never leave the device, as they would
 /// appear in a request: hex without `0x`, in either case, and the JSON texts' numbers.
 fn secrets(patient: &Patient) -> Vec<String> {

@@ -694,3 +694,19 @@ pub fn browser() -> Option<(String, PathBuf)> {
         }
     }
 }
+
+/// Whether the WebAssembly build (`sdk/js/build.sh`) is there; where it is not, the caller
+/// skips its test, saying so, except under CI, which builds it first.
+pub fn wasm_built() -> bool {
+    let built = web_root()
+        .join("sdk/js/pkg/zkclaim_wallet_bg.wasm")
+        .is_file();
+    if !built {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no WebAssembly build: .ci/run builds it with sdk/js/build.sh"
+        );
+        eprintln!("skipped: no WebAssembly build (run sdk/js/build.sh)");
+    }
+    built
+}
