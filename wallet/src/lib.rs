@@ -76,12 +76,22 @@ impl From<WalletError> for JsValue {
 
 type Result<T> = core::result::Result<T, WalletError>;
 
-/// `json` read as the `what` file. serde's message may quote a fragment of the input: it
-/// stays on the device (the pages show it to their user only).
+/// `json` read as the `what` file. The reason says where, and names a missing or unknown
+/// field, but never quotes a value (serde's "invalid type: string \"…\"" would): an app
+/// may send its errors to a crash report.
 fn parse<T: DeserializeOwned>(what: &'static str, json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| WalletError::Invalid {
-        what,
-        reason: e.to_string(),
+    serde_json::from_str(json).map_err(|e| {
+        let at = format!("line {} column {}", e.line(), e.column());
+        let message = e.to_string();
+        let reason = if e.is_syntax() || e.is_eof() {
+            format!("not JSON at {at}")
+        } else if message.starts_with("missing field") || message.starts_with("unknown field") {
+            // Only the schema's field names, in backticks; the rest is serde's position.
+            message
+        } else {
+            format!("a value of the wrong type or out of range at {at}")
+        };
+        WalletError::Invalid { what, reason }
     })
 }
 

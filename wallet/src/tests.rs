@@ -100,13 +100,33 @@ fn the_preview_is_the_statements_evaluation_and_refuses_with_the_rule() {
     let ([other_key, ..], _) = files(3);
     let refused = super::preview(&other_key, &invoice, &policy, &shape).unwrap_err();
     assert_eq!(refused.code(), "not_patients_invoice", "{refused}");
-    // Not an invoice at all: named, its text not quoted back.
-    let refused = super::preview(&key, "{\"serial\": 5}", &policy, &shape).unwrap_err();
-    assert_eq!(refused.code(), "invalid_file");
-    assert!(
-        refused.to_string().starts_with("the invoice is not valid"),
-        "{refused}"
-    );
+    // Not an invoice: named, and its values never quoted back (a wrong type, a number out
+    // of range, not JSON), a missing or unknown field named.
+    let mut bad: serde_json::Value = serde_json::from_str(&invoice).unwrap();
+    bad["hospital_id"] = serde_json::json!("hospital-secret-name");
+    let renamed = invoice.replace("\"hospital_id\"", "\"hospital\"");
+    let mut negative = bad.clone();
+    negative["hospital_id"] = serde_json::json!(1);
+    negative["items"][0]["amount"] = serde_json::json!(-987_654_321);
+    for (text, quoted) in [
+        (bad.to_string(), Some("hospital-secret-name")),
+        (negative.to_string(), Some("987654321")),
+        ("not json".to_string(), Some("json")),
+        (renamed, None),
+    ] {
+        let refused = super::preview(&key, &text, &policy, &shape).unwrap_err();
+        assert_eq!(refused.code(), "invalid_file");
+        let message = refused.to_string();
+        assert!(
+            message.starts_with("the invoice is not valid: "),
+            "{message}"
+        );
+        match quoted {
+            Some(value) => assert!(!message.contains(value), "{message}"),
+            // The schema's field names are named: the unknown one first.
+            None => assert!(message.contains("field `hospital"), "{message}"),
+        }
+    }
 }
 
 #[test]

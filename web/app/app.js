@@ -42,7 +42,7 @@ async function start() {
     await load(module);
   } catch {
     say(
-      'This node has no WebAssembly build of the prover: its operator runs sdk/js/build.sh (see the README, "The web app").',
+      'This node has no WebAssembly build of the prover: its operator runs sdk/js/build.sh (the third set-up command of the README).',
       'error',
     );
     document.querySelectorAll('button, input').forEach((e) => (e.disabled = true));
@@ -232,7 +232,7 @@ async function claim() {
     $('package').textContent = proved.package;
     $('receipt').hidden = false;
     say(`Settled: ${yuan(receipt.claim_amount)} in block ${receipt.height}.`, 'ok');
-    $('receipt').focus?.();
+    $('receipt').focus();
   } catch (error) {
     say(explain(error), 'error');
   } finally {

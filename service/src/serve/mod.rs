@@ -114,7 +114,7 @@ pub fn run(
             None
         }
     };
-    for missing in web::missing(&config.web_root) {
+    if let Some(missing) = web::missing(&config.web_root) {
         tracing::warn!("{missing}");
     }
     let (api, doc) = routes(&config).split_for_parts();

@@ -24,7 +24,7 @@ use zkclaim_prover::ClaimParams;
 /// The WebAssembly build the patient's page proves with, under `sdk/js/`.
 pub const WASM: &str = "pkg/zkclaim_wallet_bg.wasm";
 
-/// The command that builds it (README, "The web app").
+/// The command that builds it (README, "Set-up": the third command).
 pub const BUILD: &str = "sdk/js/build.sh";
 
 /// Scripts, styles, images and connections only from the node; WebAssembly may be compiled.
@@ -33,23 +33,23 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
                    worker-src 'self'; object-src 'none'; base-uri 'none'; \
                    frame-ancestors 'none'; form-action 'none'";
 
-/// What the pages need that is missing under `root`, as one line each: the pages
-/// themselves, the WebAssembly build.
-pub fn missing(root: &Path) -> Vec<String> {
-    let mut missing = Vec::new();
+/// What the pages need that is missing under `root`, if anything: the pages themselves, or
+/// the WebAssembly build.
+pub fn missing(root: &Path) -> Option<String> {
     if !root.join("web/app/index.html").is_file() {
-        missing.push(format!(
+        Some(format!(
             "no web pages under {}: start the node in a zkclaim checkout or release, or set \
              --web-root",
             root.display()
-        ));
+        ))
     } else if !root.join("sdk/js").join(WASM).is_file() {
-        missing.push(format!(
+        Some(format!(
             "the patient's page (/app/) needs the WebAssembly build: run `{BUILD}` (the \
-             wasm32-unknown-unknown target and wasm-bindgen-cli; README, \"The web app\")"
-        ));
+             wasm32-unknown-unknown target and wasm-bindgen-cli; README, \"Set-up\")"
+        ))
+    } else {
+        None
     }
-    missing
 }
 
 /// The pages' routes, under `root` (the `web_root` setting); `params` is the parameters
