@@ -199,3 +199,39 @@ fn a_node_says_how_to_build_what_the_pages_need() {
         assert_eq!(served, root.join("web").exists(), "{log}");
     }
 }
+
+/// The parameter files a browser proves with are served gzipped to a browser that takes
+/// gzip, and as they are to one that does not; the proving key is the pinned one.
+#[test]
+fn the_parameter_files_are_served_compressed_and_as_pinned() {
+    let c = Consortium::init();
+    let server = c.serve(&[], None);
+    let params = c.data.path().join("params");
+    for file in ["claim.prover", "claim.pk"] {
+        let url = format!("{}/params/primary/{file}", server.base);
+        let bytes = std::fs::read(params.join(file)).unwrap();
+        let get = |gzip: bool| {
+            let request = server.agent.get(&url);
+            let request = match gzip {
+                true => request.set("accept-encoding", "gzip"),
+                false => request,
+            };
+            let response = request.call().unwrap();
+            let encoding = response.header("content-encoding").map(str::to_string);
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut response.into_reader(), &mut body).unwrap();
+            (encoding, body)
+        };
+        let (encoding, plain) = get(false);
+        assert_eq!((encoding, plain.len()), (None, bytes.len()));
+        assert_eq!(plain, bytes);
+        let (encoding, gzipped) = get(true);
+        assert_eq!(encoding.as_deref(), Some("gzip"));
+        assert!(gzipped.len() < bytes.len(), "{file}: {}", gzipped.len());
+    }
+    let genesis = Genesis::load(&c.data.path().join("consortium/genesis.json")).unwrap();
+    let pinned = genesis.proving_key_digest.unwrap();
+    let key = std::fs::read(params.join("claim.pk")).unwrap();
+    assert_eq!(<[u8; 32]>::from(Sha256::digest(&key)), pinned);
+    assert!(server.terminate().success());
+}

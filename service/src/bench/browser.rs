@@ -39,15 +39,25 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Bytes of the files directly in `dir` (not below).
-fn folder_bytes(dir: &Path) -> u64 {
+/// The files directly in `dir` (not below).
+fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()))
-        .map(|m| m.len())
-        .sum()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// A file's size, and its size gzipped at the fastest level (the node's).
+fn sizes(file: &Path) -> Result<(u64, u64), Error> {
+    use flate2::{write::GzEncoder, Compression};
+    let bytes = std::fs::read(file).map_err(io(file))?;
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&bytes).map_err(io(file))?;
+    let gzipped = gz.finish().map_err(io(file))?;
+    Ok((bytes.len() as u64, gzipped.len() as u64))
 }
 
 /// The driver: Chromium with the prover loaded, one proof per [`Driver::prove`].
@@ -201,34 +211,44 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     let load_after = super::measure::load();
     let [browser, one, two] = times.map(Stats::of);
 
+    let page: Vec<PathBuf> = ["web/app", "web/assets"]
+        .iter()
+        .flat_map(|d| files_in(&opts.web_root.join(d)))
+        .collect();
+    let glue: Vec<PathBuf> = [sdk.join("src"), sdk.join("pkg")]
+        .iter()
+        .flat_map(|d| files_in(d))
+        .filter(|f| *f != wasm)
+        .collect();
     let downloads = [
-        (
-            "proving key (claim.pk)",
-            file_bytes(&params_dir.join("claim.pk")),
-        ),
+        ("proving key (claim.pk)", vec![params_dir.join("claim.pk")]),
         (
             "prover file (claim.prover)",
-            file_bytes(&params_dir.join("claim.prover")),
+            vec![params_dir.join("claim.prover")],
         ),
-        ("WebAssembly module", file_bytes(&wasm)),
-        (
-            "the patient's page (HTML, JS, CSS)",
-            folder_bytes(&opts.web_root.join("web/app"))
-                + folder_bytes(&opts.web_root.join("web/assets")),
-        ),
-        (
-            "the SDK's JavaScript (with the wasm-bindgen glue)",
-            folder_bytes(&sdk.join("src")) + folder_bytes(&sdk.join("pkg")) - file_bytes(&wasm),
-        ),
+        ("WebAssembly module", vec![wasm.clone()]),
+        ("the patient's page (HTML, JS, CSS)", page),
+        ("the SDK's JavaScript (with the wasm-bindgen glue)", glue),
         (
             "the console (HTML, JS)",
-            folder_bytes(&opts.web_root.join("web/console")),
+            files_in(&opts.web_root.join("web/console")),
         ),
         (
             "the explorer (HTML, JS)",
-            folder_bytes(&opts.web_root.join("web/explorer")),
+            files_in(&opts.web_root.join("web/explorer")),
         ),
-    ];
+    ]
+    .map(|(name, files)| {
+        let sizes = files
+            .iter()
+            .map(|f| sizes(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, Error>((
+            name,
+            sizes.iter().map(|s| s.0).sum::<u64>(),
+            sizes.iter().map(|s| s.1).sum::<u64>(),
+        ))
+    });
     let chrome = Command::new(&chromium)
         .arg("--version")
         .output()
@@ -255,9 +275,11 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     for (name, s) in rows {
         md += &format!("| {name} | {} | {:.2}x |\n", s.ms(0), ratio(s));
     }
-    md += "\n| what a browser downloads | bytes |\n|---|---|\n";
-    for (name, bytes) in downloads {
-        md += &format!("| {name} | {bytes} |\n");
+    md +=
+        "\n| what a browser downloads | bytes | gzipped, as the node serves it |\n|---|---|---|\n";
+    for download in downloads {
+        let (name, bytes, gzipped) = download?;
+        md += &format!("| {name} | {bytes} | {gzipped} |\n");
     }
     print!("{md}");
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
@@ -284,10 +306,6 @@ pub fn run(opts: &Options) -> Result<(), Error> {
             ]
         }),
     )
-}
-
-fn file_bytes(file: &Path) -> u64 {
-    std::fs::metadata(file).map_or(0, |m| m.len())
 }
 
 fn json(value: &impl serde::Serialize) -> String {
