@@ -83,7 +83,7 @@ export function load(module?: BufferSource | WebAssembly.Module): Promise<unknow
 /** A new key file's JSON, `{"sk", "pk"}`. */
 export function newKey(): string;
 export function publicKey(key: string): Field;
-export function claimantTag(key: string, insuerId: number): Field;
+export function claimantTag(key: string, insurerId: number): Field;
 export function invoiceCommitment(invoice: string, items: number): Field;
 export function policyHash(policy: string): Field;
 
