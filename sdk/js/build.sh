@@ -12,7 +12,7 @@ if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $version" ]]; the
   cargo install wasm-bindgen-cli --version "$version"
 fi
 # Not the x86-64 flags of .cargo/config.toml: they are for the host only.
-cargo build -p zkclaim-wallet --target wasm32-unknown-unknown --release
+cargo build -p zkclaim-wallet --target wasm32-unknown-unknown --profile wasm
 wasm-bindgen --target web --out-dir sdk/js/pkg \
-  target/wasm32-unknown-unknown/release/zkclaim_wallet.wasm
+  target/wasm32-unknown-unknown/wasm/zkclaim_wallet.wasm
 echo "built sdk/js/pkg ($(du -h sdk/js/pkg/zkclaim_wallet_bg.wasm | cut -f1) of WebAssembly)"
