@@ -11,9 +11,13 @@ use ark_ec::{
 use ark_ff::{PrimeField, UniformRand};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
-use zkclaim_prover::msm::msm;
+use zkclaim_prover::msm::{msm, BatchInvert};
 
-fn compare<P: SWCurveConfig<ScalarField = Fr>>(c: &mut Criterion, group: &str, sizes: &[usize]) {
+fn compare<P>(c: &mut Criterion, group: &str, sizes: &[usize])
+where
+    P: SWCurveConfig<ScalarField = Fr>,
+    P::BaseField: BatchInvert,
+{
     let mut rng = StdRng::seed_from_u64(1);
     let mut group = c.benchmark_group(group);
     group.sample_size(20);

@@ -1,15 +1,20 @@
 //! Groth16 proof assembly specialised to a fixed proving key.
 //!
-//! Same mathematics as `ark_groth16`'s prover, with three changes that fit this circuit:
+//! Same mathematics as `ark_groth16`'s prover, with four changes that fit this circuit:
 //! bases that are the point at infinity (about 30% of the B queries: variables that never
-//! appear in B) are dropped from the MSMs once, when the key is loaded; the five MSMs are
+//! appear in B) are dropped from the MSMs once, when the key is loaded; the MSMs are
 //! zkclaim's own ([`crate::msm`]: batch-affine buckets, signed digits), faster than
-//! `ark_ec`'s at these sizes in G1 and G2; and they and the QAP witness map run as
-//! independent rayon tasks, the G2 MSM (the longest) first, so cores stay busy through the
-//! serial tails of each. The witness map is arkworks' or circom's, as the key's H query needs
-//! ([`Qap`]).
+//! `ark_ec`'s at these sizes in G1 and G2; the B query in G1 serves only C, so
+//! `C = s·A + r·β + Σ r·zᵢ·Bᵢ + Σ zᵢ·Lᵢ + Σ hⱼ·Hⱼ` is computed with one MSM of the three
+//! queries' points instead of three (fewer additions in all: see [`crate::msm::msm_sum`]);
+//! and the three MSMs and the QAP witness map run as independent rayon tasks, the G2 MSM
+//! (the longest) first, so cores stay busy through the serial tails of each. The witness
+//! map is arkworks' or circom's, as the key's H query needs ([`Qap`]).
 
-use crate::{msm::msm, Qap};
+use crate::{
+    msm::{msm, msm_sum, BatchInvert},
+    Qap,
+};
 use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
 use ark_ec::{
     short_weierstrass::{Affine, Projective, SWCurveConfig},
@@ -35,7 +40,11 @@ pub(crate) struct SparseQuery<P: SWCurveConfig> {
     positions: Vec<u32>,
 }
 
-impl<P: SWCurveConfig<ScalarField = Fr>> SparseQuery<P> {
+impl<P> SparseQuery<P>
+where
+    P: SWCurveConfig<ScalarField = Fr>,
+    P::BaseField: BatchInvert,
+{
     pub(crate) fn new(query: &[Affine<P>]) -> Self {
         let (positions, bases) = query[1..]
             .iter()
@@ -55,6 +64,16 @@ impl<P: SWCurveConfig<ScalarField = Fr>> SparseQuery<P> {
         let scalars: Zeroizing<Vec<BigInt>> =
             Zeroizing::new(self.positions.iter().map(|i| z[*i as usize]).collect());
         msm(&self.bases, &scalars) + self.constant
+    }
+
+    /// The scalars `r·z[i]` of [`Self::msm`]'s non-zero bases, for `r` times it.
+    fn scaled_scalars(&self, z: &[Fr], r: Fr) -> Zeroizing<Vec<BigInt>> {
+        Zeroizing::new(
+            self.positions
+                .par_iter()
+                .map(|i| (z[*i as usize] * r).into_bigint())
+                .collect(),
+        )
     }
 }
 
@@ -93,44 +112,43 @@ pub(crate) fn create_proof(
     let zb: Zeroizing<Vec<BigInt>> =
         Zeroizing::new(z[1..].par_iter().map(|x| x.into_bigint()).collect());
     let aux = &zb[num_instance - 1..];
-    // The G2 MSM, the longest, starts first; the rest (the witness map, then H) is taken
-    // by the other core, and each MSM's windows are rayon tasks either core can take.
-    let (b2_acc, (h_and_l, (a_acc, b1_acc))) = rayon::join(
+    // The G2 MSM, the longest, starts first; the rest (A, and the witness map, then C) is
+    // taken by the other core, and each MSM's windows are rayon tasks either core can take.
+    let (b2_acc, (a_acc, c_acc)) = rayon::join(
         || sparse.b_g2.msm(&zb),
         || {
             rayon::join(
-                || -> Result<_, SynthesisError> {
-                    let (h, l) = rayon::join(
-                        || -> Result<G1Projective, SynthesisError> {
-                            let h = Zeroizing::new(match qap {
-                                Qap::Libsnark => LibsnarkReduction::witness_map_from_matrices::<
-                                    Fr,
-                                    GeneralEvaluationDomain<Fr>,
-                                >(
-                                    abc, num_instance, num_constraints, z
-                                )?,
-                                Qap::Circom => {
-                                    circom_witness_map(abc, num_instance, num_constraints, z)?
-                                }
-                            });
-                            let hb: Zeroizing<Vec<BigInt>> =
-                                Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
-                            Ok(msm(&pk.h_query, &hb))
-                        },
-                        || msm(&pk.l_query, aux),
-                    );
-                    Ok((h?, l))
+                || sparse.a.msm(&zb),
+                || -> Result<G1Projective, SynthesisError> {
+                    let h = Zeroizing::new(match qap {
+                        Qap::Libsnark => {
+                            LibsnarkReduction::witness_map_from_matrices::<
+                                Fr,
+                                GeneralEvaluationDomain<Fr>,
+                            >(abc, num_instance, num_constraints, z)?
+                        }
+                        Qap::Circom => circom_witness_map(abc, num_instance, num_constraints, z)?,
+                    });
+                    let hb: Zeroizing<Vec<BigInt>> =
+                        Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
+                    // r·B in G1 without its β and s·δ (which cancel against C's −r·s·δ).
+                    let b_scalars = sparse.b_g1.scaled_scalars(&z[1..], r);
+                    let r_bigint = Zeroizing::new(vec![r.into_bigint()]);
+                    Ok(msm_sum(&[
+                        (&pk.l_query, aux),
+                        (&pk.h_query, &hb),
+                        (&sparse.b_g1.bases, &b_scalars),
+                        (std::slice::from_ref(&sparse.b_g1.constant), &r_bigint),
+                    ]))
                 },
-                || rayon::join(|| sparse.a.msm(&zb), || sparse.b_g1.msm(&zb)),
             )
         },
     );
-    let (h_acc, l_acc) = h_and_l?;
     let delta_g1 = pk.delta_g1.into_group();
     let g_a = delta_g1 * r + a_acc + pk.vk.alpha_g1;
-    let g1_b = delta_g1 * s + b1_acc + pk.beta_g1;
     let g2_b: G2Projective = pk.vk.delta_g2 * s + b2_acc + pk.vk.beta_g2;
-    let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
+    // C = s·A + r·B₁ − r·s·δ + L + H, with B₁ = β + Σ zᵢ·Bᵢ + s·δ.
+    let g_c = g_a * s + pk.beta_g1 * r + c_acc?;
     Ok(Proof {
         a: g_a.into_affine(),
         b: g2_b.into_affine(),
