@@ -186,9 +186,15 @@ impl ClaimParams {
         };
         let (pk, _) = setup.map_err(|e| ParamsError::Setup(e.to_string()))?;
         // Made here, just now: nothing to check it against that it could fail.
-        Self::from_proving_key(circuit, shape, Qap::Libsnark, pk, Derive::Unchecked, |_| {
-            Ok(())
-        })
+        Self::from_proving_key(
+            circuit,
+            shape,
+            Qap::Libsnark,
+            pk,
+            Derive::Unchecked,
+            None,
+            |_| Ok(()),
+        )
     }
 
     /// Parameters around a snarkjs ceremony's key ([`Zkey::read`]), which must be of
@@ -198,13 +204,21 @@ impl ClaimParams {
         let Zkey {
             key, circuit: r1cs, ..
         } = zkey;
-        Self::from_proving_key(circuit, shape, Qap::Circom, key, Derive::Checked, |m| {
-            r1cs.check(m).map_err(|source| ParamsError::NotTheCircuit {
-                circuit,
-                shape,
-                source,
-            })
-        })
+        Self::from_proving_key(
+            circuit,
+            shape,
+            Qap::Circom,
+            key,
+            Derive::Checked,
+            None,
+            |m| {
+                r1cs.check(m).map_err(|source| ParamsError::NotTheCircuit {
+                    circuit,
+                    shape,
+                    source,
+                })
+            },
+        )
     }
 
     /// Where `circuit`'s files are in the parameters folder `dir`: `dir` itself for the
@@ -220,13 +234,15 @@ impl ClaimParams {
     /// (and `fits` its matrices); `derive` says whether the matrices are built (and the key
     /// checked by [`check_consistency`] against its verifying key, beside the construction
     /// of the matrices: about 80 ms of a 2-core machine for the default shape) or were read
-    /// from a prover file.
+    /// from a prover file. `prepared`, when given, is taken if it is of `pk`'s verifying key
+    /// (a caller that had that key first prepares it beside its reading).
     pub(crate) fn from_proving_key(
         circuit: Circuit,
         shape: Shape,
         qap: Qap,
         pk: ProvingKey<Bn254>,
         derive: Derive,
+        prepared: Option<PreparedClaimKey>,
         fits: impl FnOnce(&ClaimMatrices) -> Result<(), ParamsError> + Send,
     ) -> Result<Self, ParamsError> {
         let verifying_key =
@@ -238,7 +254,10 @@ impl ClaimParams {
                 "the proving key's copy has a point off the curve".into(),
             )));
         }
-        let prepared = verifying_key.prepare();
+        let prepared = match prepared {
+            Some(prepared) if *prepared.key() == verifying_key => prepared,
+            _ => verifying_key.prepare(),
+        };
         let (matrices, check_key) = match derive {
             Derive::Read(matrices) => (Ok(matrices), false),
             Derive::Checked => (ClaimMatrices::build(circuit, shape), true),
@@ -351,8 +370,9 @@ impl ClaimParams {
         let verifying_key = Self::load_verifying_key(dir, circuit)?;
         let path = Self::folder(dir, circuit).join(PROVING_KEY_FILE);
         let [.., prover_path] = Self::files(dir, circuit);
-        // The two files are read, hashed and decoded at once: each hash beside its decoding.
-        let (key, prover_file) = rayon::join(
+        // The two files are read, hashed and decoded at once (each hash beside its decoding),
+        // and the verifying key is prepared meanwhile.
+        let (key, (prover_file, prepared)) = rayon::join(
             || {
                 let bytes = read(&path)?;
                 let (digest, pk) = rayon::join(
@@ -361,7 +381,12 @@ impl ClaimParams {
                 );
                 Ok::<_, ParamsError>((digest, pk))
             },
-            || read_prover_file(&prover_path, circuit, shape),
+            || {
+                rayon::join(
+                    || read_prover_file(&prover_path, circuit, shape),
+                    || verifying_key.prepare(),
+                )
+            },
         );
         let (key_digest, pk) = key?;
         let key_path = path.display().to_string();
@@ -383,7 +408,8 @@ impl ClaimParams {
             _ => Derive::Checked,
         };
         let write = !matches!(derive, Derive::Read(_));
-        let params = Self::from_proving_key(circuit, shape, qap, pk, derive, |_| Ok(()))?;
+        let params =
+            Self::from_proving_key(circuit, shape, qap, pk, derive, Some(prepared), |_| Ok(()))?;
         if params.verifying_key != verifying_key {
             return Err(ParamsError::Mismatch(
                 Self::folder(dir, circuit).display().to_string(),
@@ -427,9 +453,15 @@ impl ClaimParams {
             path: PROVING_KEY_FILE.into(),
             reason: e.to_string(),
         })?;
-        Self::from_proving_key(circuit, shape, qap, pk, Derive::Read(file.matrices), |_| {
-            Ok(())
-        })
+        Self::from_proving_key(
+            circuit,
+            shape,
+            qap,
+            pk,
+            Derive::Read(file.matrices),
+            None,
+            |_| Ok(()),
+        )
     }
 
     /// Loads only `circuit`'s verifying key from saved parameters: all an insurer or auditor

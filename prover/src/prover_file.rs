@@ -31,6 +31,7 @@ use crate::{matrices::ClaimMatrices, params::Qap};
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
 use ark_relations::gr1cs::Matrix;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use zkclaim_circuits::{claim::Shape, Circuit};
@@ -251,26 +252,43 @@ fn decode_matrices(
         .collect::<Result<Vec<Fr>, _>>()?;
     r.at += 8;
     let variables = (num_instance + num_witness) as usize;
-    let mut abc = Vec::with_capacity(3);
-    for _ in 0..3 {
-        let mut matrix = Vec::with_capacity(num_constraints as usize);
-        for _ in 0..num_constraints {
-            let len = r.u32()? as usize;
-            let mut row = Vec::with_capacity(len.min(variables));
-            for _ in 0..len {
-                let (variable, i) = (r.u32()? as usize, r.u32()? as usize);
-                if variable >= variables {
-                    return Err(ProverFileError::Malformed("a variable out of range"));
-                }
-                let c = coefficients
-                    .get(i)
-                    .ok_or(ProverFileError::Malformed("a coefficient out of range"))?;
-                row.push((*c, variable));
-            }
-            matrix.push(row);
-        }
-        abc.push(matrix);
+    // Each row's entries, found in one pass over the lengths, then decoded in parallel.
+    let n = num_constraints as usize;
+    // (Each row takes at least 4 bytes: a damaged count cannot reserve more than the file.)
+    let mut rows: Vec<&[u8]> = Vec::with_capacity((3 * n).min(end.saturating_sub(r.at) / 4));
+    for _ in 0..3 * n {
+        let len = r.u32()? as usize;
+        rows.push(
+            r.bytes(
+                len.checked_mul(8)
+                    .ok_or(ProverFileError::Malformed("impossible length"))?,
+            )?,
+        );
     }
+    let decode_row = |entries: &&[u8]| -> Result<Vec<(Fr, usize)>, ProverFileError> {
+        let mut row = Vec::with_capacity(entries.len() / 8);
+        for entry in entries.chunks_exact(8) {
+            let [variable, i] = [&entry[..4], &entry[4..]]
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize);
+            if variable >= variables {
+                return Err(ProverFileError::Malformed("a variable out of range"));
+            }
+            let c = coefficients
+                .get(i)
+                .ok_or(ProverFileError::Malformed("a coefficient out of range"))?;
+            row.push((*c, variable));
+        }
+        Ok(row)
+    };
+    let abc = (0..3)
+        .into_par_iter()
+        .map(|m| {
+            rows[m * n..(m + 1) * n]
+                .par_iter()
+                .map(decode_row)
+                .collect()
+        })
+        .collect::<Result<Vec<Matrix<Fr>>, _>>()?;
     if r.at != end {
         return Err(ProverFileError::Malformed(
             "the matrices' length is not the one announced",
@@ -284,7 +302,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], ProverFileError> {
         let out = self
             .bytes
@@ -299,6 +317,20 @@ impl Reader<'_> {
 
     fn u32(&mut self) -> Result<u32, ProverFileError> {
         self.take::<4>().map(u32::from_le_bytes)
+    }
+
+    /// The next `n` bytes.
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], ProverFileError> {
+        let out = self
+            .at
+            .checked_add(n)
+            .and_then(|end| self.bytes.get(self.at..end))
+            .ok_or(ProverFileError::Truncated {
+                found: self.bytes.len(),
+                expected: self.at.saturating_add(n),
+            })?;
+        self.at += n;
+        Ok(out)
     }
 }
 

@@ -381,6 +381,7 @@ fn tampered(
         Qap::Libsnark,
         pk,
         Derive::Checked,
+        None,
         |_| Ok(()),
     )
 }
@@ -853,4 +854,23 @@ fn parameters_load_from_the_bytes_of_their_files_only_with_the_pinned_key() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&other).unwrap();
+}
+
+#[test]
+fn a_prepared_key_of_another_key_is_not_taken() {
+    let own = params();
+    let other = continuation_params().prepared.clone();
+    let loaded = ClaimParams::from_proving_key(
+        Circuit::Primary,
+        Shape::default(),
+        Qap::Libsnark,
+        own.proving_key.as_ark().clone(),
+        Derive::Unchecked,
+        Some(other),
+        |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(*loaded.prepared.key(), own.verifying_key);
+    let (package, _) = proved();
+    package.verify(&loaded.prepared).unwrap();
 }

@@ -20,7 +20,7 @@ use zkclaim_circuits::{
     policy::Policy,
     tree::{IncrementalTree, TreeFile},
 };
-use zkclaim_prover::circom;
+use zkclaim_prover::{circom, ClaimParams};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -82,11 +82,19 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
     let params_dir = ctx.params_dir(args.params);
     let package = match args.tree {
         Some(tree) => {
-            let params = load_or_setup(&ctx.data, &params_dir)?;
-            let witness = tree_witness(
-                params.shape,
-                [&args.invoice, &args.key, &args.policy, &tree],
-            )?;
+            let files = [&*args.invoice, &args.key, &args.policy, &tree];
+            // The witness is built while the parameters load, for the shape in their shape
+            // file (or, before a first setup, the default one that setup makes).
+            let shape = ClaimParams::load_shape(&params_dir).unwrap_or_default();
+            let (params, witness) = rayon::join(
+                || load_or_setup(&ctx.data, &params_dir),
+                || tree_witness(shape, files),
+            );
+            let params = params?;
+            let witness = match params.shape == shape {
+                true => witness?,
+                false => tree_witness(params.shape, files)?,
+            };
             if let Some(path) = &args.wtns {
                 let wtns = circom::wtns(&params.matrices, params.shape, witness.clone())?;
                 files::write_secret_bytes(path, &wtns)?;
