@@ -11,9 +11,13 @@ use crate::{
     prover_file::{self, ProverFile, ProverFileError, PROVER_FILE},
     zkey::{Zkey, ZkeyError},
 };
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{UniformRand, Zero};
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{
+    pairing::Pairing,
+    short_weierstrass::{Affine, SWCurveConfig},
+    AffineRepr, CurveGroup, VariableBaseMSM,
+};
+use ark_ff::{BigInt, Field, PrimeField, UniformRand, Zero};
 use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, SerializationError};
 use ark_snark::SNARK;
@@ -646,22 +650,84 @@ pub(crate) fn decode_proving_key(bytes: &[u8]) -> Result<ProvingKey<Bn254>, Seri
 
 /// A `Vec` of points as arkworks encodes it uncompressed (its length as a `u64`, then each
 /// point in a record of the same size), decoded in parallel; `r` moves past it.
-fn points<A: AffineRepr>(r: &mut &[u8]) -> Result<Vec<A>, SerializationError> {
+fn points<A: Uncompressed>(r: &mut &[u8]) -> Result<Vec<A>, SerializationError> {
     let len = u64::deserialize_uncompressed(&mut *r)?;
-    let size = A::zero().uncompressed_size();
     let body = usize::try_from(len)
         .ok()
-        .and_then(|len| len.checked_mul(size))
+        .and_then(|len| len.checked_mul(A::SIZE))
         .filter(|body| *body <= r.len())
         .ok_or(SerializationError::IoError(
             std::io::ErrorKind::UnexpectedEof.into(),
         ))?;
     let (records, rest) = r.split_at(body);
     *r = rest;
-    records
-        .par_chunks_exact(size)
-        .map(|mut record| A::deserialize_uncompressed_unchecked(&mut record))
-        .collect()
+    records.par_chunks_exact(A::SIZE).map(A::decode).collect()
+}
+
+/// A point in arkworks' uncompressed encoding (`x`, then `y` with the flags in its last
+/// byte's top two bits: `1 << 6` the point at infinity, `1 << 7` a negative `y`), decoded
+/// as `deserialize_uncompressed_unchecked` does, without its generic reader (twice as
+/// fast): each coordinate must be below the modulus; the point is not checked to be on
+/// the curve (a key's digest covers its points).
+trait Uncompressed: AffineRepr {
+    /// The record's length in bytes.
+    const SIZE: usize;
+
+    fn decode(record: &[u8]) -> Result<Self, SerializationError>;
+}
+
+impl<P: SWCurveConfig> Uncompressed for Affine<P>
+where
+    P::BaseField: Coordinate,
+{
+    const SIZE: usize = 2 * P::BaseField::SIZE;
+
+    fn decode(record: &[u8]) -> Result<Self, SerializationError> {
+        let size = P::BaseField::SIZE;
+        let x = P::BaseField::decode(&record[..size])?;
+        let mut y = [0u8; 64];
+        let y = &mut y[..size];
+        y.copy_from_slice(&record[size..2 * size]);
+        let flags = y[size - 1] >> 6;
+        y[size - 1] &= 0x3f;
+        let y = P::BaseField::decode(y)?;
+        match flags {
+            0b11 => Err(SerializationError::UnexpectedFlags),
+            0b01 => Ok(Affine::identity()),
+            _ => Ok(Affine::new_unchecked(x, y)),
+        }
+    }
+}
+
+/// A coordinate field's elements as arkworks encodes them: little-endian, an extension's
+/// `c0` first; not below the modulus is no element.
+trait Coordinate: Field {
+    /// At most 64.
+    const SIZE: usize;
+
+    fn decode(bytes: &[u8]) -> Result<Self, SerializationError>;
+}
+
+impl Coordinate for Fq {
+    const SIZE: usize = 32;
+
+    fn decode(bytes: &[u8]) -> Result<Self, SerializationError> {
+        let limbs = std::array::from_fn(|i| {
+            u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"))
+        });
+        Fq::from_bigint(BigInt(limbs)).ok_or(SerializationError::InvalidData)
+    }
+}
+
+impl Coordinate for Fq2 {
+    const SIZE: usize = 64;
+
+    fn decode(bytes: &[u8]) -> Result<Self, SerializationError> {
+        Ok(Fq2::new(
+            Fq::decode(&bytes[..32])?,
+            Fq::decode(&bytes[32..])?,
+        ))
+    }
 }
 
 /// Writes a new file whole: to a temporary name, then renamed, so that a crash never leaves
@@ -687,4 +753,63 @@ fn encode(value: &impl CanonicalSerialize, compress: Compress) -> Vec<u8> {
         .serialize_with_mode(&mut out, compress)
         .expect("writing to a Vec cannot fail");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `T`'s record as arkworks encodes it, then decoded by both: the same point, or both
+    /// refuse it.
+    fn same_as_arkworks<T: Uncompressed>(point: T, edits: &[(usize, u8)]) {
+        let mut record = Vec::new();
+        point.serialize_uncompressed(&mut record).unwrap();
+        assert_eq!(record.len(), T::SIZE);
+        for (at, xor) in edits {
+            record[at % T::SIZE] ^= xor;
+        }
+        let ours = T::decode(&record).ok();
+        let theirs = T::deserialize_uncompressed_unchecked(&record[..]).ok();
+        assert_eq!(ours, theirs, "{record:02x?}");
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<(usize, u8)>> {
+        prop::collection::vec((0usize..128, any::<u8>()), 0..3)
+    }
+
+    proptest! {
+        /// Random points, their negations (the other sign of y), the point at infinity,
+        /// each intact or with bytes changed: flags, coordinates past the modulus.
+        #[test]
+        fn points_decode_as_arkworks_decodes_them(seed: u64, kind in 0..3, edits in edits()) {
+            let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+            let pick = |p: G1Projective| match kind {
+                0 => p.into_affine(),
+                1 => (-p).into_affine(),
+                _ => G1Affine::zero(),
+            };
+            same_as_arkworks(pick(G1Projective::rand(&mut rng)), &edits);
+            let pick = |p: G2Projective| match kind {
+                0 => p.into_affine(),
+                1 => (-p).into_affine(),
+                _ => G2Affine::zero(),
+            };
+            same_as_arkworks(pick(G2Projective::rand(&mut rng)), &edits);
+        }
+    }
+
+    #[test]
+    fn the_flag_bits_and_the_modulus_are_read_as_arkworks_reads_them() {
+        let p = G1Projective::rand(&mut ark_std::test_rng()).into_affine();
+        for top in [0x40, 0x80, 0xc0, 0x3f] {
+            same_as_arkworks(p, &[(63, top)]);
+            same_as_arkworks(G1Affine::zero(), &[(63, top)]);
+        }
+        // x = q exactly: not a field element.
+        let mut record = [0u8; 64];
+        record[..32].copy_from_slice(&ark_ff::BigInteger::to_bytes_le(&Fq::MODULUS));
+        assert!(G1Affine::decode(&record).is_err());
+        assert!(G1Affine::deserialize_uncompressed_unchecked(&record[..]).is_err());
+    }
 }
