@@ -1,5 +1,5 @@
-//! Criterion benchmarks: zkclaim's MSM (`zkclaim_prover::msm`) against `ark_ec`'s
-//! `msm_bigint` on the same bases and scalars, at the sizes of the proving-key queries
+//! Criterion benchmarks: zkclaim's MSM (`zkclaim_prover::msm`), without and with the fixed
+//! bases' tables, against `ark_ec`'s `msm_bigint` on the same bases and scalars, at the sizes of the proving-key queries
 //! (G1: the primary circuit's ~11k variables, a circom key's 16,384 H points, the
 //! continuation's ~22k; G2: the B queries without their points at infinity, ~8k and ~16k).
 
@@ -11,7 +11,7 @@ use ark_ec::{
 use ark_ff::{PrimeField, UniformRand};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
-use zkclaim_prover::msm::{msm, BatchInvert};
+use zkclaim_prover::msm::{msm, BatchInvert, FixedBases};
 
 fn compare<P>(c: &mut Criterion, group: &str, sizes: &[usize])
 where
@@ -32,6 +32,10 @@ where
         let scalars: Vec<_> = (0..n).map(|_| Fr::rand(&mut rng).into_bigint()).collect();
         group.bench_with_input(BenchmarkId::new("zkclaim", n), &n, |b, _| {
             b.iter(|| msm(&bases, &scalars))
+        });
+        let fixed = FixedBases::new(&bases, rayon::current_num_threads());
+        group.bench_with_input(BenchmarkId::new("zkclaim, fixed bases", n), &n, |b, _| {
+            b.iter(|| fixed.msm(&scalars))
         });
         group.bench_with_input(BenchmarkId::new("ark_ec", n), &n, |b, _| {
             b.iter(|| Projective::<P>::msm_bigint(&bases, &scalars))

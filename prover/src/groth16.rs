@@ -12,7 +12,7 @@
 //! map is arkworks' or circom's, as the key's H query needs ([`Qap`]).
 
 use crate::{
-    msm::{msm, msm_sum, BatchInvert},
+    msm::{msm, msm_sum, BatchInvert, FixedBases},
     Qap,
 };
 use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
@@ -28,6 +28,7 @@ use ark_groth16::{
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain, Radix2EvaluationDomain};
 use ark_relations::gr1cs::{Matrix, SynthesisError};
 use rayon::prelude::*;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 type BigInt = <Fr as PrimeField>::BigInt;
@@ -59,11 +60,16 @@ where
         }
     }
 
-    /// `query[0] + Σ query[i+1]·z[i]` over the non-zero bases.
-    fn msm(&self, z: &[BigInt]) -> Projective<P> {
+    /// `query[0] + Σ query[i+1]·z[i]` over the non-zero bases, through their tables when
+    /// given.
+    fn msm(&self, z: &[BigInt], tables: Option<&FixedBases<P>>) -> Projective<P> {
         let scalars: Zeroizing<Vec<BigInt>> =
             Zeroizing::new(self.positions.iter().map(|i| z[*i as usize]).collect());
-        msm(&self.bases, &scalars) + self.constant
+        let sum = match tables {
+            Some(tables) => tables.msm(&scalars),
+            None => msm(&self.bases, &scalars),
+        };
+        sum + self.constant
     }
 
     /// The scalars `r·z[i]` of [`Self::msm`]'s non-zero bases, for `r` times it.
@@ -77,12 +83,22 @@ where
     }
 }
 
-/// The B and A queries of a key, compacted once.
+/// The B and A queries of a key, compacted once, and the tables of the proof's three MSMs
+/// when a process that proves again and again made them ([`SparseQueries::precompute`]).
 #[derive(Clone)]
 pub(crate) struct SparseQueries {
     a: SparseQuery<g1::Config>,
     b_g1: SparseQuery<g1::Config>,
     b_g2: SparseQuery<g2::Config>,
+    tables: Option<Arc<Tables>>,
+}
+
+/// The fixed-base tables of A's and B's compacted queries in G1 and G2, and of C's bases:
+/// the L and H queries, then B's in G1 and its constant ([`c_scalars`]).
+struct Tables {
+    a: FixedBases<g1::Config>,
+    b_g2: FixedBases<g2::Config>,
+    c: FixedBases<g1::Config>,
 }
 
 impl SparseQueries {
@@ -91,8 +107,52 @@ impl SparseQueries {
             a: SparseQuery::new(&pk.a_query),
             b_g1: SparseQuery::new(&pk.b_g1_query),
             b_g2: SparseQuery::new(&pk.b_g2_query),
+            tables: None,
         }
     }
+
+    /// Makes the fixed-base tables of `pk` (whose queries these are), for MSMs over the
+    /// threads of the current rayon pool; returns their size in bytes.
+    pub(crate) fn precompute(&mut self, pk: &ProvingKey<Bn254>) -> usize {
+        let groups = rayon::current_num_threads();
+        let c_bases = [
+            &pk.l_query[..],
+            &pk.h_query,
+            &self.b_g1.bases,
+            std::slice::from_ref(&self.b_g1.constant),
+        ]
+        .concat();
+        let tables = Tables {
+            a: FixedBases::new(&self.a.bases, groups),
+            b_g2: FixedBases::new(&self.b_g2.bases, groups),
+            c: FixedBases::new(&c_bases, groups),
+        };
+        let bytes = tables.a.bytes() + tables.b_g2.bytes() + tables.c.bytes();
+        self.tables = Some(Arc::new(tables));
+        bytes
+    }
+}
+
+/// C's scalars in the order of its table's bases: L's, H's, B's in G1 and its constant's,
+/// each list fitted to its query's length (as an MSM takes the shorter of the two).
+fn c_scalars(
+    pk: &ProvingKey<Bn254>,
+    sparse: &SparseQueries,
+    [l, h, b, constant]: [&[BigInt]; 4],
+) -> Zeroizing<Vec<BigInt>> {
+    let lists = [
+        (l, pk.l_query.len()),
+        (h, pk.h_query.len()),
+        (b, sparse.b_g1.bases.len()),
+        (constant, 1),
+    ];
+    // Its final size up front: a growing vector would leave copies behind unwiped.
+    let mut scalars = Zeroizing::new(Vec::with_capacity(lists.iter().map(|l| l.1).sum()));
+    for (list, len) in lists {
+        let zeros = std::iter::repeat(BigInt::zero());
+        scalars.extend(list.iter().copied().chain(zeros).take(len));
+    }
+    scalars
 }
 
 /// A Groth16 proof for the full assignment `z = (1, inputs…, witness…)`.
@@ -112,13 +172,14 @@ pub(crate) fn create_proof(
     let zb: Zeroizing<Vec<BigInt>> =
         Zeroizing::new(z[1..].par_iter().map(|x| x.into_bigint()).collect());
     let aux = &zb[num_instance - 1..];
+    let tables = sparse.tables.as_deref();
     // The G2 MSM, the longest, starts first; the rest (A, and the witness map, then C) is
     // taken by the other core, and each MSM's windows are rayon tasks either core can take.
     let (b2_acc, (a_acc, c_acc)) = rayon::join(
-        || sparse.b_g2.msm(&zb),
+        || sparse.b_g2.msm(&zb, tables.map(|t| &t.b_g2)),
         || {
             rayon::join(
-                || sparse.a.msm(&zb),
+                || sparse.a.msm(&zb, tables.map(|t| &t.a)),
                 || -> Result<G1Projective, SynthesisError> {
                     let h = Zeroizing::new(match qap {
                         Qap::Libsnark => {
@@ -134,12 +195,19 @@ pub(crate) fn create_proof(
                     // r·B in G1 without its β and s·δ (which cancel against C's −r·s·δ).
                     let b_scalars = sparse.b_g1.scaled_scalars(&z[1..], r);
                     let r_bigint = Zeroizing::new(vec![r.into_bigint()]);
-                    Ok(msm_sum(&[
-                        (&pk.l_query, aux),
-                        (&pk.h_query, &hb),
-                        (&sparse.b_g1.bases, &b_scalars),
-                        (std::slice::from_ref(&sparse.b_g1.constant), &r_bigint),
-                    ]))
+                    Ok(match tables {
+                        Some(tables) => {
+                            tables
+                                .c
+                                .msm(&c_scalars(pk, sparse, [aux, &hb, &b_scalars, &r_bigint]))
+                        }
+                        None => msm_sum(&[
+                            (&pk.l_query, aux),
+                            (&pk.h_query, &hb),
+                            (&sparse.b_g1.bases, &b_scalars),
+                            (std::slice::from_ref(&sparse.b_g1.constant), &r_bigint),
+                        ]),
+                    })
                 },
             )
         },

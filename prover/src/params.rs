@@ -144,6 +144,16 @@ impl ClaimProvingKey {
         self.key.uncompressed_size()
     }
 
+    /// Makes the fixed-base tables of the proof's three MSMs (the multiples `2^(c·j)·P` of
+    /// each base: [`crate::msm::FixedBases`]), for a process that proves again and again (a
+    /// prover service, a benchmark): each proof then takes about a sixth less CPU, and the
+    /// process holds the bases about 15–20 times over: about 75 MB at the default shape,
+    /// built in about 1.5 s of CPU. Their windows suit the current rayon pool's threads.
+    /// Returns the tables' size in bytes.
+    pub fn precompute_tables(&mut self) -> usize {
+        self.sparse.precompute(&self.key)
+    }
+
     /// SHA-256 of the key file (`claim.pk`) as [`ClaimParams::save`] writes it: what a
     /// consortium pins ([`ClaimParams::load_pinned`]).
     pub fn digest(&self) -> [u8; 32] {

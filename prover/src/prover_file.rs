@@ -280,7 +280,9 @@ fn decode_matrices(
         }
         Ok(row)
     };
-    let abc = (0..3)
+    // Collected whole, then checked: a collect that stops at an error cannot size its
+    // vector up front, and grows it by copies.
+    let decoded: Vec<Vec<Result<_, _>>> = (0..3)
         .into_par_iter()
         .map(|m| {
             rows[m * n..(m + 1) * n]
@@ -288,7 +290,15 @@ fn decode_matrices(
                 .map(decode_row)
                 .collect()
         })
-        .collect::<Result<Vec<Matrix<Fr>>, _>>()?;
+        .collect();
+    let mut abc: Vec<Matrix<Fr>> = Vec::with_capacity(3);
+    for rows in decoded {
+        let mut matrix = Vec::with_capacity(n);
+        for row in rows {
+            matrix.push(row?);
+        }
+        abc.push(matrix);
+    }
     if r.at != end {
         return Err(ProverFileError::Malformed(
             "the matrices' length is not the one announced",

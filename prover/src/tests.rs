@@ -874,3 +874,37 @@ fn a_prepared_key_of_another_key_is_not_taken() {
     let (package, _) = proved();
     package.verify(&loaded.prepared).unwrap();
 }
+
+/// The fixed-base tables change no proof: the same witness and randomness make the same
+/// proof with and without them, under keys of both QAP conventions (a circom key's H query
+/// is one point longer than arkworks').
+#[test]
+fn the_fixed_base_tables_change_no_proof() {
+    const TINY: Shape = Shape { items: 1, depth: 2 };
+    let arkworks =
+        ClaimParams::setup(Circuit::Primary, TINY, &mut StdRng::seed_from_u64(33)).unwrap();
+    let m = &arkworks.matrices;
+    let power = (m.num_constraints + m.num_instance)
+        .next_power_of_two()
+        .trailing_zeros();
+    let secrets = [Fr::from(77u64), Fr::from(5u64), Fr::from(9u64)];
+    let ptau = crate::ptau::tests::phase1(power, secrets);
+    let initial =
+        crate::ceremony::init::initial_zkey(m, &crate::ptau::Ptau::read(&ptau).unwrap()).unwrap();
+    let contributed =
+        crate::ceremony::mpc::contribute(&initial.bytes, "", &mut StdRng::seed_from_u64(32))
+            .unwrap();
+    let zkey = crate::zkey::Zkey::read(&contributed.zkey).unwrap();
+    let circom = ClaimParams::from_zkey(Circuit::Primary, TINY, zkey).unwrap();
+    assert_eq!(circom.qap, Qap::Circom);
+    for params in [arkworks, circom] {
+        let mut tabled = params.clone();
+        let bytes = tabled.proving_key.precompute_tables();
+        assert!(bytes > 10 * params.proving_key.uncompressed_size());
+        let w = sample::claim(&mut StdRng::seed_from_u64(30), TINY, 1);
+        let plain = prove(&params, w.clone(), &mut StdRng::seed_from_u64(31)).unwrap();
+        let with_tables = prove(&tabled, w, &mut StdRng::seed_from_u64(31)).unwrap();
+        assert_eq!(plain.proof, with_tables.proof, "{:?}", params.qap);
+        with_tables.verify(&tabled.prepared).unwrap();
+    }
+}

@@ -95,9 +95,11 @@ impl Report {
     }
 
     /// zkclaim's median over the peer's, of wall time, CPU time and peak memory; `None` for
-    /// zkclaim itself.
+    /// zkclaim's own rows.
     fn ratios(&self, m: &Measured, s: &Summary) -> Option<[f64; 3]> {
-        let z = self.zkclaim(m.mode).filter(|_| m.prover != "zkclaim")?;
+        let z = self
+            .zkclaim(m.mode)
+            .filter(|_| !m.prover.starts_with("zkclaim"))?;
         let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(f64::EPSILON);
         Some([
             r(z.wall.median, s.wall.median),
@@ -106,6 +108,9 @@ impl Report {
         ])
     }
 }
+
+/// The name of zkclaim's warm proofs with its proving key's fixed-base tables.
+pub const TABLES: &str = "zkclaim (tables)";
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -153,6 +158,26 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     s += "\n";
+    // The warm goal's measure: a proof in a running process against a peer's whole process.
+    if let Some(cold) = r
+        .summaries()
+        .into_iter()
+        .find(|(m, _)| m.prover == "rapidsnark" && m.mode == Mode::Cold)
+    {
+        let warm: Vec<String> = r
+            .summaries()
+            .into_iter()
+            .filter(|(m, _)| m.prover.starts_with("zkclaim") && m.mode == Mode::Warm)
+            .map(|(m, sum)| {
+                let ratio = sum.wall.median.as_secs_f64() / cold.1.wall.median.as_secs_f64();
+                format!("{} {ratio:.2}x", m.prover)
+            })
+            .collect();
+        s += &format!(
+            "Warm zkclaim against rapidsnark's whole process (cold), wall medians: {}.\n\n",
+            warm.join(", ")
+        );
+    }
     for note in &r.notes {
         s += &format!("- {note}\n");
     }
@@ -226,6 +251,7 @@ const SPREAD: RGBColor = RGBColor(0x40, 0x40, 0x40);
 fn color(prover: &str) -> RGBColor {
     match prover {
         "zkclaim" => RGBColor(0x1f, 0x77, 0xb4),
+        TABLES => RGBColor(0x17, 0xbe, 0xcf),
         "rapidsnark" => RGBColor(0x2c, 0xa0, 0x2c),
         _ => RGBColor(0xff, 0x7f, 0x0e),
     }
@@ -353,6 +379,7 @@ mod tests {
                 measured("rapidsnark", Mode::Cold, &[140, 150, 170], 2, 20_480),
                 measured("snarkjs", Mode::Cold, &[1100, 1200, 1500], 1, 409_600),
                 measured("zkclaim", Mode::Warm, &[240, 250, 260], 2, 204_800),
+                measured(TABLES, Mode::Warm, &[100, 120, 130], 2, 204_800),
                 measured("snarkjs", Mode::Warm, &[900, 1000, 1100], 1, 307_200),
             ],
             contention: Contention::of(&runs(&[1000], 2, 1), 2, Some(0.5), Some(2.5)),
@@ -384,6 +411,12 @@ mod tests {
         assert!(md.contains("| warm | snarkjs | 1000 (900–1100) |"), "{md}");
         assert!(md.contains("| 0.25 | 0.50 | 0.67 |"), "{md}");
         assert!(md.contains("| cold | zkclaim | 300 (290–330) | 600 (580–660) | 2.00 | 100.0 | 5% | – | – | – |"), "{md}");
+        assert!(md.contains("| warm | zkclaim (tables) | 120 (100–130) | 240 (200–260) | 2.00 | 200.0 | 5% | – | – | – |"), "{md}");
+        // The warm goal's ratio: 250 and 120 ms against rapidsnark's cold 150.
+        assert!(
+            md.contains("against rapidsnark's whole process (cold), wall medians: zkclaim 1.67x, zkclaim (tables) 0.80x."),
+            "{md}"
+        );
         assert!(
             md.contains("No contention detected")
                 && md.contains("commit 0123456789ab; release build"),
@@ -410,7 +443,7 @@ mod tests {
             ),
             "{header}"
         );
-        assert_eq!(lines.clone().count(), 5);
+        assert_eq!(lines.clone().count(), 6);
         let snarkjs = lines.nth(2).unwrap();
         assert!(
             snarkjs.starts_with("cold,snarkjs,8,32,12345,3,1200.000,1100.000,1500.000,1200.000,")
@@ -421,7 +454,7 @@ mod tests {
         r.contention.others_median = Some(0.3);
         write_csv(&path, &r).unwrap();
         let csv = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(csv.matches(",true,0.500,").count(), 5, "{csv}");
+        assert_eq!(csv.matches(",true,0.500,").count(), 6, "{csv}");
     }
 
     #[test]
@@ -434,7 +467,7 @@ mod tests {
         let bar_lines = svg
             .matches("stroke=\"#404040\" stroke-width=\"2\" x1=")
             .count();
-        assert_eq!(bar_lines, 15, "{svg}");
+        assert_eq!(bar_lines, 18, "{svg}");
         // A dot a row, in its prover's colour.
         let dots = |fill: &str| svg.matches(&format!("fill=\"{fill}\"")).count();
         assert_eq!(

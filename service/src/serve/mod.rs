@@ -96,7 +96,16 @@ pub fn run(
     } = params;
     let continuation_key = continuation.as_ref().map(|c| c.verifying_key.clone());
     let pool = match primary.prover {
-        Some(prover) => Some(
+        Some(mut prover) => Some({
+            if config.prover_tables {
+                let started = std::time::Instant::now();
+                let bytes = prover.proving_key.precompute_tables();
+                tracing::info!(
+                    megabytes = bytes / 1_000_000,
+                    ms = started.elapsed().as_millis() as u64,
+                    "made the proving key's fixed-base tables (--prover-tables false: without)"
+                );
+            }
             pool::ProverPool::start(
                 Arc::new(pool::Provers {
                     primary: prover,
@@ -107,8 +116,8 @@ pub fn run(
                 config.queue_wait,
                 metrics.clone(),
             )
-            .map_err(|e| serve_error("cannot start the provers", e))?,
-        ),
+            .map_err(|e| serve_error("cannot start the provers", e))?
+        }),
         None => {
             tracing::warn!("verify-only node (no proving key): the proof routes answer 503");
             None
