@@ -98,6 +98,11 @@ fn proving(c: &mut Criterion) {
     group.bench_function("zkclaim_prover::prove", |b| {
         b.iter(|| prove(&params, witness.clone(), &mut rng).unwrap())
     });
+    let mut tabled = params.clone();
+    tabled.proving_key.precompute_tables();
+    group.bench_function("zkclaim_prover::prove, fixed-base tables", |b| {
+        b.iter(|| prove(&tabled, witness.clone(), &mut rng).unwrap())
+    });
     group.finish();
 
     // Loading saved parameters, as a cold `zkclaim prove` does: with the prover file, and
