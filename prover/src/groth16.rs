@@ -103,10 +103,19 @@ struct Tables {
 
 impl SparseQueries {
     pub(crate) fn new(pk: &ProvingKey<Bn254>) -> Self {
+        let (a, (b_g1, b_g2)) = rayon::join(
+            || SparseQuery::new(&pk.a_query),
+            || {
+                rayon::join(
+                    || SparseQuery::new(&pk.b_g1_query),
+                    || SparseQuery::new(&pk.b_g2_query),
+                )
+            },
+        );
         Self {
-            a: SparseQuery::new(&pk.a_query),
-            b_g1: SparseQuery::new(&pk.b_g1_query),
-            b_g2: SparseQuery::new(&pk.b_g2_query),
+            a,
+            b_g1,
+            b_g2,
             tables: None,
         }
     }
@@ -155,13 +164,15 @@ fn c_scalars(
     scalars
 }
 
-/// A Groth16 proof for the full assignment `z = (1, inputs…, witness…)`.
+/// A Groth16 proof for the full assignment `z = (1, inputs…, witness…)`, whose constraints'
+/// `⟨A_i, z⟩` and `⟨B_i, z⟩` are `products` (what circom's witness map starts from).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn create_proof(
     pk: &ProvingKey<Bn254>,
     qap: Qap,
     sparse: &SparseQueries,
     abc: &[Matrix<Fr>],
+    products: &[Zeroizing<Vec<Fr>>; 2],
     num_instance: usize,
     num_constraints: usize,
     z: &[Fr],
@@ -188,7 +199,9 @@ pub(crate) fn create_proof(
                                 GeneralEvaluationDomain<Fr>,
                             >(abc, num_instance, num_constraints, z)?
                         }
-                        Qap::Circom => circom_witness_map(abc, num_instance, num_constraints, z)?,
+                        Qap::Circom => {
+                            circom_witness_map(products, num_instance, num_constraints, z)?
+                        }
                     });
                     let hb: Zeroizing<Vec<BigInt>> =
                         Zeroizing::new(h.par_iter().map(|x| x.into_bigint()).collect());
@@ -230,8 +243,10 @@ pub(crate) fn create_proof(
 /// `⟨B_i, z⟩`; `c = a∘b` (equal to `⟨C_i, z⟩` for a satisfying `z`). Each is interpolated and
 /// evaluated on the coset `g·⟨ω⟩`, `g` the primitive 2n-th root of unity (the odd powers of
 /// it); the result is `a·b − c` there, the scalars of the key's `n` H points.
+/// `products` are the constraints' `⟨A_i, z⟩` and `⟨B_i, z⟩`
+/// ([`crate::ClaimMatrices::products`]).
 pub(crate) fn circom_witness_map(
-    abc: &[Matrix<Fr>],
+    products: &[Zeroizing<Vec<Fr>>; 2],
     num_instance: usize,
     num_constraints: usize,
     z: &[Fr],
@@ -242,15 +257,12 @@ pub(crate) fn circom_witness_map(
     let coset = Fr::get_root_of_unity(2 * n as u64)
         .and_then(|g| domain.get_coset(g))
         .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-    let rows = |matrix: &Matrix<Fr>| -> Zeroizing<Vec<Fr>> {
+    let padded = |products: &[Fr]| -> Zeroizing<Vec<Fr>> {
         let mut values = Zeroizing::new(vec![Fr::zero(); n]);
-        values[..num_constraints]
-            .par_iter_mut()
-            .zip(matrix)
-            .for_each(|(v, row)| *v = row.iter().map(|(c, i)| *c * z[*i]).sum());
+        values[..num_constraints].copy_from_slice(&products[..num_constraints]);
         values
     };
-    let (mut a, mut b) = rayon::join(|| rows(&abc[0]), || rows(&abc[1]));
+    let (mut a, mut b) = (padded(&products[0]), padded(&products[1]));
     a[num_constraints..num_constraints + num_instance].copy_from_slice(&z[..num_instance]);
     let mut c = Zeroizing::new(
         a.par_iter()

@@ -93,12 +93,34 @@ impl ClaimMatrices {
 
     /// The first constraint `⟨A_i, z⟩·⟨B_i, z⟩ ≠ ⟨C_i, z⟩`, if any.
     pub fn first_unsatisfied(&self, z: &[Fr]) -> Option<usize> {
-        let dot = |row: &[(Fr, usize)]| row.iter().map(|(c, i)| *c * z[*i]).sum::<Fr>();
-        let [a, b, c] = [&self.abc[0], &self.abc[1], &self.abc[2]];
+        self.first_unsatisfied_of(z, &self.products(z))
+    }
+
+    /// `⟨A_i, z⟩` and `⟨B_i, z⟩` of every constraint `i` (which circom's witness map starts
+    /// from too), wiped when dropped.
+    pub fn products(&self, z: &[Fr]) -> [Zeroizing<Vec<Fr>>; 2] {
+        let products = |matrix: &[Vec<(Fr, usize)>]| {
+            Zeroizing::new(matrix.par_iter().map(|row| dot(row, z)).collect())
+        };
+        let (a, b) = rayon::join(|| products(&self.abc[0]), || products(&self.abc[1]));
+        [a, b]
+    }
+
+    /// [`Self::first_unsatisfied`], given [`Self::products`]`(z)`.
+    pub fn first_unsatisfied_of(
+        &self,
+        z: &[Fr],
+        [a, b]: &[Zeroizing<Vec<Fr>>; 2],
+    ) -> Option<usize> {
         (0..self.num_constraints)
             .into_par_iter()
-            .find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+            .find_first(|&i| a[i] * b[i] != dot(&self.abc[2][i], z))
     }
+}
+
+/// `⟨row, z⟩`.
+fn dot(row: &[(Fr, usize)], z: &[Fr]) -> Fr {
+    row.iter().map(|(c, i)| *c * z[*i]).sum()
 }
 
 /// `(instance…, witness…)` of a synthesized constraint system, leaving it none of the

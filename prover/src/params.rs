@@ -381,12 +381,11 @@ impl ClaimParams {
         pin: Option<[u8; 32]>,
     ) -> Result<Self, ParamsError> {
         let ShapeFile { shape, qap, .. } = load_shape_file(dir, circuit)?;
-        let verifying_key = Self::load_verifying_key(dir, circuit)?;
         let path = Self::folder(dir, circuit).join(PROVING_KEY_FILE);
         let [.., prover_path] = Self::files(dir, circuit);
         // The two files are read, hashed and decoded at once (each hash beside its decoding),
-        // and the verifying key is prepared meanwhile.
-        let (key, (prover_file, prepared)) = rayon::join(
+        // and the verifying key is read and prepared meanwhile.
+        let (key, (prover_file, verifying_key)) = rayon::join(
             || {
                 let bytes = read(&path)?;
                 let (digest, pk) = rayon::join(
@@ -398,10 +397,15 @@ impl ClaimParams {
             || {
                 rayon::join(
                     || read_prover_file(&prover_path, circuit, shape),
-                    || verifying_key.prepare(),
+                    || {
+                        let key = Self::load_verifying_key(dir, circuit)?;
+                        let prepared = key.prepare();
+                        Ok::<_, ParamsError>((key, prepared))
+                    },
                 )
             },
         );
+        let (verifying_key, prepared) = verifying_key?;
         let (key_digest, pk) = key?;
         let key_path = path.display().to_string();
         if let Some(pinned) = pin {

@@ -107,7 +107,8 @@ fn groth16<R: RngCore + CryptoRng>(
 ) -> Result<Proof, ProveError> {
     let m = &params.matrices;
     let z = m.assignment(circuit)?;
-    if let Some(row) = m.first_unsatisfied(&z) {
+    let products = m.products(&z);
+    if let Some(row) = m.first_unsatisfied_of(&z, &products) {
         return Err(ProveError::Unsatisfied(format!("#{row}")));
     }
     // The blinding scalars: with them and the proof, a guess at the witness could be checked.
@@ -118,6 +119,7 @@ fn groth16<R: RngCore + CryptoRng>(
         params.qap,
         &pk.sparse,
         &m.abc,
+        &products,
         m.num_instance,
         m.num_constraints,
         &z,

@@ -577,9 +577,13 @@ fn circoms_witness_map_is_the_quotient_on_the_odd_powers_of_the_2n_th_root_of_un
     let mut z = m.assignment(circuit.unwrap()).unwrap();
     let agree =
         |z: &[Fr]| {
-            let circom =
-                crate::groth16::circom_witness_map(&m.abc, m.num_instance, m.num_constraints, z)
-                    .unwrap();
+            let circom = crate::groth16::circom_witness_map(
+                &m.products(z),
+                m.num_instance,
+                m.num_constraints,
+                z,
+            )
+            .unwrap();
             let mut q = LibsnarkReduction::witness_map_from_matrices::<
                 Fr,
                 GeneralEvaluationDomain<Fr>,
