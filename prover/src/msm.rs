@@ -64,25 +64,13 @@ where
                 .filter(|(base, scalar)| !base.is_zero() && !scalar.is_zero()),
         );
     }
-    let Some(max_bits) = terms
-        .par_iter()
-        .map(|(_, s)| signed_magnitude::<P>(s).0.num_bits() as usize)
-        .max()
-    else {
+    let Some(max_bits) = max_bits::<P, _>(&terms) else {
         return Projective::zero();
     };
     let c = window_bits(terms.len(), max_bits);
-    // One more window than the bits need, for the carry out of the top digit. The digits
-    // are the scalars, rewritten: wiped when dropped.
+    // One more window than the bits need, for the carry out of the top digit.
     let windows = max_bits / c + 1;
-    let mut digits = Zeroizing::new(vec![0i32; terms.len() * windows]);
-    digits
-        .par_chunks_mut(windows)
-        .zip(&terms)
-        .for_each(|(digits, (_, scalar))| {
-            let (magnitude, negated) = signed_magnitude::<P>(scalar);
-            signed_digits(&magnitude, negated, c, digits)
-        });
+    let digits = digits::<P, _>(&terms, c, windows);
     let window_sums: Vec<Projective<P>> = (0..windows)
         .into_par_iter()
         .map(|w| {
@@ -160,11 +148,7 @@ where
                 .filter(|(_, (base, scalar))| !base.is_zero() && !scalar.is_zero())
                 .map(|(i, (_, scalar))| (i, scalar)),
         );
-        let Some(max_bits) = terms
-            .par_iter()
-            .map(|(_, s)| signed_magnitude::<P>(s).0.num_bits() as usize)
-            .max()
-        else {
+        let Some(max_bits) = max_bits::<P, _>(&terms) else {
             return Projective::zero();
         };
         let c = self.c;
@@ -172,14 +156,7 @@ where
         if windows > self.tables.len() {
             return msm(bases, scalars);
         }
-        let mut digits = Zeroizing::new(vec![0i32; terms.len() * windows]);
-        digits
-            .par_chunks_mut(windows)
-            .zip(&terms)
-            .for_each(|(digits, (_, scalar))| {
-                let (magnitude, negated) = signed_magnitude::<P>(scalar);
-                signed_digits(&magnitude, negated, c, digits)
-            });
+        let digits = digits::<P, _>(&terms, c, windows);
         // The windows in as many groups as there are threads, each with its buckets.
         let groups = rayon::current_num_threads().clamp(1, windows);
         (0..groups)
@@ -216,6 +193,33 @@ fn double_all<P>(
     for (p, inverse) in points.iter_mut().zip(inverses.iter()) {
         *p = add(p, p, inverse);
     }
+}
+
+/// The widest of the terms' scalars once recoded ([`signed_magnitude`]), in bits; `None`
+/// without terms.
+fn max_bits<P: SWCurveConfig, T: Sync>(terms: &[(T, &BigInt<P>)]) -> Option<usize> {
+    terms
+        .par_iter()
+        .map(|(_, s)| signed_magnitude::<P>(s).0.num_bits() as usize)
+        .max()
+}
+
+/// Each term's `windows` signed digits of `c` bits ([`signed_digits`]), term after term.
+/// They are the scalars, rewritten: wiped when dropped.
+fn digits<P: SWCurveConfig, T: Sync>(
+    terms: &[(T, &BigInt<P>)],
+    c: usize,
+    windows: usize,
+) -> Zeroizing<Vec<i32>> {
+    let mut digits = Zeroizing::new(vec![0i32; terms.len() * windows]);
+    digits
+        .par_chunks_mut(windows)
+        .zip(terms)
+        .for_each(|(digits, (_, scalar))| {
+            let (magnitude, negated) = signed_magnitude::<P>(scalar);
+            signed_digits(&magnitude, negated, c, digits)
+        });
+    digits
 }
 
 /// `(s, false)` for `s ≤ r/2`, else `(r − s, true)`: `s·P = (r − s)·(−P)`.
