@@ -442,6 +442,11 @@ fn logs_carry_no_secrets_and_shutdown_lets_a_proof_finish() {
         logs.contains("/v1/proofs") && logs.contains("status=200"),
         "{logs}"
     );
+    // By default the node proves with its proving key's fixed-base tables, made at start.
+    assert!(
+        logs.contains("made the proving key's fixed-base tables") && logs.contains("megabytes="),
+        "{logs}"
+    );
     let request: Value = serde_json::from_str(&patient.request()).unwrap();
     let mut secrets = vec![
         request["key"]["sk"].as_str().unwrap().to_owned(),
