@@ -98,7 +98,7 @@ impl ClaimMatrices {
 
     /// `⟨A_i, z⟩` and `⟨B_i, z⟩` of every constraint `i` (which circom's witness map starts
     /// from too), wiped when dropped.
-    pub fn products(&self, z: &[Fr]) -> [Zeroizing<Vec<Fr>>; 2] {
+    pub(crate) fn products(&self, z: &[Fr]) -> [Zeroizing<Vec<Fr>>; 2] {
         let products = |matrix: &[Vec<(Fr, usize)>]| {
             Zeroizing::new(matrix.par_iter().map(|row| dot(row, z)).collect())
         };
@@ -107,7 +107,7 @@ impl ClaimMatrices {
     }
 
     /// [`Self::first_unsatisfied`], given [`Self::products`]`(z)`.
-    pub fn first_unsatisfied_of(
+    pub(crate) fn first_unsatisfied_of(
         &self,
         z: &[Fr],
         [a, b]: &[Zeroizing<Vec<Fr>>; 2],

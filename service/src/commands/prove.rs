@@ -99,11 +99,7 @@ pub fn exec(args: Args, ctx: &Context) -> Result<(), Error> {
                 let wtns = circom::wtns(&params.matrices, params.shape, witness.clone())?;
                 files::write_secret_bytes(path, &wtns)?;
             }
-            let package = Package::Primary(zkclaim_prover::prove(&params, witness, &mut OsRng)?);
-            // The process ends after the write: freeing the parameters (public, and some 30k
-            // allocations) would only delay it, by a millisecond or two.
-            std::mem::forget(params);
-            package
+            Package::Primary(zkclaim_prover::prove(&params, witness, &mut OsRng)?)
         }
         None => {
             let node = ctx.node(&params_dir, args.chain)?;
