@@ -420,7 +420,7 @@ impl<F: BatchInvert> Buffers<F> {
 /// `pairs` summed into the first half of the bucket, in place (a pair's sum lands at or
 /// before the pair, after every pair before it was read). Where the range ends the
 /// bucket's pairs, an odd last point is moved after the sums and `lens[b]` halved. The
-/// pairs a chord adds go to [`BatchInvert::add_distinct`], the rare others (a point at
+/// pairs a chord adds go to [`BatchInvert::add_in_lanes`] or `chords`, the rare others (a point at
 /// infinity, a doubling, opposite points) through [`denominator`] and [`add`].
 fn add_pairs<P>(
     points: &mut [Affine<P>],
@@ -451,7 +451,9 @@ fn add_pairs<P>(
             }
         }
     }
-    P::BaseField::add_distinct(pairs, sums, inverses, scratch);
+    if !P::BaseField::add_in_lanes(pairs, sums) {
+        chords(pairs, sums, inverses, scratch);
+    }
     P::BaseField::batch_invert(others, scratch);
     let (mut sum, mut inverse) = (sums.iter(), others.iter());
     for (b, range) in segments {
@@ -529,19 +531,17 @@ pub trait BatchInvert: Field {
     /// Replaces each element, none of them zero, by its inverse.
     fn batch_invert(values: &mut [Self], scratch: &mut Self::Scratch);
 
-    /// `(x, y)` of `p + q` for each pair `[x_p, y_p, x_q, y_q]` of affine points with
-    /// `x_p ≠ x_q`, into `sums` (cleared first): the denominators inverted in one batch.
-    fn add_distinct(
-        pairs: &[[Self; 4]],
-        sums: &mut Vec<[Self; 2]>,
-        inverses: &mut Vec<Self>,
-        scratch: &mut Self::Scratch,
-    ) {
-        chords(pairs, sums, inverses, scratch)
+    /// Where this CPU can, `(x, y)` of `p + q` for each pair `[x_p, y_p, x_q, y_q]` of
+    /// affine points with `x_p ≠ x_q` into `sums` (cleared first), several at once, and
+    /// `true`; else `false`, and the field's own arithmetic does it.
+    fn add_in_lanes(_pairs: &[[Self; 4]], _sums: &mut Vec<[Self; 2]>) -> bool {
+        false
     }
 }
 
-/// [`BatchInvert::add_distinct`] with the field's own arithmetic.
+/// `(x, y)` of `p + q` for each pair `[x_p, y_p, x_q, y_q]` of affine points with
+/// `x_p ≠ x_q`, into `sums` (cleared first), with the field's own arithmetic: the
+/// denominators inverted in one batch.
 fn chords<F: BatchInvert>(
     pairs: &[[F; 4]],
     sums: &mut Vec<[F; 2]>,
@@ -561,22 +561,13 @@ fn chords<F: BatchInvert>(
 }
 
 /// Montgomery's trick: one inversion and 3 multiplications an element. On a CPU with
-/// AVX-512 IFMA, [`BatchInvert::add_distinct`] runs eight lanes at once (`ifma`).
+/// AVX-512 IFMA, [`BatchInvert::add_in_lanes`] adds eight chords at once (`ifma`).
 impl BatchInvert for ark_bn254::Fq {
     type Scratch = Vec<Self>;
 
-    fn add_distinct(
-        pairs: &[[Self; 4]],
-        sums: &mut Vec<[Self; 2]>,
-        inverses: &mut Vec<Self>,
-        scratch: &mut Self::Scratch,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if pairs.len() >= 8 && ifma::available() {
-            // SAFETY: the CPU has AVX-512F and IFMA.
-            return unsafe { ifma::add_distinct(pairs, sums) };
-        }
-        chords(pairs, sums, inverses, scratch)
+    #[cfg(target_arch = "x86_64")]
+    fn add_in_lanes(pairs: &[[Self; 4]], sums: &mut Vec<[Self; 2]>) -> bool {
+        ifma::add_distinct(pairs, sums)
     }
 
     fn batch_invert(values: &mut [Self], products: &mut Vec<Self>) {
@@ -601,22 +592,13 @@ impl BatchInvert for ark_bn254::Fq {
 /// `1/a = ā / N(a)`: the norms, in the base field, are inverted there in a batch. In G2's
 /// `Fq2` an element costs about 2 squarings and 5 multiplications in `Fq`, against 3 `Fq2`
 /// multiplications (about 4 `Fq` ones each) for Montgomery's trick in `Fq2`. On a CPU with
-/// AVX-512 IFMA, [`BatchInvert::add_distinct`] runs eight lanes at once (`ifma`).
+/// AVX-512 IFMA, [`BatchInvert::add_in_lanes`] adds eight chords at once (`ifma`).
 impl BatchInvert for ark_bn254::Fq2 {
     type Scratch = (Vec<ark_bn254::Fq>, <ark_bn254::Fq as BatchInvert>::Scratch);
 
-    fn add_distinct(
-        pairs: &[[Self; 4]],
-        sums: &mut Vec<[Self; 2]>,
-        inverses: &mut Vec<Self>,
-        scratch: &mut Self::Scratch,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if pairs.len() >= 8 && ifma::available() {
-            // SAFETY: the CPU has AVX-512F and IFMA.
-            return unsafe { ifma::add_distinct_fq2(pairs, sums) };
-        }
-        chords(pairs, sums, inverses, scratch)
+    #[cfg(target_arch = "x86_64")]
+    fn add_in_lanes(pairs: &[[Self; 4]], sums: &mut Vec<[Self; 2]>) -> bool {
+        ifma::add_distinct(pairs, sums)
     }
 
     fn batch_invert(values: &mut [Self], (norms, scratch): &mut Self::Scratch) {
