@@ -16,11 +16,12 @@
 //! below `p`. The comments beside the formulas give each bound.
 
 use ark_bn254::{Fq, Fq2};
-use ark_ff::{AdditiveGroup, BigInt, BigInteger, Field, PrimeField};
+use ark_ff::{AdditiveGroup, BigInt, Field};
 use core::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_si512, _mm512_madd52hi_epu64,
-    _mm512_madd52lo_epu64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
-    _mm512_srai_epi64, _mm512_srli_epi64, _mm512_storeu_si512, _mm512_sub_epi64,
+    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmplt_epi64_mask, _mm512_loadu_si512,
+    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64,
+    _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srai_epi64, _mm512_srli_epi64,
+    _mm512_storeu_si512, _mm512_sub_epi64,
 };
 
 /// Five limbs of 52 bits, eight lanes each: eight elements.
@@ -49,6 +50,8 @@ const P4: [u64; 5] = [
     0x80a6e14116da0,
     0xc19139cb84c6,
 ];
+/// 2^6, the inverses' correction in [`invert`].
+const SIXTY_FOUR: Fq = ark_ff::MontFp!("64");
 /// `−p⁻¹ mod 2^52`.
 const P_INV: u64 = 0x20782e4866389;
 
@@ -237,7 +240,7 @@ fn invert(values: &[Lanes], prefixes: &mut Vec<Lanes>) {
     // Serially: arkworks' `batch_inversion` is a rayon job, during which this thread could
     // take another window's task and come back here while the buffers are borrowed.
     <Fq as super::BatchInvert>::batch_invert(&mut totals, &mut Vec::with_capacity(8));
-    let mut inverse = load(|lane| totals[lane] * Fq::from(64u64));
+    let mut inverse = load(|lane| totals[lane] * SIXTY_FOUR);
     for v in (0..values.len()).rev() {
         let next = mul(&inverse, &values[v]);
         prefixes[v] = match v {
@@ -271,17 +274,18 @@ fn load(element: impl Fn(usize) -> Fq) -> Lanes {
     to_lanes(core::array::from_fn(|lane| limbs(element(lane).0 .0)))
 }
 
-/// Eight values below `2^256` out of lanes, reduced below `p`: arkworks' elements whose
+/// Eight values below `5p` out of lanes, reduced below `p`: arkworks' elements whose
 /// Montgomery form they are.
 #[target_feature(enable = "avx512f")]
 fn store(lanes: &Lanes) -> [Fq; 8] {
-    from_lanes(lanes).map(|limbs| {
-        let mut value = words(limbs);
-        while value >= Fq::MODULUS {
-            value.sub_with_borrow(&Fq::MODULUS);
-        }
-        Fq::new_unchecked(value)
-    })
+    // 4p, 2p and p taken off in turn, in each lane where they fit: below 4p, 2p, then p.
+    let (zero, mut value) = (_mm512_setzero_si512(), *lanes);
+    for k in [P4, P2, P] {
+        let less = sub(&value, &constant(k), &[zero; 5]);
+        let negative = _mm512_cmplt_epi64_mask(less[4], zero);
+        value = core::array::from_fn(|j| _mm512_mask_blend_epi64(negative, less[j], value[j]));
+    }
+    from_lanes(&value).map(|limbs| Fq::new_unchecked(words(limbs)))
 }
 
 /// Eight values' limbs into lanes: limb `j` of each in vector `j`.
@@ -400,7 +404,7 @@ fn mul(a: &Lanes, b: &Lanes) -> Lanes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_ff::UniformRand;
+    use ark_ff::{BigInteger, PrimeField, UniformRand};
     use proptest::prelude::*;
     use rand::{rngs::StdRng, SeedableRng};
 
