@@ -333,10 +333,17 @@ fn words(l: [u64; 5]) -> BigInt<4> {
 /// `a + b` limb by limb, the carries propagated.
 #[target_feature(enable = "avx512f")]
 fn add(a: &Lanes, b: &Lanes) -> Lanes {
+    carried(core::array::from_fn(|j| _mm512_add_epi64(a[j], b[j])))
+}
+
+/// Limbs of up to 64 bits taken to 52, each one's excess carried into the next (the top
+/// limb keeps its own).
+#[target_feature(enable = "avx512f")]
+fn carried(limbs: Lanes) -> Lanes {
     let mask = _mm512_set1_epi64(MASK as i64);
     let mut carry = _mm512_setzero_si512();
-    core::array::from_fn(|j| {
-        let v = _mm512_add_epi64(_mm512_add_epi64(a[j], b[j]), carry);
+    limbs.map(|limb| {
+        let v = _mm512_add_epi64(limb, carry);
         carry = _mm512_srli_epi64::<52>(v);
         _mm512_and_si512(v, mask)
     })
@@ -360,13 +367,7 @@ fn sub(a: &Lanes, b: &Lanes, k: &Lanes) -> Lanes {
 /// `4a`, limb by limb, the carries propagated (`a` below `2^258`).
 #[target_feature(enable = "avx512f")]
 fn quadruple(a: &Lanes) -> Lanes {
-    let mask = _mm512_set1_epi64(MASK as i64);
-    let mut carry = _mm512_setzero_si512();
-    core::array::from_fn(|j| {
-        let v = _mm512_add_epi64(_mm512_slli_epi64::<2>(a[j]), carry);
-        carry = _mm512_srli_epi64::<52>(v);
-        _mm512_and_si512(v, mask)
-    })
+    carried(a.map(|limb| _mm512_slli_epi64::<2>(limb)))
 }
 
 /// `a·b·2^−260 mod p`, below `2p` for `a·b < p·2^260`: Montgomery's multiplication, a
@@ -375,7 +376,7 @@ fn quadruple(a: &Lanes) -> Lanes {
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn mul(a: &Lanes, b: &Lanes) -> Lanes {
     let zero = _mm512_setzero_si512();
-    let p = P.map(|limb| _mm512_set1_epi64(limb as i64));
+    let p = constant(P);
     let p_inv = _mm512_set1_epi64(P_INV as i64);
     let mut t = [zero; 6];
     for bi in b {
@@ -392,13 +393,7 @@ fn mul(a: &Lanes, b: &Lanes) -> Lanes {
         let carry = _mm512_srli_epi64::<52>(t[0]);
         t = [_mm512_add_epi64(t[1], carry), t[2], t[3], t[4], t[5], zero];
     }
-    let mask = _mm512_set1_epi64(MASK as i64);
-    let mut carry = zero;
-    core::array::from_fn(|j| {
-        let v = _mm512_add_epi64(t[j], carry);
-        carry = _mm512_srli_epi64::<52>(v);
-        _mm512_and_si512(v, mask)
-    })
+    carried([t[0], t[1], t[2], t[3], t[4]])
 }
 
 #[cfg(test)]
