@@ -20,7 +20,8 @@ pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free one.
     #[arg(long, env = "ZKCLAIM_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// Proving threads [default: 1]. Each proof already uses every core through rayon.
+    /// Proofs in progress at once [default: 2]. Each uses every core; a second fills the
+    /// cores while the first runs its serial stretches.
     #[arg(long, env = "ZKCLAIM_WORKERS")]
     pub workers: Option<usize>,
     /// Make the proving key's fixed-base tables at start (80 MB more memory at the default
@@ -250,7 +251,7 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            workers: flags.workers.or(file.workers).unwrap_or(1),
+            workers: flags.workers.or(file.workers).unwrap_or(2),
             prover_tables: flags.prover_tables.or(file.prover_tables).unwrap_or(true),
             queue_depth: flags.queue_depth.or(file.queue_depth).unwrap_or(4),
             body_limit: flags.body_limit.or(file.body_limit).unwrap_or(64 * 1024),
@@ -427,6 +428,10 @@ mod tests {
                 .prover_tables
         );
         assert_eq!((c.queue_depth, c.body_limit), (4, 65536));
+        assert_eq!(
+            Config::resolve(None, Settings::default()).unwrap().workers,
+            2
+        );
         assert_eq!(c.request_timeout, Duration::from_secs(10));
         assert_eq!((c.max_jobs, c.job_ttl), (64, Duration::from_secs(600)));
         assert_eq!(
