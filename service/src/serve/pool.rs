@@ -1,11 +1,11 @@
 //! The proving pool: a fixed set of threads outside tokio's, fed by a bounded queue.
 //!
-//! A proof takes a core-saturating tenth of a second: on tokio's workers it would stall every
+//! A proof takes a core-saturating tenth of a second or more: on tokio's workers it would stall every
 //! other request, including `/healthz`. Each worker takes one job at a time and runs its
 //! `prove` whole, serial stretches included, on the pool's proving threads (a rayon pool of
 //! one thread a core), which all workers share: with two workers, one proof's serial
 //! stretches leave a core to the other's parallel work, and no more threads compete for the
-//! cores than there are cores (8.6–9.1 against 8.1–8.5 proofs/s with one worker at 8
+//! cores than there are cores (8.6–9.1 against 8.1–8.7 proofs/s with one worker at 8
 //! clients on a 2-core AMD EPYC, alternated). Requests beyond the queue's depth are refused
 //! at once (429) instead of waiting unboundedly.
 //!
