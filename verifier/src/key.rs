@@ -196,6 +196,7 @@ impl ClaimVerifyingKey {
     pub fn prepare(&self) -> PreparedClaimKey {
         PreparedClaimKey {
             alpha_beta: Bn254::pairing(self.alpha_g1, self.beta_g2),
+            beta: self.beta_g2.into(),
             gamma_neg: (-self.gamma_g2).into(),
             delta_neg: (-self.delta_g2).into(),
             inputs: FixedBaseTables::new(&self.gamma_abc_g1),
@@ -214,12 +215,14 @@ fn related_pair<P: AffineRepr>(points: &[(KeyPoint, P)]) -> Option<(KeyPoint, Ke
     })
 }
 
-/// A verifying key with `e(α, β)`, `−γ`, `−δ` and multiples of the `ICᵢ` precomputed:
+/// A verifying key with `e(α, β)`, `β`, `−γ`, `−δ` and multiples of the `ICᵢ` precomputed:
 /// prepare once, verify many.
 #[derive(Clone, Debug)]
 pub struct PreparedClaimKey {
     pub(crate) key: ClaimVerifyingKey,
     pub(crate) alpha_beta: PairingOutput<Bn254>,
+    /// For a batch, which pairs `β` with its weights' sum times `−α` in its Miller loop.
+    pub(crate) beta: <Bn254 as Pairing>::G2Prepared,
     pub(crate) gamma_neg: <Bn254 as Pairing>::G2Prepared,
     pub(crate) delta_neg: <Bn254 as Pairing>::G2Prepared,
     /// `gamma_abc_g1`'s tables: `IC₀ + Σ xᵢ·ICᵢ₊₁` without a doubling.
@@ -669,6 +672,65 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The batch's equation itself, without the proof-by-proof check that `verify_batch`
+    /// falls back to (which would hide an equation that refuses good batches, at five times
+    /// the cost): it holds for valid proofs of both circuits, whatever the weights, batch
+    /// sizes around a task's, and fails when any one proof, input or weight's partner changes.
+    #[test]
+    fn the_batch_equation_holds_exactly_for_valid_batches() {
+        use crate::batch::batch_holds;
+        fn check<P: zkclaim_circuits::PublicStatement + Clone>(
+            rng: &mut StdRng,
+            public: impl Fn(&mut StdRng) -> P,
+            tamper: impl Fn(&mut P),
+        ) {
+            let t = Trapdoor::random(rng, P::CIRCUIT.inputs());
+            let key = t.key().prepare();
+            for n in [2, 7, 8, 9, 17] {
+                let claims: Vec<(P, Proof)> = (0..n)
+                    .map(|_| {
+                        let public = public(rng);
+                        let proof = t.prove(&public, rng);
+                        (public, proof)
+                    })
+                    .collect();
+                let weights: Vec<u128> = (0..n).map(|_| rng.gen()).collect();
+                assert!(batch_holds(&key, &claims, &weights), "{n} valid proofs");
+                let edge = vec![u128::MAX; n];
+                assert!(
+                    batch_holds(&key, &claims, &edge),
+                    "{n} proofs, weights 2^128 - 1"
+                );
+                let bad = rng.gen_range(0..n);
+                let mut inputs = claims.clone();
+                tamper(&mut inputs[bad].0);
+                assert!(!batch_holds(&key, &inputs, &weights), "input of {bad}/{n}");
+                let mut swapped = claims.clone();
+                swapped[bad].1.c = claims[(bad + 1) % n].1.c;
+                assert!(!batch_holds(&key, &swapped, &weights), "C of {bad}/{n}");
+                let mut negated = claims.clone();
+                negated[bad].1.a = -negated[bad].1.a;
+                assert!(!batch_holds(&key, &negated, &weights), "A of {bad}/{n}");
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(16);
+        check(&mut rng, random_inputs, |p| p.claim_amount += 1);
+        check(
+            &mut rng,
+            |r| ContinuationPublicInputs {
+                invoice_root: edge_field(r),
+                settled_root: edge_field(r),
+                nullifier: edge_field(r),
+                claimant_tag: edge_field(r),
+                policy_hash: edge_field(r),
+                claim_amount: edge_amount(r),
+                settled_leaf: edge_field(r),
+                insurer_id: edge_id(r),
+            },
+            |p| p.settled_leaf += Fr::one(),
+        );
     }
 
     fn k_primary() -> ClaimVerifyingKey {

@@ -8,6 +8,7 @@
 
 mod batch;
 mod key;
+mod miller;
 mod package;
 mod proof;
 pub mod snarkjs;
@@ -65,16 +66,13 @@ pub fn verify<P: PublicStatement>(
 ) -> Result<(), VerifyError> {
     same_circuit::<P>(key)?;
     let (proof_pair, key_pairs) = rayon::join(
-        || Bn254::multi_miller_loop([proof.a], [proof.b]),
+        || miller::multi_miller_loop(&[(proof.a, &proof.b.into())]),
         || {
             let inputs = prepare_inputs(key, public).into_affine();
-            Bn254::multi_miller_loop(
-                [inputs, proof.c],
-                [key.gamma_neg.clone(), key.delta_neg.clone()],
-            )
+            miller::multi_miller_loop(&[(inputs, &key.gamma_neg), (proof.c, &key.delta_neg)])
         },
     );
-    let pairing = MillerLoopOutput(proof_pair.0 * key_pairs.0);
+    let pairing = MillerLoopOutput(proof_pair * key_pairs);
     let result = Bn254::final_exponentiation(pairing).ok_or(VerifyError::InvalidProof)?;
     if result == key.alpha_beta {
         Ok(())
