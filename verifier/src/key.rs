@@ -590,6 +590,18 @@ mod tests {
     fn edge_id(rng: &mut StdRng) -> u32 {
         [0, 1, u32::MAX, rng.gen()][rng.gen_range(0..4)]
     }
+    fn edge_continuation(r: &mut StdRng) -> ContinuationPublicInputs {
+        ContinuationPublicInputs {
+            invoice_root: edge_field(r),
+            settled_root: edge_field(r),
+            nullifier: edge_field(r),
+            claimant_tag: edge_field(r),
+            policy_hash: edge_field(r),
+            claim_amount: edge_amount(r),
+            settled_leaf: edge_field(r),
+            insurer_id: edge_id(r),
+        }
+    }
 
     #[test]
     fn tables_prepare_every_input_of_both_circuits_like_a_plain_msm() {
@@ -619,17 +631,7 @@ mod tests {
                 insurer_id: edge_id(r),
             };
             check(&primary, &public);
-            let later = ContinuationPublicInputs {
-                invoice_root: edge_field(r),
-                settled_root: edge_field(r),
-                nullifier: edge_field(r),
-                claimant_tag: edge_field(r),
-                policy_hash: edge_field(r),
-                claim_amount: edge_amount(r),
-                settled_leaf: edge_field(r),
-                insurer_id: edge_id(r),
-            };
-            check(&continuation, &later);
+            check(&continuation, &edge_continuation(r));
         }
     }
 
@@ -717,20 +719,7 @@ mod tests {
         }
         let mut rng = StdRng::seed_from_u64(16);
         check(&mut rng, random_inputs, |p| p.claim_amount += 1);
-        check(
-            &mut rng,
-            |r| ContinuationPublicInputs {
-                invoice_root: edge_field(r),
-                settled_root: edge_field(r),
-                nullifier: edge_field(r),
-                claimant_tag: edge_field(r),
-                policy_hash: edge_field(r),
-                claim_amount: edge_amount(r),
-                settled_leaf: edge_field(r),
-                insurer_id: edge_id(r),
-            },
-            |p| p.settled_leaf += Fr::one(),
-        );
+        check(&mut rng, edge_continuation, |p| p.settled_leaf += Fr::one());
     }
 
     fn k_primary() -> ClaimVerifyingKey {
