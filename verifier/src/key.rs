@@ -221,7 +221,7 @@ fn related_pair<P: AffineRepr>(points: &[(KeyPoint, P)]) -> Option<(KeyPoint, Ke
 pub struct PreparedClaimKey {
     pub(crate) key: ClaimVerifyingKey,
     pub(crate) alpha_beta: PairingOutput<Bn254>,
-    /// For a batch, which pairs `β` with its weights' sum times `−α` in its Miller loop.
+    /// `β`, which a batch pairs with `−(Σ rᵢ)·α` in its Miller loop.
     pub(crate) beta: <Bn254 as Pairing>::G2Prepared,
     pub(crate) gamma_neg: <Bn254 as Pairing>::G2Prepared,
     pub(crate) delta_neg: <Bn254 as Pairing>::G2Prepared,
@@ -678,8 +678,8 @@ mod tests {
 
     /// The batch's equation itself, without the proof-by-proof check that `verify_batch`
     /// falls back to (which would hide an equation that refuses good batches, at five times
-    /// the cost): it holds for valid proofs of both circuits, whatever the weights, batch
-    /// sizes around a task's, and fails when any one proof, input or weight's partner changes.
+    /// the cost): it holds for valid proofs of both circuits, at batch sizes around a task's,
+    /// with random weights and the largest, and fails when one proof's input, C or A changes.
     #[test]
     fn the_batch_equation_holds_exactly_for_valid_batches() {
         use crate::batch::batch_holds;

@@ -35,7 +35,7 @@ pub(crate) fn multi_miller_loop(pairs: &[(G1Affine, &G2Prepared<Config>)]) -> Fq
         });
         while let Some(first) = lines.next() {
             match lines.next() {
-                Some(second) => f.mul_by_line_pair(&first, &second),
+                Some(second) => mul_by_line_pair(f, &first, &second),
                 None => f.mul_by_034(&first.0, &first.1, &first.2),
             }
         }
@@ -72,36 +72,30 @@ impl Line {
     }
 }
 
-trait MulByLinePair {
-    fn mul_by_line_pair(&mut self, l: &Line, m: &Line);
-}
-
-impl MulByLinePair for Fq12 {
-    /// `self · l · m`. With `w² = v` and `v³ = ξ`:
-    /// `l·m = (l₀m₀ + ξ·l₄m₄ + l₃m₃·v + (l₃m₄ + l₄m₃)·v²) + (l₀m₃ + l₃m₀ + (l₀m₄ + l₄m₀)·v)·w`,
-    /// the sums of cross products each by one Karatsuba product.
-    fn mul_by_line_pair(&mut self, l: &Line, m: &Line) {
-        let (l0m0, l3m3, l4m4) = (l.0 * m.0, l.1 * m.1, l.2 * m.2);
-        let cross = |a: Fq2, b: Fq2, c: Fq2, d: Fq2, ac: Fq2, bd: Fq2| (a + b) * (c + d) - ac - bd;
-        let l3m4_l4m3 = cross(l.1, l.2, m.1, m.2, l3m3, l4m4);
-        let l0m3_l3m0 = cross(l.0, l.1, m.0, m.1, l0m0, l3m3);
-        let l0m4_l4m0 = cross(l.0, l.2, m.0, m.2, l0m0, l4m4);
-        let mut xi_l4m4 = l4m4;
-        Fq6Config::mul_fp2_by_nonresidue_in_place(&mut xi_l4m4);
-        let c0 = Fq6::new(l0m0 + xi_l4m4, l3m3, l3m4_l4m3);
-        let (c1_0, c1_1) = (l0m3_l3m0, l0m4_l4m0);
-        // Karatsuba over w: (f₀ + f₁w)(c₀ + c₁w) = f₀c₀ + f₁c₁·v + ((f₀ + f₁)(c₀ + c₁) − f₀c₀ − f₁c₁)·w.
-        let a = self.c0 * c0;
-        let mut b = self.c1;
-        b.mul_by_01(&c1_0, &c1_1);
-        let sum = Fq6::new(c0.c0 + c1_0, c0.c1 + c1_1, c0.c2);
-        let mut e = self.c0 + self.c1;
-        e *= sum;
-        self.c1 = e - a - b;
-        self.c0 = b;
-        Fq12Config::mul_fp6_by_nonresidue_in_place(&mut self.c0);
-        self.c0 += a;
-    }
+/// `f ← f · l · m`. With `w² = v` and `v³ = ξ`:
+/// `l·m = (l₀m₀ + ξ·l₄m₄ + l₃m₃·v + (l₃m₄ + l₄m₃)·v²) + (l₀m₃ + l₃m₀ + (l₀m₄ + l₄m₀)·v)·w`,
+/// the sums of cross products each by one Karatsuba product.
+fn mul_by_line_pair(f: &mut Fq12, l: &Line, m: &Line) {
+    let (l0m0, l3m3, l4m4) = (l.0 * m.0, l.1 * m.1, l.2 * m.2);
+    let cross = |a: Fq2, b: Fq2, c: Fq2, d: Fq2, ac: Fq2, bd: Fq2| (a + b) * (c + d) - ac - bd;
+    let l3m4_l4m3 = cross(l.1, l.2, m.1, m.2, l3m3, l4m4);
+    let l0m3_l3m0 = cross(l.0, l.1, m.0, m.1, l0m0, l3m3);
+    let l0m4_l4m0 = cross(l.0, l.2, m.0, m.2, l0m0, l4m4);
+    let mut xi_l4m4 = l4m4;
+    Fq6Config::mul_fp2_by_nonresidue_in_place(&mut xi_l4m4);
+    let c0 = Fq6::new(l0m0 + xi_l4m4, l3m3, l3m4_l4m3);
+    let (c1_0, c1_1) = (l0m3_l3m0, l0m4_l4m0);
+    // Karatsuba over w: (f₀ + f₁w)(c₀ + c₁w) = f₀c₀ + f₁c₁·v + ((f₀ + f₁)(c₀ + c₁) − f₀c₀ − f₁c₁)·w.
+    let a = f.c0 * c0;
+    let mut b = f.c1;
+    b.mul_by_01(&c1_0, &c1_1);
+    let sum = Fq6::new(c0.c0 + c1_0, c0.c1 + c1_1, c0.c2);
+    let mut e = f.c0 + f.c1;
+    e *= sum;
+    f.c1 = e - a - b;
+    f.c0 = b;
+    Fq12Config::mul_fp6_by_nonresidue_in_place(&mut f.c0);
+    f.c0 += a;
 }
 
 #[cfg(test)]
@@ -130,14 +124,14 @@ mod tests {
             let (l, m) = (line(&mut rng), line(&mut rng));
             let f = Fq12::rand(&mut rng);
             let mut got = f;
-            got.mul_by_line_pair(&l, &m);
+            mul_by_line_pair(&mut got, &l, &m);
             assert_eq!(got, f * as_fq12(&l) * as_fq12(&m));
         }
         // Zero coefficients, and the same line twice.
         let l = Line(Fq2::zero(), Fq2::one(), -Fq2::one());
         let f = Fq12::rand(&mut rng);
         let mut got = f;
-        got.mul_by_line_pair(&l, &l);
+        mul_by_line_pair(&mut got, &l, &l);
         assert_eq!(got, f * as_fq12(&l) * as_fq12(&l));
     }
 
